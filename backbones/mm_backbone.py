@@ -1,0 +1,78 @@
+"""Registry glue: the suite's ViT as an mmengine backbone for MMDetection and MMSegmentation."""
+import copy
+from typing import Optional, Sequence, Tuple
+
+import torch
+from mmengine.registry import MODELS
+from mmengine.runner import CheckpointLoader
+
+from .vit import VisionTransformer
+from .weights import encoder_state_dict, load_encoder_weights
+
+__all__ = ['JEPAViT']
+
+
+@MODELS.register_module()
+class JEPAViT(VisionTransformer):
+    """:class:`VisionTransformer` returning NCHW feature maps of ``out_indices`` for dense heads.
+
+    Registered in mmengine's root ``MODELS``, so ``mmdet`` and ``mmseg`` configs reach it through
+    ``custom_imports=dict(imports=['backbones'])``.
+
+    Args:
+        out_indices: blocks whose outputs become feature maps (CLS dropped).
+        global_blocks: blocks with global attention when ``window_size > 0``; defaults to
+            ``out_indices``, the recipe of SPEC section 4.
+        norm_last: pass the last block's output through the final LayerNorm.
+        frozen_stages: -1 trains everything; 0 freezes the patch embedding, positions and CLS; ``k``
+            also freezes blocks ``0..k-1``.
+        with_cp: gradient checkpointing.
+        init_cfg: ``dict(type='Pretrained', checkpoint=PATH, encoder='target'|'context')`` loads
+            any layout :func:`~backbones.weights.encoder_state_dict` knows, strictly.
+        **kwargs: the :class:`VisionTransformer` arguments (``arch``, ``img_size``, ``patch_size``,
+            ``use_cls_token``, ``window_size``, ``drop_path_rate``, ``pos_embed``, ...).
+    """
+
+    def __init__(self, out_indices: Sequence[int] = (3, 5, 7, 11),
+                 global_blocks: Optional[Sequence[int]] = None, norm_last: bool = True,
+                 frozen_stages: int = -1, with_cp: bool = False,
+                 init_cfg: Optional[dict] = None, **kwargs) -> None:
+        super().__init__(global_blocks=out_indices if global_blocks is None else global_blocks,
+                         grad_checkpointing=with_cp, **kwargs)
+        self.out_indices = tuple(out_indices)
+        self.norm_last = norm_last
+        self.frozen_stages = frozen_stages
+        self.init_cfg = copy.deepcopy(init_cfg)
+        self._freeze()
+
+    def init_weights(self) -> None:
+        """Load ``init_cfg``'s checkpoint; without one, keep the random initialisation."""
+        cfg = self.init_cfg or {}
+        if cfg.get('type') != 'Pretrained':
+            if cfg:
+                raise ValueError(f"JEPAViT init_cfg supports only type='Pretrained', got {cfg}")
+            return
+        path = cfg['checkpoint']
+        ckpt = CheckpointLoader.load_checkpoint(path, map_location='cpu')
+        sd = encoder_state_dict(ckpt, cfg.get('encoder', 'target'), source=path)
+        load_encoder_weights(self, sd, source=path)
+
+    def _freeze(self) -> None:
+        if self.frozen_stages < 0:
+            return
+        frozen = [self.patch_embed] + list(self.blocks[:self.frozen_stages])
+        for module in frozen:
+            module.eval()
+            for p in module.parameters():
+                p.requires_grad = False
+        for p in (self.pos_embed, self.cls_token):
+            if isinstance(p, torch.nn.Parameter):
+                p.requires_grad = False
+
+    def train(self, mode: bool = True) -> 'JEPAViT':
+        super().train(mode)
+        self._freeze()
+        return self
+
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        return tuple(self.forward_dense(x, self.out_indices, self.norm_last))

@@ -1,0 +1,99 @@
+"""Safe checkpoint I/O for mmengine 0.10.7 on torch >= 2.6.
+
+``torch.load`` now defaults to ``weights_only=True``, under which mmengine cannot read back its own
+checkpoints: they hold numpy scalars and arrays (log history), ``collections.Counter`` (MultiStepLR
+milestones) and mmengine's ``HistoryBuffer``, whose statistics methods are pickled as
+``getattr(HistoryBuffer, 'mean')``. Rather than turning safe loading off, this module allowlists
+exactly those types once, at import, with ``getattr`` narrowed to HistoryBuffer's statistics.
+A checkpoint holding anything else is refused with a message naming the file and the type.
+
+It also makes mmengine's local file writes atomic (write to a temporary file, then rename), so a run
+killed while saving never leaves a truncated ``epoch_N.pth`` or ``last_checkpoint`` behind.
+"""
+import collections
+import os
+import os.path as osp
+import pickle
+import tempfile
+from typing import Any, Union
+
+import numpy as np
+import torch
+from mmengine.fileio.backends import LocalBackend, register_backend
+from mmengine.logging import HistoryBuffer
+from mmengine.runner import CheckpointLoader
+
+__all__ = ['ALLOWED_GLOBALS', 'load_from_local_safely', 'AtomicLocalBackend']
+
+
+def _history_buffer_method(owner: Any, name: str) -> Any:
+    """The only ``getattr`` a checkpoint may call: a statistics method of ``HistoryBuffer``."""
+    if owner is HistoryBuffer and name in ('min', 'max', 'current', 'mean'):
+        return getattr(owner, name)
+    raise pickle.UnpicklingError(
+        f'checkpoint asks for getattr({owner!r}, {name!r}); only HistoryBuffer statistics are allowed')
+
+
+#: What the suite's checkpoints may hold besides tensors and plain containers.
+ALLOWED_GLOBALS = [
+    HistoryBuffer,
+    (_history_buffer_method, 'builtins.getattr'),
+    collections.Counter,
+    np.ndarray,
+    np.dtype,
+    np.core.multiarray._reconstruct,
+    np.core.multiarray.scalar,
+]
+ALLOWED_GLOBALS += sorted({type(np.dtype(c)) for c in '?bhilqBHILQefdgFDG'}, key=str)
+
+torch.serialization.add_safe_globals(ALLOWED_GLOBALS)
+
+
+def load_from_local_safely(filename: str, map_location: Union[str, torch.device, None] = None):
+    """``torch.load(weights_only=True)`` with the suite's allowlist and a clear refusal message."""
+    filename = osp.expanduser(filename)
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'checkpoint {filename} does not exist')
+    try:
+        return torch.load(filename, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as err:
+        try:
+            found = torch.serialization.get_unsafe_globals_in_checkpoint(filename)
+        except Exception:  # not a zip checkpoint: keep torch's own message
+            found = []
+        allowed = {g[1] if isinstance(g, tuple) else f'{g.__module__}.{g.__qualname__}'
+                   for g in torch.serialization.get_safe_globals()}
+        refused = [g for g in found if g not in allowed] or [str(err).splitlines()[-1][:300]]
+        raise pickle.UnpicklingError(
+            f'refused to load {filename}: it holds {", ".join(refused)}, which is outside the '
+            "suite's checkpoint allowlist (backbones/safe_checkpoint.py). Checkpoints are loaded "
+            'with weights_only=True; if you trust this file and the type is plain data, add the '
+            'type to ALLOWED_GLOBALS.') from None
+
+
+CheckpointLoader.register_scheme(prefixes='', loader=load_from_local_safely, force=True)
+
+
+class AtomicLocalBackend(LocalBackend):
+    """mmengine's local backend with writes that are all-or-nothing."""
+
+    def put(self, obj: bytes, filepath: Union[str, os.PathLike]) -> None:
+        directory = osp.dirname(osp.abspath(filepath))
+        os.makedirs(directory, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix='.tmp_', suffix=osp.basename(filepath))
+        try:
+            with os.fdopen(fd, 'wb') as f:
+                f.write(obj)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, filepath)
+        except BaseException:
+            if osp.exists(tmp):
+                os.remove(tmp)
+            raise
+
+    def put_text(self, obj: str, filepath: Union[str, os.PathLike], encoding: str = 'utf-8') -> None:
+        self.put(obj.encode(encoding), filepath)
+
+
+register_backend('local', AtomicLocalBackend, force=True)

@@ -1,0 +1,271 @@
+"""The one Vision Transformer of the suite: pretraining encoders and every transfer backbone.
+
+Pre-norm blocks with qkv bias, MLP ratio 4, LayerNorm eps 1e-6 and a final LayerNorm, as in I-JEPA.
+Parameter names follow timm's ViT (``patch_embed.proj``, ``blocks.N.attn.qkv``, ``norm``), so the
+released I-JEPA weights and timm checkpoints map onto it by renaming at most one key.
+
+On top of the plain encoder it offers what dense transfer needs: positional embeddings for any grid,
+an optional CLS token, windowed attention outside chosen global blocks, drop path and gradient
+checkpointing. Nothing here depends on OpenMMLab; the registered wrapper lives in ``mm_backbone.py``.
+"""
+import math
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+from timm.layers import DropPath, Mlp, PatchEmbed, trunc_normal_
+from torch import nn
+from torch.utils.checkpoint import checkpoint
+
+from .pos_embed import resample_pos_embed, sincos_2d
+
+__all__ = ['ARCHS', 'Attention', 'Block', 'VisionTransformer']
+
+#: Standard sizes: width, depth and heads (SPEC section 2).
+ARCHS: Dict[str, Dict[str, int]] = {
+    's': dict(embed_dim=384, depth=12, num_heads=6),
+    'b': dict(embed_dim=768, depth=12, num_heads=12),
+    'l': dict(embed_dim=1024, depth=24, num_heads=16),
+    'h': dict(embed_dim=1280, depth=32, num_heads=16),
+}
+
+
+def _window_partition(t: torch.Tensor, grid: Tuple[int, int], window: int) -> torch.Tensor:
+    """(B, heads, H*W, d) -> (B*nW, heads, window*window, d), zero-padding the grid to whole windows."""
+    b, heads, _, d = t.shape
+    rows, cols = grid
+    t = t.view(b, heads, rows, cols, d)
+    pad_r, pad_c = -rows % window, -cols % window
+    if pad_r or pad_c:
+        t = F.pad(t, (0, 0, 0, pad_c, 0, pad_r))
+    nr, nc = (rows + pad_r) // window, (cols + pad_c) // window
+    t = t.view(b, heads, nr, window, nc, window, d).permute(0, 2, 4, 1, 3, 5, 6)
+    return t.reshape(b * nr * nc, heads, window * window, d)
+
+
+def _window_unpartition(t: torch.Tensor, batch: int, grid: Tuple[int, int],
+                        window: int) -> torch.Tensor:
+    """Inverse of :func:`_window_partition`, cropping the padding: -> (B, heads, H*W, d)."""
+    rows, cols = grid
+    nr, nc = math.ceil(rows / window), math.ceil(cols / window)
+    heads, d = t.shape[1], t.shape[-1]
+    t = t.view(batch, nr, nc, heads, window, window, d).permute(0, 3, 1, 4, 2, 5, 6)
+    t = t.reshape(batch, heads, nr * window, nc * window, d)[:, :, :rows, :cols]
+    return t.reshape(batch, heads, rows * cols, d)
+
+
+def _window_pad_mask(grid: Tuple[int, int], window: int, batch: int, num_prefix: int,
+                     device: torch.device) -> Optional[torch.Tensor]:
+    """Boolean key mask (B*nW, 1, 1, prefix + window*window) hiding padding; None without padding."""
+    rows, cols = grid
+    if rows % window == 0 and cols % window == 0:
+        return None
+    valid = torch.ones(1, 1, rows * cols, 1, dtype=torch.bool, device=device)
+    valid = _window_partition(valid, grid, window).transpose(-1, -2)  # padding comes back False
+    valid = F.pad(valid, (num_prefix, 0), value=True)
+    return valid.repeat(batch, 1, 1, 1)
+
+
+class Attention(nn.Module):
+    """Multi-head self-attention on ``F.scaled_dot_product_attention``, global or windowed."""
+
+    def __init__(self, dim: int, num_heads: int, qkv_bias: bool = True) -> None:
+        super().__init__()
+        if dim % num_heads:
+            raise ValueError(f'dim {dim} is not divisible by num_heads {num_heads}')
+        self.num_heads = num_heads
+        self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
+        self.proj = nn.Linear(dim, dim)
+
+    def _merge(self, out: torch.Tensor) -> torch.Tensor:
+        b, _, n, _ = out.shape
+        return self.proj(out.transpose(1, 2).reshape(b, n, -1))
+
+    def forward(self, x: torch.Tensor, attn_mask: Optional[torch.Tensor] = None,
+                grid: Optional[Tuple[int, int]] = None, window: int = 0,
+                num_prefix: int = 0) -> torch.Tensor:
+        """Attend over ``x`` (B, N, C).
+
+        Args:
+            attn_mask: boolean mask broadcastable to (B, heads, N, N), True where attention is allowed.
+            grid, window: with ``window > 0`` the ``H*W`` patch tokens after the ``num_prefix`` leading
+                tokens attend within non-overlapping ``window x window`` windows (padding masked out),
+                while prefix tokens (CLS) attend to every token and every window sees them.
+        """
+        b, n, c = x.shape
+        q, k, v = self.qkv(x).view(b, n, 3, self.num_heads, -1).permute(2, 0, 3, 1, 4)
+        if not window:
+            return self._merge(F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask))
+        p = num_prefix
+        qw, kw, vw = (_window_partition(t[:, :, p:], grid, window) for t in (q, k, v))
+        if p:  # every window also sees the prefix tokens, so one window over the grid is global
+            per_window = qw.shape[0] // b
+            kw = torch.cat([k[:, :, :p].repeat_interleave(per_window, dim=0), kw], dim=2)
+            vw = torch.cat([v[:, :, :p].repeat_interleave(per_window, dim=0), vw], dim=2)
+        out = F.scaled_dot_product_attention(
+            qw, kw, vw, attn_mask=_window_pad_mask(grid, window, b, p, x.device))
+        out = _window_unpartition(out, b, grid, window)
+        if p:
+            out = torch.cat([F.scaled_dot_product_attention(q[:, :, :p], k, v), out], dim=2)
+        return self._merge(out)
+
+
+class Block(nn.Module):
+    """Pre-norm transformer block; ``window_size > 0`` makes its attention windowed on dense grids."""
+
+    def __init__(self, dim: int, num_heads: int, mlp_ratio: float = 4.0, qkv_bias: bool = True,
+                 drop_path: float = 0.0, window_size: int = 0) -> None:
+        super().__init__()
+        self.window_size = window_size
+        self.norm1 = nn.LayerNorm(dim, eps=1e-6)
+        self.attn = Attention(dim, num_heads, qkv_bias=qkv_bias)
+        self.drop_path1 = DropPath(drop_path) if drop_path > 0 else nn.Identity()
+        self.norm2 = nn.LayerNorm(dim, eps=1e-6)
+        self.mlp = Mlp(dim, int(dim * mlp_ratio), act_layer=nn.GELU)
+        self.drop_path2 = DropPath(drop_path) if drop_path > 0 else nn.Identity()
+
+    def forward(self, x: torch.Tensor, grid: Optional[Tuple[int, int]] = None,
+                num_prefix: int = 0, attn_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        # Windows need the full patch grid; gathered token subsets (pretraining) attend globally.
+        window = self.window_size if grid is not None else 0
+        y = self.attn(self.norm1(x), attn_mask=attn_mask, grid=grid, window=window,
+                      num_prefix=num_prefix)
+        x = x + self.drop_path1(y)
+        return x + self.drop_path2(self.mlp(self.norm2(x)))
+
+
+class VisionTransformer(nn.Module):
+    """ViT encoder with fixed or learned absolute positions and an optional CLS token.
+
+    Args:
+        arch: one of :data:`ARCHS` (``'s'``, ``'b'``, ``'l'``, ``'h'``); ``embed_dim``, ``depth`` and
+            ``num_heads`` override it.
+        img_size: the pretraining resolution; it sets the grid of the stored position table.
+        pos_embed: ``'sincos'`` computes the fixed table for whatever grid the input has (1024/16 ->
+            64x64); ``'learned'`` trains a table that is bicubically resampled to other grids.
+        use_cls_token: prepend a learnable CLS token with a zero position (DSeq-JEPA).
+        window_size: windowed attention in every block except ``global_blocks`` (0: all global).
+        drop_path_rate: stochastic depth, increasing linearly over the blocks.
+        grad_checkpointing: recompute block activations in the backward pass.
+    """
+
+    def __init__(self, arch: str = 'b', img_size: int = 224, patch_size: int = 16,
+                 in_chans: int = 3, embed_dim: Optional[int] = None, depth: Optional[int] = None,
+                 num_heads: Optional[int] = None, mlp_ratio: float = 4.0, qkv_bias: bool = True,
+                 pos_embed: str = 'sincos', use_cls_token: bool = False, window_size: int = 0,
+                 global_blocks: Sequence[int] = (), drop_path_rate: float = 0.0,
+                 grad_checkpointing: bool = False) -> None:
+        super().__init__()
+        if arch not in ARCHS:
+            raise KeyError(f'unknown ViT arch {arch!r}; choose one of {sorted(ARCHS)}')
+        size = dict(ARCHS[arch])
+        size.update({k: v for k, v in dict(embed_dim=embed_dim, depth=depth,
+                                           num_heads=num_heads).items() if v is not None})
+        self.embed_dim, self.depth, self.num_heads = size['embed_dim'], size['depth'], size['num_heads']
+        self.patch_size = patch_size
+        self.grid_size = (img_size // patch_size, img_size // patch_size)
+        self.grad_checkpointing = grad_checkpointing
+
+        self.patch_embed = PatchEmbed(img_size, patch_size, in_chans, self.embed_dim,
+                                      output_fmt='NHWC', strict_img_size=False)
+        table = sincos_2d(self.embed_dim, self.grid_size)
+        if pos_embed == 'sincos':
+            self.register_buffer('pos_embed', table)
+        elif pos_embed == 'learned':
+            self.pos_embed = nn.Parameter(table)
+        else:
+            raise ValueError(f"pos_embed must be 'sincos' or 'learned', got {pos_embed!r}")
+        self.pos_embed_type = pos_embed
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, self.embed_dim)) if use_cls_token else None
+        self.num_prefix_tokens = int(use_cls_token)
+
+        global_blocks = {b % self.depth for b in global_blocks}
+        rates = torch.linspace(0, drop_path_rate, self.depth).tolist()
+        self.blocks = nn.ModuleList([
+            Block(self.embed_dim, self.num_heads, mlp_ratio, qkv_bias, rates[i],
+                  window_size=0 if i in global_blocks else window_size)
+            for i in range(self.depth)])
+        self.norm = nn.LayerNorm(self.embed_dim, eps=1e-6)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """I-JEPA initialisation: trunc-normal 0.02, then residual projections scaled by 1/sqrt(2l)."""
+        def init(m: nn.Module) -> None:
+            if isinstance(m, (nn.Linear, nn.Conv2d)):
+                trunc_normal_(m.weight, std=0.02)
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.LayerNorm):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+        self.apply(init)
+        for layer_id, blk in enumerate(self.blocks, start=1):
+            blk.attn.proj.weight.data.div_(math.sqrt(2.0 * layer_id))
+            blk.mlp.fc2.weight.data.div_(math.sqrt(2.0 * layer_id))
+        if self.cls_token is not None:
+            trunc_normal_(self.cls_token, std=0.02)
+
+    def pos_embed_for(self, grid: Tuple[int, int]) -> torch.Tensor:
+        """The (1, rows*cols, D) position table for a patch grid."""
+        if tuple(grid) == self.grid_size:
+            return self.pos_embed
+        if self.pos_embed_type == 'sincos':
+            return sincos_2d(self.embed_dim, grid).to(self.pos_embed)
+        return resample_pos_embed(self.pos_embed, self.grid_size, grid)
+
+    def patchify(self, x: torch.Tensor) -> Tuple[torch.Tensor, Tuple[int, int]]:
+        """Images (B, C, H, W) -> patch tokens with positions (B, N, D), and the patch grid."""
+        x = self.patch_embed(x)
+        grid = (x.shape[1], x.shape[2])
+        return x.flatten(1, 2) + self.pos_embed_for(grid), grid
+
+    def add_prefix(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Prepend the CLS token (zero position) when the model has one."""
+        if self.cls_token is None:
+            return tokens
+        return torch.cat([self.cls_token.expand(tokens.shape[0], -1, -1), tokens], dim=1)
+
+    def run_blocks(self, x: torch.Tensor, grid: Optional[Tuple[int, int]] = None,
+                   attn_mask: Optional[torch.Tensor] = None,
+                   out_indices: Sequence[int] = ()) -> Tuple[torch.Tensor, List[torch.Tensor]]:
+        """Run every block on a token sequence; return the last output and those of ``out_indices``.
+
+        ``grid`` is given only when ``x`` holds the prefix plus the full patch grid (windows need it).
+        """
+        wanted = {i % self.depth for i in out_indices}
+        outs = []
+        for i, blk in enumerate(self.blocks):
+            if self.grad_checkpointing and torch.is_grad_enabled():
+                x = checkpoint(blk, x, grid, self.num_prefix_tokens, attn_mask, use_reentrant=False)
+            else:
+                x = blk(x, grid, self.num_prefix_tokens, attn_mask)
+            if i in wanted:
+                outs.append(x)
+        return x, outs
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """All tokens (prefix first) after the final LayerNorm, (B, prefix + N, D)."""
+        tokens, grid = self.patchify(x)
+        out, _ = self.run_blocks(self.add_prefix(tokens), grid)
+        return self.norm(out)
+
+    def forward_dense(self, x: torch.Tensor, out_indices: Sequence[int],
+                      norm_last: bool = True) -> List[torch.Tensor]:
+        """Feature maps (B, D, H/p, W/p) of the blocks in ``out_indices``, prefix tokens dropped.
+
+        With ``norm_last`` the output of the final block passes through the final LayerNorm.
+        """
+        tokens, grid = self.patchify(x)
+        _, outs = self.run_blocks(self.add_prefix(tokens), grid, out_indices=out_indices)
+        order = sorted({i % self.depth for i in out_indices})
+        maps = []
+        for idx, feat in zip(order, outs):
+            if norm_last and idx == self.depth - 1:
+                feat = self.norm(feat)
+            feat = feat[:, self.num_prefix_tokens:]
+            maps.append(feat.transpose(1, 2).reshape(feat.shape[0], -1, *grid))
+        by_index = dict(zip(order, maps))
+        return [by_index[i % self.depth] for i in out_indices]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_features(x)

@@ -1,0 +1,63 @@
+# CPU smoke run of the COCO path: the DSeq-JEPA Mask R-CNN recipe shrunk to a 6-block, 96-wide ViT
+# (CLS token, windows with padding, random init) on the synthetic COCO of
+#   python tools/make_synthetic_data.py coco data/synthetic_coco
+_base_ = ['../maskrcnn_dseq_vitb.py']
+
+data_root = '{{$SYNTH_COCO_ROOT:data/synthetic_coco}}' + '/'
+metainfo = dict(classes=('square', 'disc', 'triangle'))
+num_classes = 3
+width = 96
+
+model = dict(
+    backbone=dict(embed_dim=width, depth=6, num_heads=3, out_indices=(1, 2, 3, 5),
+                  window_size=4, with_cp=False, init_cfg=None),
+    neck=dict(in_channels=[width] * 4),
+    roi_head=dict(bbox_head=dict(num_classes=num_classes),
+                  mask_head=dict(num_classes=num_classes)),
+    train_cfg=dict(rpn_proposal=dict(nms_pre=500, max_per_img=300),
+                   rcnn=dict(sampler=dict(num=128))),
+    test_cfg=dict(rpn=dict(nms_pre=300, max_per_img=100)))
+
+_scale = (320, 320)
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(type='Resize', scale=_scale, keep_ratio=True),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackDetInputs'),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=_scale, keep_ratio=True),
+    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(type='PackDetInputs',
+         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
+]
+train_dataloader = dict(
+    batch_size=2, num_workers=0, persistent_workers=False,
+    dataset=dict(data_root=data_root, metainfo=metainfo, pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=2, num_workers=0, persistent_workers=False,
+    dataset=dict(data_root=data_root, metainfo=metainfo, pipeline=test_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = dict(ann_file=data_root + 'annotations/instances_val2017.json')
+test_evaluator = val_evaluator
+
+max_epochs = 2
+train_cfg = dict(max_epochs=max_epochs, val_interval=1)
+# fp32 on CPU: AmpOptimWrapper needs a GPU.
+optim_wrapper = dict(
+    _delete_=True,
+    type='OptimWrapper',
+    constructor='ViTLayerDecayOptimWrapperConstructor',
+    paramwise_cfg=dict(num_layers=6, decay_rate=1.0),
+    optimizer=dict(type='AdamW', lr=2e-4, betas=(0.9, 0.999), weight_decay=0.1))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=1,
+         convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', eta_min=0.0, by_epoch=True, begin=1, end=max_epochs,
+         convert_to_iter_based=True),
+]
+default_hooks = dict(logger=dict(interval=4))
+env_cfg = dict(dist_cfg=dict(backend='gloo'))
+randomness = dict(seed=0)

@@ -1,0 +1,7 @@
+"""Generators of small synthetic datasets in the standard on-disk layouts of the real ones."""
+from .coco import COCO_CLASSES, make_coco
+
+#: Generator per dataset name, as used by ``tools/make_synthetic_data.py``.
+GENERATORS = {'coco': make_coco}
+
+__all__ = ['COCO_CLASSES', 'GENERATORS', 'make_coco']

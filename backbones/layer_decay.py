@@ -3,7 +3,7 @@
 mmseg's own constructor accepts only BEiT/MAE/ConvNeXt class names and mmdet's lives in a project
 package; this one reads layer ids from the parameter names of :class:`~backbones.vit.VisionTransformer`.
 """
-from typing import List
+from typing import List, Optional
 
 from mmengine.optim import DefaultOptimWrapperConstructor
 from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS
@@ -37,10 +37,13 @@ class ViTLayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
     i.e. no decay: only the weight-decay rule applies).
     """
 
-    def add_params(self, params: List[dict], module: nn.Module, **kwargs) -> None:
-        if 'num_layers' not in self.paramwise_cfg:
+    def __init__(self, optim_wrapper_cfg: dict, paramwise_cfg: Optional[dict] = None) -> None:
+        if 'num_layers' not in (paramwise_cfg or {}):
             raise KeyError('ViTLayerDecayOptimWrapperConstructor needs paramwise_cfg.num_layers '
                            '(the ViT depth, e.g. 12 for ViT-B)')
+        super().__init__(optim_wrapper_cfg, paramwise_cfg)
+
+    def add_params(self, params: List[dict], module: nn.Module, **kwargs) -> None:
         num_layers = self.paramwise_cfg['num_layers']
         rate = self.paramwise_cfg.get('decay_rate', 1.0)
         groups = {}

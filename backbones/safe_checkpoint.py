@@ -63,11 +63,16 @@ def load_from_local_safely(filename: str, map_location: Union[str, torch.device,
             found = []
         allowed = {g[1] if isinstance(g, tuple) else f'{g.__module__}.{g.__qualname__}'
                    for g in torch.serialization.get_safe_globals()}
-        refused = [g for g in found if g not in allowed] or [str(err).splitlines()[-1][:300]]
+        refused = [g for g in found if g not in allowed]
+        if refused:
+            reason = f'it holds {", ".join(refused)}, which is outside'
+        else:  # an allowed global misused, e.g. getattr beyond HistoryBuffer's statistics
+            detail = str(err).split('WeightsUnpickler error:')[-1].split('Check the documentation')[0]
+            reason = ' '.join(detail.split())[:400] + '; see'
         raise pickle.UnpicklingError(
-            f'refused to load {filename}: it holds {", ".join(refused)}, which is outside the '
-            "suite's checkpoint allowlist (backbones/safe_checkpoint.py). Checkpoints are loaded "
-            'with weights_only=True; if you trust this file and the type is plain data, add the '
+            f"refused to load {filename}: {reason} the suite's checkpoint allowlist "
+            '(backbones/safe_checkpoint.py). Checkpoints are loaded with weights_only=True; if you '
+            'trust this file and the type is plain data, add the '
             'type to ALLOWED_GLOBALS.') from None
 
 
@@ -96,4 +101,4 @@ class AtomicLocalBackend(LocalBackend):
         self.put(obj.encode(encoding), filepath)
 
 
-register_backend('local', AtomicLocalBackend, force=True)
+register_backend('local', AtomicLocalBackend, force=True, prefixes='')

@@ -1,0 +1,108 @@
+"""The COCO Mask R-CNN path: paper configs, the layout error, and real training on synthetic COCO."""
+import json
+import math
+import os
+import subprocess
+import sys
+
+import pytest
+from mmengine.config import Config
+
+from conftest import ROOT
+
+DSEQ = os.path.join(ROOT, 'configs', 'maskrcnn_dseq_vitb.py')
+IJEPA = os.path.join(ROOT, 'configs', 'maskrcnn_ijepa_vitb.py')
+SMOKE = os.path.join(ROOT, 'configs', 'smoke', 'maskrcnn_dseq_vittiny_synthcoco.py')
+
+
+def _flat(d, prefix=''):
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f'{prefix}{k}.'))
+        else:
+            out[f'{prefix}{k}'] = v
+    return out
+
+
+def test_the_two_methods_differ_only_in_checkpoint_and_cls():
+    dseq, ijepa = _flat(Config.fromfile(DSEQ).to_dict()), _flat(Config.fromfile(IJEPA).to_dict())
+    differing = {k for k in set(dseq) | set(ijepa) if dseq.get(k) != ijepa.get(k)}
+    assert differing == {'model.backbone.use_cls_token', 'model.backbone.init_cfg.checkpoint'}
+    assert dseq['model.backbone.use_cls_token'] and not ijepa['model.backbone.use_cls_token']
+
+
+def test_paper_recipe():
+    cfg = Config.fromfile(DSEQ)
+    bb = cfg.model.backbone
+    assert (bb.arch, bb.patch_size, tuple(bb.out_indices)) == ('b', 16, (3, 5, 7, 11))
+    assert (bb.window_size, bb.drop_path_rate, bb.init_cfg.encoder) == (14, 0.1, 'target')
+    assert cfg.model.neck.scale_factors == (4.0, 2.0, 1.0, 0.5)
+    assert cfg.train_cfg.max_epochs == 25 and cfg.train_dataloader.batch_size == 2
+    assert cfg.auto_scale_lr.base_batch_size == 16
+    opt = cfg.optim_wrapper
+    assert (opt.type, opt.dtype, opt.optimizer.type) == ('AmpOptimWrapper', 'bfloat16', 'AdamW')
+    assert (opt.optimizer.lr, opt.optimizer.weight_decay, opt.paramwise_cfg.decay_rate) == \
+        (1e-4, 0.1, 1.0)
+    warmup, cosine = cfg.param_scheduler
+    assert (warmup.type, warmup.end, cosine.type, cosine.begin, cosine.end) == \
+        ('LinearLR', 1, 'CosineAnnealingLR', 1, 25)
+    steps = [t['type'] for t in cfg.train_pipeline]
+    assert steps == ['LoadImageFromFile', 'LoadAnnotations', 'Resize', 'RandomFlip', 'PackDetInputs']
+    assert cfg.train_pipeline[2]['scale'] == (1024, 1024) and cfg.train_pipeline[2]['keep_ratio']
+    assert cfg.val_evaluator.metric == ['bbox', 'segm']
+    assert cfg.train_dataloader.dataset.data_root == 'data/coco/'
+
+
+def test_missing_coco_says_which_layout_and_how_to_point_elsewhere(tmp_path, monkeypatch):
+    monkeypatch.setenv('COCO_ROOT', str(tmp_path / 'nowhere'))
+    cfg = Config.fromfile(DSEQ)
+    from mmdet.registry import DATASETS
+    from mmdet.utils import register_all_modules
+    register_all_modules()
+    with pytest.raises(FileNotFoundError) as err:
+        DATASETS.build(cfg.train_dataloader.dataset)
+    message = str(err.value)
+    for part in (f'{tmp_path}/nowhere/annotations/instances_train2017.json', 'train2017/',
+                 'annotations/instances_val2017.json', 'COCO_ROOT=', 'make_synthetic_data.py'):
+        assert part in message
+
+
+def _run(tool, *args, env):
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, 'tools', tool), *args],
+                          cwd=ROOT, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc.stdout + proc.stderr
+
+
+def _scalars(work_dir):
+    rows = []
+    for run in sorted(d for d in os.listdir(work_dir) if d[:8].isdigit()):
+        path = os.path.join(work_dir, run, 'vis_data', 'scalars.json')
+        if os.path.exists(path):
+            with open(path) as f:
+                rows += [json.loads(line) for line in f]
+    return rows
+
+
+def test_train_evaluate_resume_and_test_on_synthetic_coco(synthetic_coco, tmp_path):
+    env = dict(os.environ, SYNTH_COCO_ROOT=synthetic_coco)
+    work = str(tmp_path / 'work')
+    _run('train.py', SMOKE, '--work-dir', work, '--cfg-options', 'train_cfg.max_epochs=1', env=env)
+    first = _scalars(work)
+    losses = [r['loss'] for r in first if 'loss' in r]
+    assert losses and all(math.isfinite(v) for v in losses)
+    (metrics,) = [r for r in first if 'coco/bbox_mAP' in r]
+    assert 0.0 <= metrics['coco/bbox_mAP'] <= 1.0 and 0.0 <= metrics['coco/segm_mAP'] <= 1.0
+    last_iter = max(r['iter'] for r in first if 'loss' in r)
+
+    out = _run('train.py', SMOKE, '--work-dir', work, '--resume',
+               '--cfg-options', 'train_cfg.max_epochs=2', env=env)
+    assert 'resumed epoch: 1' in out
+    resumed = [r for r in _scalars(work)[len(first):] if 'loss' in r]
+    assert resumed and min(r['iter'] for r in resumed) > last_iter
+    assert os.path.exists(os.path.join(work, 'epoch_2.pth'))
+
+    out = _run('test.py', SMOKE, os.path.join(work, 'epoch_2.pth'), '--work-dir',
+               str(tmp_path / 'test'), env=env)
+    assert 'coco/bbox_mAP' in out and 'coco/segm_mAP' in out

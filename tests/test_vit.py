@@ -1,0 +1,153 @@
+"""The suite's ViT: positions, windows, CLS handling, freezing and checkpointing."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from backbones import JEPAViT, SimpleFeaturePyramid, VisionTransformer
+from backbones.pos_embed import resample_pos_embed, sincos_2d
+from backbones.vit import Attention
+
+TINY = dict(embed_dim=64, depth=4, num_heads=4)
+
+
+def _mae_sincos(dim, size):
+    """The released MAE / I-JEPA numpy recipe, written out independently of the suite's code."""
+    def one_d(d, pos):
+        omega = 1.0 / 10000 ** (np.arange(d // 2, dtype=np.float64) / (d / 2.0))
+        out = np.einsum('m,d->md', pos.reshape(-1), omega)
+        return np.concatenate([np.sin(out), np.cos(out)], axis=1)
+    grid = np.stack(np.meshgrid(np.arange(size, dtype=np.float64),
+                                np.arange(size, dtype=np.float64)), axis=0)
+    return np.concatenate([one_d(dim // 2, grid[0]), one_d(dim // 2, grid[1])], axis=1)
+
+
+def test_sincos_matches_the_released_recipe():
+    ours = sincos_2d(768, (14, 14))[0].double().numpy()
+    np.testing.assert_allclose(ours, _mae_sincos(768, 14), atol=1e-6)
+
+
+def test_sincos_for_a_larger_grid_extends_the_pretraining_grid():
+    small, big = sincos_2d(64, (14, 14))[0], sincos_2d(64, (64, 40))[0]
+    big = big.view(64, 40, 64)[:14, :14].reshape(196, 64)
+    assert torch.equal(small, big)
+
+
+def test_resampling_to_the_same_grid_is_the_identity():
+    table = torch.randn(1, 196, 64)
+    assert torch.equal(resample_pos_embed(table, (14, 14), (14, 14)), table)
+    vit = VisionTransformer(img_size=224, pos_embed='learned', **TINY)
+    assert vit.pos_embed_for((14, 14)) is vit.pos_embed
+    assert vit.pos_embed_for((20, 16)).shape == (1, 320, 64)
+
+
+def test_dense_outputs_of_vitb16_at_1024_through_the_neck():
+    vit = JEPAViT(arch='b', img_size=224, out_indices=(3, 5, 7, 11), window_size=14,
+                  use_cls_token=True).eval()
+    neck = SimpleFeaturePyramid(in_channels=[768] * 4, num_outs=5).eval()
+    with torch.no_grad():
+        feats = vit(torch.randn(1, 3, 1024, 1024))
+        assert [tuple(f.shape) for f in feats] == [(1, 768, 64, 64)] * 4
+        levels = neck(feats)
+    assert [tuple(f.shape) for f in levels] == [(1, 256, 1024 // s, 1024 // s)
+                                               for s in (4, 8, 16, 32, 64)]
+
+
+def _window_mask(grid, window, prefix):
+    """Global boolean mask that reproduces windowed attention: same window, or a prefix token."""
+    rows, cols = grid
+    r, c = torch.meshgrid(torch.arange(rows), torch.arange(cols), indexing='ij')
+    win = ((r // window) * math.ceil(cols / window) + c // window).flatten()
+    n = prefix + rows * cols
+    mask = torch.zeros(n, n, dtype=torch.bool)
+    mask[prefix:, prefix:] = win[:, None] == win[None, :]
+    mask[:, :prefix] = True
+    mask[:prefix, :] = True
+    return mask
+
+
+@pytest.mark.parametrize('grid,window,prefix', [((6, 6), 3, 0), ((7, 5), 3, 1), ((5, 9), 4, 1)])
+def test_windowed_attention_equals_masked_global_attention(grid, window, prefix):
+    torch.manual_seed(0)
+    attn = Attention(32, 4)
+    x = torch.randn(2, prefix + grid[0] * grid[1], 32)
+    windowed = attn(x, grid=grid, window=window, num_prefix=prefix)
+    reference = attn(x, attn_mask=_window_mask(grid, window, prefix))
+    torch.testing.assert_close(windowed, reference, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize('window', [14, 16])
+def test_one_window_over_the_whole_grid_is_global_attention(window):
+    torch.manual_seed(0)
+    windowed = VisionTransformer(use_cls_token=True, window_size=window, **TINY).eval()
+    plain = VisionTransformer(use_cls_token=True, **TINY).eval()
+    plain.load_state_dict(windowed.state_dict())
+    x = torch.randn(2, 3, 224, 224)
+    with torch.no_grad():
+        torch.testing.assert_close(windowed(x), plain(x), atol=1e-5, rtol=1e-5)
+
+
+def test_cls_token_is_dropped_from_dense_outputs_but_shapes_them():
+    torch.manual_seed(0)
+    vit = JEPAViT(out_indices=(1, 3), use_cls_token=True, **TINY).eval()
+    x = torch.randn(1, 3, 96, 128)
+    with torch.no_grad():
+        before = vit(x)
+        vit.cls_token.add_(1.0)
+        after = vit(x)
+    assert [tuple(f.shape) for f in before] == [(1, 64, 6, 8)] * 2
+    assert not torch.allclose(before[1], after[1])
+
+
+def test_out_indices_keep_their_order_and_norm_applies_to_the_last_block_only():
+    torch.manual_seed(0)
+    vit = JEPAViT(out_indices=(3, 1), norm_last=True, **TINY).eval()
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        last, second = vit(x)
+        tokens = vit.forward_features(x)  # all blocks, then the final norm
+    assert torch.allclose(last.flatten(2).transpose(1, 2), tokens, atol=1e-6)
+    assert not torch.allclose(second, last)
+
+
+def test_frozen_stages_stay_frozen_and_in_eval_mode():
+    vit = JEPAViT(out_indices=(3,), frozen_stages=2, drop_path_rate=0.2, use_cls_token=True,
+                  pos_embed='learned', **TINY)
+    vit.train()
+    frozen = [vit.patch_embed, vit.blocks[0], vit.blocks[1]]
+    assert all(not p.requires_grad for m in frozen for p in m.parameters())
+    assert not vit.cls_token.requires_grad and not vit.pos_embed.requires_grad
+    assert all(not m.training for m in frozen)
+    assert vit.blocks[2].training and all(p.requires_grad for p in vit.blocks[2].parameters())
+
+
+def test_gradient_checkpointing_gives_the_same_values_and_gradients():
+    torch.manual_seed(0)
+    plain = VisionTransformer(use_cls_token=True, window_size=2, **TINY)
+    ckpt = VisionTransformer(use_cls_token=True, window_size=2, grad_checkpointing=True, **TINY)
+    ckpt.load_state_dict(plain.state_dict())
+    x = torch.randn(2, 3, 64, 80)
+    plain(x).square().mean().backward()
+    ckpt(x).square().mean().backward()
+    for (name, a), b in zip(plain.named_parameters(), ckpt.parameters()):
+        torch.testing.assert_close(a.grad, b.grad, msg=name)
+
+
+def test_drop_path_is_active_in_training_only():
+    torch.manual_seed(0)
+    vit = VisionTransformer(drop_path_rate=0.5, **TINY)
+    x = torch.randn(4, 3, 32, 32)
+    vit.eval()
+    with torch.no_grad():
+        assert torch.equal(vit(x), vit(x))
+        vit.train()
+        assert not torch.equal(vit(x), vit(x))
+
+
+def test_init_scales_residual_projections_by_depth():
+    torch.manual_seed(0)
+    vit = VisionTransformer(arch='s', depth=12)
+    stds = [blk.attn.proj.weight.std().item() for blk in vit.blocks]
+    expected = [0.02 / math.sqrt(2 * layer) for layer in range(1, 13)]
+    assert np.allclose(stds, expected, rtol=0.1)

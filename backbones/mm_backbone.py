@@ -1,5 +1,6 @@
 """Registry glue: the suite's ViT as an mmengine backbone for MMDetection and MMSegmentation."""
 import copy
+import os.path as osp
 from typing import Optional, Sequence, Tuple
 
 import torch
@@ -53,6 +54,11 @@ class JEPAViT(VisionTransformer):
                 raise ValueError(f"JEPAViT init_cfg supports only type='Pretrained', got {cfg}")
             return
         path = cfg['checkpoint']
+        if '://' not in path and not osp.isfile(path):
+            raise FileNotFoundError(
+                f'pretrained checkpoint {path} not found: set model.backbone.init_cfg.checkpoint '
+                '(e.g. --cfg-options model.backbone.init_cfg.checkpoint=PATH), or '
+                'model.backbone.init_cfg=None to start from random weights')
         ckpt = CheckpointLoader.load_checkpoint(path, map_location='cpu')
         sd = encoder_state_dict(ckpt, cfg.get('encoder', 'target'), source=path)
         load_encoder_weights(self, sd, source=path)

@@ -6,8 +6,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
 PY="$VENV/bin/python"
 STAMP="$VENV/.suite-installed"
-# A matched pair from PyPI; 2.13.0 is excluded because no torchvision exists for it.
-TORCH_PIN=(torch==2.14.1 torchvision==0.29.1)
+# A matched pair from PyPI. 2.13.0 has no torchvision; 2.14 needs setuptools >= 77, while mmcv 2.1.0's
+# setup.py needs pkg_resources from setuptools < 70.
+TORCH_PIN=(torch==2.12.1 torchvision==0.27.1)
 MMCV_PIN=mmcv==2.1.0
 want="$(cat "$ROOT/requirements.txt" "${BASH_SOURCE[0]}" | sha256sum | cut -d' ' -f1)"
 
@@ -16,8 +17,10 @@ mmcv_ops_work() {
 import torch
 from mmcv.ops import nms
 boxes = torch.tensor([[0., 0., 10., 10.], [1., 1., 10., 10.], [20., 20., 30., 30.]])
-_, keep = nms(boxes, torch.tensor([0.9, 0.8, 0.7]), iou_threshold=0.5)
-assert keep.tolist() == [0, 2], keep
+devices = ['cpu'] + (['cuda'] if torch.cuda.is_available() else [])
+for device in devices:  # a CPU-only build fails here on a GPU machine
+    _, keep = nms(boxes.to(device), torch.tensor([0.9, 0.8, 0.7], device=device), 0.5)
+    assert keep.tolist() == [0, 2], (device, keep)
 PYEOF
 }
 
@@ -44,14 +47,25 @@ else
 fi
 pip_install -r "$ROOT/requirements.txt"
 
+# mmcv has no wheel for new torch: compile it, ops included, against the torch in .venv, and keep the
+# wheel in a cache keyed by that torch (pip's own cache ignores which torch a wheel was built for).
+flavour="$("$PY" -c 'import torch; print(torch.__version__.replace("+", "-") + ("-cuda" if torch.cuda.is_available() else "-cpu"))')"
+WHEELS="${XDG_CACHE_HOME:-$HOME/.cache}/jepa-suite/$MMCV_PIN-torch-$flavour"
+build_mmcv() {
+  echo "setup_env: compiling $MMCV_PIN for torch $flavour (about 10 minutes on 2 cores)"
+  rm -rf "$WHEELS" "$WHEELS.tmp"
+  if [[ "$flavour" == *-cuda ]]; then export FORCE_CUDA=1; fi
+  MMCV_WITH_OPS=1 MAX_JOBS="${MAX_JOBS:-2}" "$PY" -m pip wheel --disable-pip-version-check \
+    --no-build-isolation --no-deps --no-cache-dir "$MMCV_PIN" -w "$WHEELS.tmp"
+  mv "$WHEELS.tmp" "$WHEELS"
+}
 if ! mmcv_ops_work 2>/dev/null; then
-  # mmcv has no wheel for this torch: compile it, ops included, against the torch just installed.
-  export MMCV_WITH_OPS=1 MAX_JOBS="${MAX_JOBS:-2}"
-  pip_install --no-build-isolation "$MMCV_PIN"
-  if ! mmcv_ops_work; then
-    # pip's cache may hold a wheel built against another torch: rebuild from source.
-    echo "setup_env: cached mmcv wheel does not work with this torch; rebuilding"
-    pip_install --no-build-isolation --no-cache-dir --force-reinstall --no-deps "$MMCV_PIN"
+  ls "$WHEELS"/mmcv-*.whl >/dev/null 2>&1 || build_mmcv
+  pip_install --no-deps --force-reinstall "$WHEELS"/mmcv-*.whl
+  if ! mmcv_ops_work 2>/dev/null; then
+    echo "setup_env: the cached mmcv wheel does not work with this torch; rebuilding"
+    build_mmcv
+    pip_install --no-deps --force-reinstall "$WHEELS"/mmcv-*.whl
     mmcv_ops_work
   fi
 fi

@@ -11,7 +11,6 @@ from mmengine.config import Config
 from conftest import ROOT
 
 DSEQ = os.path.join(ROOT, 'configs', 'maskrcnn_dseq_vitb.py')
-IJEPA = os.path.join(ROOT, 'configs', 'maskrcnn_ijepa_vitb.py')
 SMOKE = os.path.join(ROOT, 'configs', 'smoke', 'maskrcnn_dseq_vittiny_synthcoco.py')
 
 
@@ -25,8 +24,10 @@ def _flat(d, prefix=''):
     return out
 
 
-def test_the_two_methods_differ_only_in_checkpoint_and_cls():
-    dseq, ijepa = _flat(Config.fromfile(DSEQ).to_dict()), _flat(Config.fromfile(IJEPA).to_dict())
+@pytest.mark.parametrize('recipe', ['maskrcnn_{}_vitb.py', 'maskrcnn_{}_vitb_vitdet_lsj100e.py'])
+def test_the_two_methods_differ_only_in_checkpoint_and_cls(recipe):
+    dseq, ijepa = (_flat(Config.fromfile(os.path.join(ROOT, 'configs', recipe.format(m))).to_dict())
+                   for m in ('dseq', 'ijepa'))
     differing = {k for k in set(dseq) | set(ijepa) if dseq.get(k) != ijepa.get(k)}
     assert differing == {'model.backbone.use_cls_token', 'model.backbone.init_cfg.checkpoint'}
     assert dseq['model.backbone.use_cls_token'] and not ijepa['model.backbone.use_cls_token']

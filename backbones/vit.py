@@ -243,10 +243,23 @@ class VisionTransformer(nn.Module):
                 outs.append(x)
         return x, outs
 
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """All tokens (prefix first) after the final LayerNorm, (B, prefix + N, D)."""
+    def forward_features(self, x: torch.Tensor, keep: Optional[torch.Tensor] = None,
+                         keep_valid: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Tokens (prefix first) after the final LayerNorm, (B, prefix + N, D).
+
+        With ``keep`` (B, L) patch indices only those patches are encoded (gathered before the first
+        block; the others are never computed), giving (B, prefix + L, D). ``keep_valid`` (B, L) marks
+        real entries of padded index rows; padding is hidden from attention.
+        """
         tokens, grid = self.patchify(x)
-        out, _ = self.run_blocks(self.add_prefix(tokens), grid)
+        if keep is None:
+            out, _ = self.run_blocks(self.add_prefix(tokens), grid)
+            return self.norm(out)
+        tokens = torch.gather(tokens, 1, keep[..., None].expand(-1, -1, tokens.shape[-1]))
+        mask = None
+        if keep_valid is not None:
+            mask = F.pad(keep_valid, (self.num_prefix_tokens, 0), value=True)[:, None, None, :]
+        out, _ = self.run_blocks(self.add_prefix(tokens), attn_mask=mask)
         return self.norm(out)
 
     def forward_dense(self, x: torch.Tensor, out_indices: Sequence[int],

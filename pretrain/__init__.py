@@ -1,1 +1,21 @@
-"""I-JEPA and DSeq-JEPA pretraining (issues 3 and 4): not implemented yet."""
+"""I-JEPA and DSeq-JEPA pretraining on mmengine.
+
+Importing this package registers the models (``IJEPA``), the data pieces (``ImageFolderDataset``,
+``StepBatchSampler``, ``multiblock_collate``) and the runtime pieces (``PretrainLoop``,
+``TargetEMAHook``, ``PretrainLogHook``, ``BF16OptimWrapper``, ``DeviceAwareDDP``) with mmengine, and
+with :mod:`backbones` the safe checkpoint loading.
+"""
+import backbones  # noqa: F401  (the ViT, safe checkpoint I/O)
+
+from .data import ImageFolderDataset, StepBatchSampler
+from .ijepa import IJEPA
+from .jepa import JEPAModel
+from .masks import MultiBlockMaskSampler, multiblock_collate
+from .predictor import Predictor
+from .runtime import (BF16OptimWrapper, DeviceAwareDDP, PretrainLogHook, PretrainLoop,
+                      TargetEMAHook, TrainableOptimWrapperConstructor, ema_momentum)
+
+__all__ = ['BF16OptimWrapper', 'DeviceAwareDDP', 'IJEPA', 'ImageFolderDataset', 'JEPAModel',
+           'MultiBlockMaskSampler', 'Predictor', 'PretrainLogHook', 'PretrainLoop',
+           'StepBatchSampler', 'TargetEMAHook', 'TrainableOptimWrapperConstructor', 'ema_momentum',
+           'multiblock_collate']

@@ -1,6 +1,8 @@
 """Write a small synthetic dataset in a real dataset's on-disk layout.
 
     python tools/make_synthetic_data.py coco data/synthetic_coco --num-train 16 --num-val 8 --seed 0
+    python tools/make_synthetic_data.py imagenet data/synthetic_imagenet   # <split>/<class>/<image>
+    python tools/make_synthetic_data.py images data/synthetic_images       # flat, unlabeled
 """
 import argparse
 import os.path as osp

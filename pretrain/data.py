@@ -1,0 +1,124 @@
+"""Pretraining data: an image-folder dataset and a batch sampler that tags batches with their step.
+
+Every random choice of the input pipeline (the crop and the masks) is seeded by the training step,
+so a run resumed at step k sees exactly the batches an uninterrupted run sees from step k on, without
+re-reading the k batches before it.
+"""
+import os
+import os.path as osp
+import warnings
+from typing import Iterator, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+import torchvision.transforms.v2.functional as TF
+from mmengine.dataset import DefaultSampler
+from mmengine.registry import DATA_SAMPLERS, DATASETS
+from PIL import Image
+from torch.utils.data import Dataset
+from torchvision.transforms.v2 import RandomResizedCrop
+
+__all__ = ['ImageFolderDataset', 'StepBatchSampler', 'IMAGE_EXTENSIONS']
+
+IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff', '.ppm', '.pgm')
+
+
+def _images_under(folder: str) -> List[str]:
+    return sorted(osp.join(folder, f) for f in os.listdir(folder)
+                  if f.lower().endswith(IMAGE_EXTENSIONS))
+
+
+@DATASETS.register_module()
+class ImageFolderDataset(Dataset):
+    """Images from ``data_root/split`` in the ImageNet layout (``<class>/<image>``) or flat.
+
+    Args:
+        data_root: dataset root, e.g. ``data/imagenet``.
+        split: sub-folder (``train``); ``''`` reads ``data_root`` itself.
+        crop_size, crop_scale: RandomResizedCrop, the only augmentation of I-JEPA pretraining.
+        seed: with the step and the index, fixes each sample's crop.
+
+    Unreadable images are skipped with a warning that names them (the next image is used instead) and
+    reported in the batch as ``skipped``, so the run can count them.
+    """
+
+    def __init__(self, data_root: str, split: str = 'train', crop_size: int = 224,
+                 crop_scale: Tuple[float, float] = (0.3, 1.0), seed: int = 0) -> None:
+        self.root = osp.join(data_root, split) if split else data_root
+        layout = (f'{self.root}/<class>/<image> (ImageNet layout, e.g. data/imagenet/train/n01440764/'
+                  f'x.JPEG) or a flat folder {self.root}/<image>')
+        if not osp.isdir(self.root):
+            raise FileNotFoundError(f'image folder {self.root} not found; expected {layout}')
+        classes = sorted(d for d in os.listdir(self.root) if osp.isdir(osp.join(self.root, d)))
+        self.classes = classes
+        self.samples: List[Tuple[str, int]] = [(p, -1) for p in _images_under(self.root)]
+        for label, name in enumerate(classes):
+            self.samples += [(p, label) for p in _images_under(osp.join(self.root, name))]
+        if not self.samples:
+            raise FileNotFoundError(f'no images ({", ".join(IMAGE_EXTENSIONS)}) in {self.root}; '
+                                    f'expected {layout}')
+        self.crop = RandomResizedCrop(crop_size, scale=crop_scale, antialias=True)
+        self.seed = seed
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def _load(self, index: int) -> Tuple[Image.Image, int, List[str]]:
+        skipped = []
+        for offset in range(len(self.samples)):
+            path, label = self.samples[(index + offset) % len(self.samples)]
+            try:
+                with Image.open(path) as img:
+                    return img.convert('RGB'), label, skipped
+            except (OSError, ValueError, Image.DecompressionBombError) as err:
+                warnings.warn(f'skipping unreadable image {path}: {err}')
+                skipped.append(path)
+        raise RuntimeError(f'none of the {len(self.samples)} images under {self.root} can be read')
+
+    def __getitem__(self, key: Union[int, Tuple[int, int]]) -> dict:
+        """``key`` is an index, or ``(index, step)`` from :class:`StepBatchSampler`."""
+        index, step = key if isinstance(key, tuple) else (key, None)
+        img, label, skipped = self._load(index)
+        state = np.random.SeedSequence([self.seed, index, -1 if step is None else step])
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(int(state.generate_state(1)[0]))
+            box = self.crop.make_params([img])
+        crop = TF.resized_crop(TF.pil_to_tensor(img), box['top'], box['left'], box['height'],
+                               box['width'], list(self.crop.size), antialias=True)
+        return dict(img=crop, label=label, step=step, skipped=skipped)
+
+
+@DATA_SAMPLERS.register_module()
+class StepBatchSampler:
+    """Endless batches of ``(index, step)`` keys, epoch after epoch, that can start at any step.
+
+    Wraps mmengine's :class:`DefaultSampler` (shuffled by seed and epoch, split across ranks) and drops
+    the last incomplete batch. ``len()`` is the number of batches in one epoch.
+    """
+
+    def __init__(self, sampler: DefaultSampler, batch_size: int, drop_last: bool = True) -> None:
+        if not drop_last:
+            raise ValueError('pretraining needs full batches: StepBatchSampler drops the last one')
+        self.sampler = sampler
+        self.batch_size = batch_size
+        self.start_step = 0
+        if len(self) == 0:
+            raise ValueError(f'{len(sampler)} samples per rank cannot fill one batch of {batch_size}')
+
+    def __len__(self) -> int:
+        return len(self.sampler) // self.batch_size
+
+    def set_start_step(self, step: int) -> None:
+        """The next iteration starts at training step ``step`` (used on resume)."""
+        self.start_step = step
+
+    def __iter__(self) -> Iterator[List[Tuple[int, int]]]:
+        per_epoch = len(self)
+        epoch, skip = divmod(self.start_step, per_epoch)
+        while True:
+            self.sampler.set_epoch(epoch)
+            indices = list(self.sampler)
+            for b in range(skip, per_epoch):
+                step = epoch * per_epoch + b
+                yield [(i, step) for i in indices[b * self.batch_size:(b + 1) * self.batch_size]]
+            epoch, skip = epoch + 1, 0

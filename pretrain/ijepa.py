@@ -1,0 +1,30 @@
+"""I-JEPA: predict 4 target blocks from one context block (Assran et al., 2023)."""
+from typing import Dict
+
+import torch
+from mmengine.registry import MODELS
+
+from .jepa import JEPAModel, smooth_l1
+
+__all__ = ['IJEPA']
+
+
+def gather_tokens(tokens: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """tokens (B, N, D), index (B, ...) -> (B, ..., D)."""
+    b, d = tokens.shape[0], tokens.shape[-1]
+    flat = index.reshape(b, -1)
+    return torch.gather(tokens, 1, flat[..., None].expand(-1, -1, d)).view(*index.shape, d)
+
+
+@MODELS.register_module()
+class IJEPA(JEPAModel):
+    """One I-JEPA step on multi-block masks (see :mod:`pretrain.masks`).
+
+    ``masks``: ``context`` (B, Lc), ``context_valid`` (B, Lc) or None, ``targets`` (B, M, Lt).
+    """
+
+    def loss(self, images: torch.Tensor, masks: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+        targets = gather_tokens(self.target_tokens(images), masks['targets'])
+        context = self.encode_context(images, masks['context'], masks['context_valid'])
+        pred = self.predictor(context, masks['context'], masks['context_valid'], masks['targets'])
+        return dict(loss=smooth_l1(pred, targets))

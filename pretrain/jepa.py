@@ -1,0 +1,78 @@
+"""What every JEPA method shares: context encoder, EMA target encoder, predictor, loss, EMA update.
+
+A method subclasses :class:`JEPAModel` and implements ``loss(images, masks)``; everything else
+(the optimiser, schedules, logging, checkpoints, distribution) comes from mmengine and the config.
+"""
+import copy
+from typing import Dict, Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+from mmengine.model import BaseModel
+
+from backbones.vit import VisionTransformer
+from .predictor import Predictor
+
+__all__ = ['JEPAModel', 'smooth_l1']
+
+
+def smooth_l1(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """The JEPA loss: smooth L1 (beta 1), mean over every element of every target."""
+    return F.smooth_l1_loss(pred.float(), target.float(), beta=1.0)
+
+
+class JEPAModel(BaseModel):
+    """Context encoder, its EMA copy as target encoder, and a predictor.
+
+    Args:
+        encoder: :class:`~backbones.vit.VisionTransformer` arguments; ``img_size`` sets the grid.
+        predictor: :class:`Predictor` arguments (``width``, ``depth``); the heads follow the encoder.
+        data_preprocessor: normalises the uint8 images on the device.
+    """
+
+    def __init__(self, encoder: dict, predictor: dict,
+                 data_preprocessor: Optional[dict] = None, init_cfg: Optional[dict] = None) -> None:
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.context_encoder = VisionTransformer(**encoder)
+        self.target_encoder = copy.deepcopy(self.context_encoder).requires_grad_(False)
+        enc = self.context_encoder
+        self.predictor = Predictor(embed_dim=enc.embed_dim, num_heads=enc.num_heads,
+                                   grid=enc.grid_size, **predictor)
+
+    @torch.no_grad()
+    def target_tokens(self, images: torch.Tensor) -> torch.Tensor:
+        """Layer-normed target-encoder patch outputs (B, N, D), prefix tokens dropped."""
+        out = self.target_encoder.forward_features(images)
+        out = out[:, self.target_encoder.num_prefix_tokens:]
+        return F.layer_norm(out, out.shape[-1:])
+
+    def encode_context(self, images: torch.Tensor, keep: torch.Tensor,
+                       keep_valid: Optional[torch.Tensor]) -> torch.Tensor:
+        """Context-encoder outputs (B, L, D) of the ``keep`` patches only, prefix tokens dropped."""
+        out = self.context_encoder.forward_features(images, keep, keep_valid)
+        return out[:, self.context_encoder.num_prefix_tokens:]
+
+    @torch.no_grad()
+    def update_target(self, momentum: float) -> None:
+        """target <- momentum * target + (1 - momentum) * context, parameter by parameter."""
+        tgt = list(self.target_encoder.parameters())
+        src = [p.detach() for p in self.context_encoder.parameters()]
+        torch._foreach_lerp_(tgt, src, 1.0 - momentum)
+
+    def loss(self, images: torch.Tensor, masks: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def forward(self, inputs: torch.Tensor, data_samples: Optional[dict] = None,
+                mode: str = 'loss') -> Dict[str, torch.Tensor]:
+        if mode != 'loss':
+            raise ValueError(f'{type(self).__name__} only trains (mode="loss"), got mode={mode!r}')
+        return self.loss(inputs, data_samples)
+
+    def parse_losses(self, losses: Dict[str, torch.Tensor]) -> Tuple[torch.Tensor, dict]:
+        loss, log_vars = super().parse_losses(losses)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(
+                f'non-finite loss ({loss.item()}): stopping before the optimiser step, so the '
+                'weights and the last checkpoint in the work dir are intact. Resume from it with '
+                '--resume after lowering the learning rate or checking the data.')
+        return loss, log_vars

@@ -1,0 +1,78 @@
+"""The JEPA predictor: a narrow ViT from context tokens and mask-token queries to target features."""
+import math
+from typing import Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+from timm.layers import trunc_normal_
+from torch import nn
+
+from backbones.pos_embed import sincos_2d
+from backbones.vit import Block
+
+__all__ = ['Predictor']
+
+
+class Predictor(nn.Module):
+    """Linear D -> width, fixed sin-cos positions, ``depth`` blocks, LayerNorm, linear width -> D.
+
+    Parameter names follow the released I-JEPA predictor (``predictor_embed``, ``mask_token``,
+    ``predictor_pos_embed``, ``predictor_blocks``, ``predictor_norm``, ``predictor_proj``), so a
+    checkpoint converted to that layout reads in tools built for the released weights.
+    """
+
+    def __init__(self, embed_dim: int = 768, width: int = 384, depth: int = 6, num_heads: int = 12,
+                 grid: Tuple[int, int] = (14, 14), mlp_ratio: float = 4.0,
+                 drop_path_rate: float = 0.0) -> None:
+        super().__init__()
+        self.predictor_embed = nn.Linear(embed_dim, width)
+        self.mask_token = nn.Parameter(torch.zeros(1, 1, width))
+        self.register_buffer('predictor_pos_embed', sincos_2d(width, grid))
+        rates = torch.linspace(0, drop_path_rate, depth).tolist()
+        self.predictor_blocks = nn.ModuleList(
+            [Block(width, num_heads, mlp_ratio, True, rates[i]) for i in range(depth)])
+        self.predictor_norm = nn.LayerNorm(width, eps=1e-6)
+        self.predictor_proj = nn.Linear(width, embed_dim)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """trunc-normal 0.02 (the mask token too), residual projections scaled by 1/sqrt(2l)."""
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                trunc_normal_(m.weight, std=0.02)
+                nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.LayerNorm):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+        trunc_normal_(self.mask_token, std=0.02)
+        for layer_id, blk in enumerate(self.predictor_blocks, start=1):
+            blk.attn.proj.weight.data.div_(math.sqrt(2.0 * layer_id))
+            blk.mlp.fc2.weight.data.div_(math.sqrt(2.0 * layer_id))
+
+    def forward(self, context: torch.Tensor, context_pos: torch.Tensor,
+                context_valid: Optional[torch.Tensor], target_pos: torch.Tensor) -> torch.Tensor:
+        """Predict the features of the target patches.
+
+        Args:
+            context: (B, Lc, D) context-encoder outputs of the context patches (no prefix tokens).
+            context_pos: (B, Lc) their patch indices.
+            context_valid: (B, Lc) False on padding, or None when there is none.
+            target_pos: (B, M, Lt) patch indices of M target blocks; each block is predicted in its
+                own sequence, which holds the whole context and only that block's queries.
+
+        Returns:
+            (B, M, Lt, D) predictions.
+        """
+        b, m, lt = target_pos.shape
+        pos = self.predictor_pos_embed[0]
+        ctx = (self.predictor_embed(context) + pos[context_pos]).repeat_interleave(m, dim=0)
+        queries = self.mask_token + pos[target_pos.flatten(0, 1)]
+        x = torch.cat([ctx, queries], dim=1)
+        mask = None
+        if context_valid is not None:
+            mask = F.pad(context_valid, (0, lt), value=True).repeat_interleave(m, dim=0)
+            mask = mask[:, None, None, :]
+        for blk in self.predictor_blocks:
+            x = blk(x, attn_mask=mask)
+        out = self.predictor_proj(self.predictor_norm(x[:, ctx.shape[1]:]))
+        return out.view(b, m, lt, -1)

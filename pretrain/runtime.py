@@ -1,0 +1,149 @@
+"""The few pieces of the pretraining runtime that mmengine does not have.
+
+* :class:`PretrainLoop`: an iteration loop sized in epochs whose resume repositions the batch sampler
+  instead of re-reading every batch already trained on.
+* :class:`TargetEMAHook`: the EMA target update with its linear momentum schedule.
+* :class:`PretrainLogHook`: weight decay, EMA momentum, images/s and unreadable images in the log.
+* :class:`BF16OptimWrapper`: bf16 autocast on GPU without a GradScaler, fp32 on CPU.
+* :class:`DeviceAwareDDP`: mmengine's DDP wrapper, usable on CPU (gloo) too.
+* :class:`TrainableOptimWrapperConstructor`: mmengine's constructor, leaving frozen modules (the
+  EMA target encoder) out of the optimizer.
+"""
+import contextlib
+from typing import Iterator, Optional, Sequence, Tuple, Union
+
+import torch
+from mmengine.dist import get_world_size
+from mmengine.hooks import Hook
+from mmengine.model import MMDistributedDataParallel, is_model_wrapper
+from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapper
+from mmengine.registry import (HOOKS, LOOPS, MODEL_WRAPPERS, OPTIM_WRAPPER_CONSTRUCTORS,
+                               OPTIM_WRAPPERS)
+from mmengine.runner import IterBasedTrainLoop
+from torch.utils.data import DataLoader
+
+__all__ = ['PretrainLoop', 'TargetEMAHook', 'PretrainLogHook', 'BF16OptimWrapper',
+           'DeviceAwareDDP', 'TrainableOptimWrapperConstructor', 'ema_momentum']
+
+
+class _SkipTrained:
+    """Answers the loop's replay of already-trained steps without loading any data."""
+
+    def __init__(self, iterator: Iterator, skip: int) -> None:
+        self.iterator, self.skip = iterator, skip
+
+    def __iter__(self) -> '_SkipTrained':
+        return self
+
+    def __next__(self):
+        if self.skip:
+            self.skip -= 1
+            return None
+        return next(self.iterator)
+
+
+@LOOPS.register_module()
+class PretrainLoop(IterBasedTrainLoop):
+    """``max_epochs`` epochs of iteration-based training with :class:`~pretrain.data.StepBatchSampler`.
+
+    On resume at step k the batch sampler starts at step k directly, so the data seen from then on is
+    exactly that of an uninterrupted run and nothing before it is read again.
+    """
+
+    def __init__(self, runner, dataloader: Union[DataLoader, dict], max_epochs: int,
+                 val_begin: int = 1, val_interval: int = 1000) -> None:
+        if isinstance(dataloader, dict):
+            dataloader = runner.build_dataloader(dataloader, seed=runner.seed)
+        if not hasattr(dataloader.batch_sampler, 'set_start_step'):
+            raise TypeError("PretrainLoop needs batch_sampler=dict(type='StepBatchSampler')")
+        super().__init__(runner, dataloader, max_iters=max_epochs * len(dataloader),
+                         val_begin=val_begin, val_interval=val_interval)
+        self._max_epochs = max_epochs
+
+    def run(self) -> torch.nn.Module:
+        if self._iter:
+            self.dataloader.batch_sampler.set_start_step(self._iter)
+            self.dataloader_iterator = _SkipTrained(self.dataloader_iterator, self._iter)
+        return super().run()
+
+
+def ema_momentum(step: int, total: int, start: float, end: float) -> float:
+    """Linear momentum from ``start`` at step 0 towards ``end`` at step ``total``."""
+    return start + (end - start) * step / total
+
+
+def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
+    return model.module if is_model_wrapper(model) else model
+
+
+@HOOKS.register_module()
+class TargetEMAHook(Hook):
+    """After each optimiser step: target <- m * target + (1 - m) * context, m linear in the step."""
+
+    priority = 'ABOVE_NORMAL'  # before the CheckpointHook saves the step
+
+    def __init__(self, momentum: Tuple[float, float] = (0.996, 1.0)) -> None:
+        self.momentum = momentum
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        m = ema_momentum(runner.iter, runner.max_iters, *self.momentum)
+        _unwrap(runner.model).update_target(m)
+        runner.message_hub.update_scalar('train/ema_momentum', m)
+
+
+@HOOKS.register_module()
+class PretrainLogHook(Hook):
+    """Puts weight decay, images/s and skipped images into each log line; counts skipped images."""
+
+    priority = 55  # after IterTimerHook (50) has timed the step, before LoggerHook (60) writes it
+
+    def __init__(self) -> None:
+        self.skipped = set()
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        groups = runner.optim_wrapper.param_groups
+        runner.message_hub.update_scalar('train/wd', max(g['weight_decay'] for g in groups))
+        seconds = runner.message_hub.get_scalar('train/time').current()
+        images = len(data_batch['inputs']) * get_world_size()
+        runner.message_hub.update_scalar('train/images_per_s', images / max(seconds, 1e-9))
+        new = set(data_batch['data_samples']['skipped']) - self.skipped
+        if new:
+            self.skipped |= new
+            runner.logger.warning(f'skipped unreadable images: {sorted(new)}')
+
+    def after_train(self, runner) -> None:
+        if self.skipped:
+            runner.logger.warning(f'{len(self.skipped)} unreadable images were skipped in this run')
+
+
+@OPTIM_WRAPPERS.register_module()
+class BF16OptimWrapper(OptimWrapper):
+    """bf16 autocast around the forward pass on CUDA (bf16 needs no loss scaling); fp32 elsewhere."""
+
+    @contextlib.contextmanager
+    def optim_context(self, model: torch.nn.Module):
+        with super().optim_context(model):
+            device = next(_unwrap(model).parameters()).device
+            with torch.autocast('cuda', dtype=torch.bfloat16, enabled=device.type == 'cuda'):
+                yield
+
+
+@MODEL_WRAPPERS.register_module()
+class DeviceAwareDDP(MMDistributedDataParallel):
+    """mmengine's DDP wrapper; on a CPU model it drops ``device_ids``, which DDP refuses there."""
+
+    def __init__(self, module: torch.nn.Module, device_ids: Optional[Sequence[int]] = None,
+                 **kwargs) -> None:
+        if next(module.parameters()).device.type == 'cpu':
+            device_ids = None
+        super().__init__(module=module, device_ids=device_ids, **kwargs)
+
+
+@OPTIM_WRAPPER_CONSTRUCTORS.register_module()
+class TrainableOptimWrapperConstructor(DefaultOptimWrapperConstructor):
+    """mmengine's constructor (``paramwise_cfg`` and all) over the modules that have a trainable
+    parameter; fully frozen ones such as the EMA target encoder stay out of the optimizer."""
+
+    def add_params(self, params, module: torch.nn.Module, *args, **kwargs) -> None:
+        if any(p.requires_grad for p in module.parameters()):
+            super().add_params(params, module, *args, **kwargs)

@@ -11,7 +11,8 @@ from torch import nn
 
 from .pos_embed import resample_pos_embed
 
-__all__ = ['encoder_state_dict', 'load_encoder_weights', 'to_timm_state_dict', 'ENCODERS']
+__all__ = ['encoder_state_dict', 'load_encoder_weights', 'to_timm_state_dict', 'to_ijepa_release',
+           'ENCODERS']
 
 StateDict = Dict[str, torch.Tensor]
 
@@ -136,4 +137,23 @@ def to_timm_state_dict(sd: Mapping[str, torch.Tensor]) -> StateDict:
     if 'cls_token' in out:
         table = out['pos_embed']
         out['pos_embed'] = torch.cat([table.new_zeros(1, 1, table.shape[-1]), table], dim=1)
+    return out
+
+
+def to_ijepa_release(ckpt: Mapping, source: str = 'checkpoint') -> dict:
+    """A suite pretraining checkpoint in the layout of the released I-JEPA weights.
+
+    ``encoder``, ``predictor`` and ``target_encoder`` state dicts with the ``module.`` prefix of
+    DistributedDataParallel, plus ``epoch``; the predictor's parameter names already match.
+    """
+    sd = _drop_module_prefix(ckpt.get('state_dict', ckpt))
+    out = {}
+    for key, prefix in (('encoder', 'context_encoder.'), ('predictor', 'predictor.'),
+                        ('target_encoder', 'target_encoder.')):
+        part = _strip(sd, prefix)
+        if not part:
+            raise KeyError(f"{source}: no '{prefix}*' weights; the I-JEPA layout needs a suite "
+                           'pretraining checkpoint')
+        out[key] = {f'module.{k}': v for k, v in part.items()}
+    out['epoch'] = ckpt.get('meta', {}).get('epoch', 0)
     return out

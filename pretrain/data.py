@@ -79,7 +79,7 @@ class ImageFolderDataset(Dataset):
         """``key`` is an index, or ``(index, step)`` from :class:`StepBatchSampler`."""
         index, step = key if isinstance(key, tuple) else (key, None)
         img, label, skipped = self._load(index)
-        state = np.random.SeedSequence([self.seed, index, -1 if step is None else step])
+        state = np.random.SeedSequence([self.seed, index, 0 if step is None else step + 1])
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(int(state.generate_state(1)[0]))
             box = self.crop.make_params([img])

@@ -20,6 +20,7 @@ from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapper
 from mmengine.registry import (HOOKS, LOOPS, MODEL_WRAPPERS, OPTIM_WRAPPER_CONSTRUCTORS,
                                OPTIM_WRAPPERS)
 from mmengine.runner import IterBasedTrainLoop
+from mmengine.runner.loops import _InfiniteDataloaderIterator
 from torch.utils.data import DataLoader
 
 __all__ = ['PretrainLoop', 'TargetEMAHook', 'PretrainLogHook', 'BF16OptimWrapper',
@@ -62,8 +63,10 @@ class PretrainLoop(IterBasedTrainLoop):
 
     def run(self) -> torch.nn.Module:
         if self._iter:
+            # The iterator made before the resume already started at step 0: make a new one.
             self.dataloader.batch_sampler.set_start_step(self._iter)
-            self.dataloader_iterator = _SkipTrained(self.dataloader_iterator, self._iter)
+            self.dataloader_iterator = _SkipTrained(
+                _InfiniteDataloaderIterator(self.dataloader), self._iter)
         return super().run()
 
 

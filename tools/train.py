@@ -14,6 +14,8 @@ import sys
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)  # custom_imports name the suite's top-level packages
 
+import torch  # noqa: E402
+import torch.distributed as dist  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
@@ -38,6 +40,10 @@ def load_config(args: argparse.Namespace) -> Config:
     cfg.launcher = args.launcher
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
+    if args.launcher == 'pytorch' and not torch.cuda.is_available() and not dist.is_initialized():
+        # mmengine's launcher assumes GPUs (NCCL, cuda.set_device): on CPUs join over gloo here,
+        # and the runner uses this process group.
+        dist.init_process_group('gloo')
     if args.work_dir:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:

@@ -1,0 +1,44 @@
+"""Hooks that the pretraining tests inject into real runs (through custom_imports)."""
+import os
+import signal
+
+import torch
+from mmengine.dist import get_rank
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+from mmengine.registry import HOOKS
+
+
+@HOOKS.register_module()
+class KillAtIterHook(Hook):
+    """SIGKILL the process when iteration ``at`` starts: no cleanup, no final checkpoint."""
+
+    def __init__(self, at: int) -> None:
+        self.at = at
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
+        if runner.iter == self.at:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+@HOOKS.register_module()
+class PoisonAtIterHook(Hook):
+    """Write a NaN into the context encoder when iteration ``at`` starts."""
+
+    def __init__(self, at: int) -> None:
+        self.at = at
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
+        if runner.iter == self.at:
+            model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+            with torch.no_grad():
+                model.context_encoder.patch_embed.proj.weight[0, 0, 0, 0] = float('nan')
+
+
+@HOOKS.register_module()
+class DumpWeightsHook(Hook):
+    """Save every rank's final model weights to ``work_dir/rank{R}.pth``."""
+
+    def after_train(self, runner) -> None:
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        torch.save(model.state_dict(), os.path.join(runner.work_dir, f'rank{get_rank()}.pth'))

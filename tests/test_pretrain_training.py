@@ -1,0 +1,114 @@
+"""Real pretraining runs through tools/train.py: loss, checkpoints, resume, two ranks, failures."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from backbones import JEPAViT
+from conftest import ROOT
+
+SMOKE = os.path.join(ROOT, 'configs', 'pretrain', 'smoke', 'ijepa_vittiny_synthetic.py')
+
+
+@pytest.fixture(scope='module')
+def synthetic_imagenet(tmp_path_factory) -> str:
+    from synthetic import make_imagenet
+    root = str(tmp_path_factory.mktemp('synthetic_imagenet'))
+    make_imagenet(root, num_train=64, num_val=0, seed=0)
+    return root
+
+
+def _env(data_root):
+    return dict(os.environ, SYNTH_IMAGENET_ROOT=data_root,
+                PYTHONPATH=os.pathsep.join([ROOT, os.path.join(ROOT, 'tests')]))
+
+
+def _train(work_dir, data_root, *options, config=SMOKE, args=(), launcher=None, check=True):
+    """tools/train.py (or a launcher script with its process count) on a config."""
+    if launcher:
+        cmd = ['bash', os.path.join(ROOT, 'tools', launcher[0]), config, launcher[1]]
+    else:
+        cmd = [sys.executable, os.path.join(ROOT, 'tools', 'train.py'), config]
+    cmd += ['--work-dir', str(work_dir), *args]
+    if options:
+        cmd += ['--cfg-options', *options]
+    proc = subprocess.run(cmd, cwd=ROOT, env=_env(data_root), capture_output=True, text=True)
+    if check:
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc
+
+
+def _with_hooks(tmp_path, *hooks) -> str:
+    """The smoke config plus test hooks from tests/pretrain_hooks.py."""
+    path = tmp_path / 'with_hooks.py'
+    path.write_text(
+        f"_base_ = {SMOKE!r}\n"
+        "custom_imports = dict(imports=['pretrain', 'pretrain_hooks'])\n"
+        "custom_hooks = [dict(type='TargetEMAHook'), dict(type='PretrainLogHook'), "
+        f"{', '.join(hooks)}]\n")
+    return str(path)
+
+
+def _losses(work_dir):
+    runs = sorted(d for d in os.listdir(work_dir) if d[:8].isdigit())
+    with open(os.path.join(work_dir, runs[-1], 'vis_data', 'scalars.json')) as f:
+        return [json.loads(line)['loss'] for line in f if '"loss"' in line]
+
+
+def test_loss_decreases_and_the_checkpoint_loads_into_the_backbone(synthetic_imagenet, tmp_path):
+    _train(tmp_path, synthetic_imagenet, 'train_cfg.max_epochs=10', 'default_hooks.logger.interval=1')
+    losses = _losses(tmp_path)
+    assert len(losses) == 40
+    assert sum(losses[-5:]) / 5 < 0.8 * sum(losses[:5]) / 5
+
+    ckpt = str(tmp_path / 'iter_40.pth')
+    state = torch.load(ckpt, weights_only=True)['state_dict']
+    for encoder in ('target', 'context'):
+        vit = JEPAViT(embed_dim=64, depth=4, num_heads=4, img_size=96, patch_size=8,
+                      out_indices=(3,), init_cfg=dict(type='Pretrained', checkpoint=ckpt,
+                                                      encoder=encoder))
+        vit.init_weights()
+        for name, value in vit.state_dict().items():
+            assert torch.equal(value, state[f'{encoder}_encoder.{name}']), name
+    assert not torch.equal(state['target_encoder.blocks.0.attn.qkv.weight'],
+                           state['context_encoder.blocks.0.attn.qkv.weight'])
+
+
+def test_killed_and_resumed_run_ends_with_identical_weights(synthetic_imagenet, tmp_path):
+    common = ('train_cfg.max_epochs=4', 'default_hooks.checkpoint.interval=3')
+    _train(tmp_path / 'straight', synthetic_imagenet, *common)
+    killed = _train(tmp_path / 'killed', synthetic_imagenet, *common, check=False,
+                    config=_with_hooks(tmp_path, "dict(type='KillAtIterHook', at=10)"))
+    assert killed.returncode != 0
+    assert sorted(f for f in os.listdir(tmp_path / 'killed') if f.endswith('.pth')) == \
+        ['iter_6.pth', 'iter_9.pth']  # max_keep_ckpts=2
+    resumed = _train(tmp_path / 'killed', synthetic_imagenet, *common, args=['--resume'])
+    assert 'resumed epoch: 0, iter: 9' in resumed.stdout + resumed.stderr
+    straight = torch.load(tmp_path / 'straight' / 'iter_16.pth', weights_only=True)['state_dict']
+    again = torch.load(tmp_path / 'killed' / 'iter_16.pth', weights_only=True)['state_dict']
+    assert straight.keys() == again.keys()
+    for name in straight:
+        assert torch.equal(straight[name], again[name]), name
+
+
+def test_two_gloo_ranks_finish_with_identical_weights(synthetic_imagenet, tmp_path):
+    _train(tmp_path, synthetic_imagenet, 'train_cfg.max_epochs=2',
+           config=_with_hooks(tmp_path, "dict(type='DumpWeightsHook')"),
+           launcher=('dist_pretrain.sh', '2'))
+    a = torch.load(tmp_path / 'rank0.pth', weights_only=True)
+    b = torch.load(tmp_path / 'rank1.pth', weights_only=True)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not torch.equal(a['target_encoder.norm.weight'], torch.ones_like(a['target_encoder.norm.weight']))
+
+
+def test_non_finite_loss_stops_the_run_and_keeps_the_last_checkpoint(synthetic_imagenet, tmp_path):
+    proc = _train(tmp_path, synthetic_imagenet, 'default_hooks.checkpoint.interval=3', check=False,
+                  config=_with_hooks(tmp_path, "dict(type='PoisonAtIterHook', at=5)"))
+    assert proc.returncode != 0
+    assert 'non-finite loss' in proc.stderr and 'last checkpoint' in proc.stderr
+    state = torch.load(tmp_path / 'iter_3.pth', weights_only=True)['state_dict']
+    assert all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point())
+    assert not os.path.exists(tmp_path / 'iter_6.pth')

@@ -1,0 +1,148 @@
+"""Time pretraining steps and compare variants side by side in one run.
+
+    python tools/benchmark_pretrain.py [--arch s] [--batch 32] [--img 224] [--patch 16]
+                                       [--steps 5] [--repeats 3] [--variants gathered full]
+
+A step is the whole training step: target pass, context pass, predictor, loss, backward, AdamW
+update and EMA update, on random images with masks from the real sampler (drawn beforehand, as the
+data workers do). Variants:
+
+* ``gathered``: the suite's step; the context encoder sees only the context tokens.
+* ``full``: the same step with the context encoder run over all tokens, hidden ones masked out of
+  attention (the approach of the released DSeq-JEPA code); the predictor is unchanged.
+
+Variants alternate within each repeat and the median time is reported, so ratios are measured under
+the same machine load. On a GPU the step runs in bf16 autocast and the report adds peak memory and
+FLOP utilisation (FLOPs counted by ``torch.utils.flop_counter`` over one step).
+"""
+import argparse
+import os.path as osp
+import statistics
+import sys
+import time
+from typing import Callable, Dict, List
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+from pretrain import IJEPA, MultiBlockMaskSampler  # noqa: E402
+from pretrain.ijepa import gather_tokens  # noqa: E402
+from pretrain.jepa import smooth_l1  # noqa: E402
+
+PREDICTOR_DEPTH = {'s': 6, 'b': 6, 'l': 12, 'h': 12}
+
+
+def full_length_loss(model: IJEPA, images: torch.Tensor, masks: Dict) -> torch.Tensor:
+    """The I-JEPA loss with the context encoder run at full length under a key mask."""
+    enc = model.context_encoder
+    targets = gather_tokens(model.target_tokens(images), masks['targets'])
+    tokens, _ = enc.patchify(images)
+    keep, valid = masks['context'], masks['context_valid']
+    real = torch.ones_like(keep) if valid is None else valid.long()
+    visible = torch.zeros(tokens.shape[:2], dtype=torch.long, device=tokens.device)
+    visible = visible.scatter_add_(1, keep, real) > 0  # padding entries add nothing
+    key_mask = torch.nn.functional.pad(visible, (enc.num_prefix_tokens, 0), value=True)
+    out, _ = enc.run_blocks(enc.add_prefix(tokens), attn_mask=key_mask[:, None, None, :])
+    out = enc.norm(out)[:, enc.num_prefix_tokens:]
+    context = gather_tokens(out, keep)
+    pred = model.predictor(context, keep, valid, masks['targets'])
+    return smooth_l1(pred, targets)
+
+
+VARIANTS: Dict[str, Callable] = {
+    'gathered': lambda model, images, masks: model.loss(images, masks)['loss'],
+    'full': full_length_loss,
+}
+
+
+def make_step(model: IJEPA, variant: str, device: torch.device) -> Callable:
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=1e-4, weight_decay=0.05, fused=device.type == 'cuda')
+    loss_fn = VARIANTS[variant]
+
+    def step(images: torch.Tensor, masks: Dict) -> None:
+        with torch.autocast('cuda', dtype=torch.bfloat16, enabled=device.type == 'cuda'):
+            loss = loss_fn(model, images, masks)
+        loss.backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        model.update_target(0.996)
+    return step
+
+
+def sync(device: torch.device) -> None:
+    if device.type == 'cuda':
+        torch.cuda.synchronize()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument('--arch', default='s', choices=sorted(PREDICTOR_DEPTH))
+    parser.add_argument('--batch', type=int, default=32)
+    parser.add_argument('--img', type=int, default=224)
+    parser.add_argument('--patch', type=int, default=16)
+    parser.add_argument('--steps', type=int, default=5, help='timed steps per repeat')
+    parser.add_argument('--warmup', type=int, default=2)
+    parser.add_argument('--repeats', type=int, default=3)
+    parser.add_argument('--variants', nargs='+', default=['gathered', 'full'], choices=VARIANTS)
+    parser.add_argument('--peak-tflops', type=float, default=989.0,
+                        help='dense bf16 peak of the GPU (H100/H200 SXM: 989)')
+    args = parser.parse_args()
+
+    device = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+    torch.manual_seed(0)
+    model = IJEPA(encoder=dict(arch=args.arch, img_size=args.img, patch_size=args.patch),
+                  predictor=dict(width=384, depth=PREDICTOR_DEPTH[args.arch])).to(device)
+    sampler = MultiBlockMaskSampler(input_size=args.img, patch_size=args.patch)
+    batches: List = []
+    for s in range(args.steps + args.warmup):
+        masks = sampler(args.batch, step=s, rank=0)
+        masks = {k: None if v is None else v.to(device) for k, v in masks.items()}
+        batches.append((torch.randn(args.batch, 3, args.img, args.img, device=device), masks))
+    steps = {v: make_step(model, v, device) for v in args.variants}
+
+    flops = {}
+    for name, step in steps.items():
+        for images, masks in batches[:args.warmup]:
+            step(images, masks)
+        with FlopCounterMode(display=False) as counter:
+            step(*batches[0])
+        flops[name] = counter.get_total_flops()
+    sync(device)
+
+    times = {v: [] for v in steps}
+    peak = {}
+    for _ in range(args.repeats):
+        for name, step in steps.items():
+            if device.type == 'cuda':
+                torch.cuda.reset_peak_memory_stats()
+            sync(device)
+            start = time.perf_counter()
+            for images, masks in batches[args.warmup:]:
+                step(images, masks)
+            sync(device)
+            times[name].append((time.perf_counter() - start) / args.steps)
+            if device.type == 'cuda':
+                peak[name] = torch.cuda.max_memory_allocated() / 2 ** 30
+
+    where = torch.cuda.get_device_name() if device.type == 'cuda' else f'CPU ({torch.get_num_threads()} threads)'
+    precision = 'bf16 autocast' if device.type == 'cuda' else 'fp32'
+    print(f'ViT-{args.arch.upper()}/{args.patch} at {args.img}, batch {args.batch}, {precision}, '
+          f'{where}; median of {args.repeats} repeats x {args.steps} steps')
+    base = statistics.median(times[args.variants[0]])
+    for name in steps:
+        t = statistics.median(times[name])
+        line = (f'  {name:10s} {t * 1e3:9.1f} ms/step  {args.batch / t:9.1f} images/s  '
+                f'{flops[name] / args.batch / 1e9:6.1f} GFLOP/image  x{t / base:.2f} vs '
+                f'{args.variants[0]}')
+        if device.type == 'cuda':
+            achieved = flops[name] / t / 1e12
+            line += (f'  {peak[name]:.1f} GiB peak  {achieved:.0f} TFLOP/s '
+                     f'({100 * achieved / args.peak_tflops:.0f}% of {args.peak_tflops:.0f})')
+        print(line)
+
+
+if __name__ == '__main__':
+    main()

@@ -18,6 +18,8 @@ def synthetic_imagenet(tmp_path_factory) -> str:
     from synthetic import make_imagenet
     root = str(tmp_path_factory.mktemp('synthetic_imagenet'))
     make_imagenet(root, num_train=64, num_val=0, seed=0)
+    with open(os.path.join(root, 'train', 'n00000000', 'corrupt.JPEG'), 'wb') as f:
+        f.write(b'truncated')  # every run meets one unreadable image
     return root
 
 
@@ -59,7 +61,9 @@ def _losses(work_dir):
 
 
 def test_loss_decreases_and_the_checkpoint_loads_into_the_backbone(synthetic_imagenet, tmp_path):
-    _train(tmp_path, synthetic_imagenet, 'train_cfg.max_epochs=10', 'default_hooks.logger.interval=1')
+    proc = _train(tmp_path, synthetic_imagenet, 'train_cfg.max_epochs=10',
+                  'default_hooks.logger.interval=1')
+    assert "1 unreadable images were skipped" in proc.stdout + proc.stderr
     losses = _losses(tmp_path)
     assert len(losses) == 40
     assert sum(losses[-5:]) / 5 < 0.8 * sum(losses[:5]) / 5
@@ -75,6 +79,17 @@ def test_loss_decreases_and_the_checkpoint_loads_into_the_backbone(synthetic_ima
             assert torch.equal(value, state[f'{encoder}_encoder.{name}']), name
     assert not torch.equal(state['target_encoder.blocks.0.attn.qkv.weight'],
                            state['context_encoder.blocks.0.attn.qkv.weight'])
+
+    release = str(tmp_path / 'release.pth.tar')
+    subprocess.run([sys.executable, os.path.join(ROOT, 'tools', 'convert_checkpoint.py'), ckpt,
+                    release, '--to', 'ijepa'], check=True, cwd=ROOT)
+    converted = torch.load(release, weights_only=True)
+    assert set(converted) == {'encoder', 'predictor', 'target_encoder', 'epoch'}
+    assert torch.equal(converted['predictor']['module.mask_token'], state['predictor.mask_token'])
+    vit = JEPAViT(embed_dim=64, depth=4, num_heads=4, img_size=96, patch_size=8, out_indices=(3,),
+                  init_cfg=dict(type='Pretrained', checkpoint=release))
+    vit.init_weights()
+    assert torch.equal(vit.norm.weight, state['target_encoder.norm.weight'])
 
 
 def test_killed_and_resumed_run_ends_with_identical_weights(synthetic_imagenet, tmp_path):

@@ -19,7 +19,7 @@ from torch.utils.checkpoint import checkpoint
 
 from .pos_embed import resample_pos_embed, sincos_2d
 
-__all__ = ['ARCHS', 'Attention', 'Block', 'VisionTransformer']
+__all__ = ['ARCHS', 'Attention', 'Block', 'VisionTransformer', 'jepa_init_']
 
 #: Standard sizes: width, depth and heads (SPEC section 2).
 ARCHS: Dict[str, Dict[str, int]] = {
@@ -134,6 +134,23 @@ class Block(nn.Module):
         return x + self.drop_path2(self.mlp(self.norm2(x)))
 
 
+def jepa_init_(module: nn.Module, blocks: Sequence[Block]) -> None:
+    """I-JEPA initialisation: trunc-normal 0.02 for linear and conv weights (zero biases), unit
+    LayerNorms, then each block's residual projections scaled by 1/sqrt(2l), l counted from 1."""
+    for m in module.modules():
+        if isinstance(m, (nn.Linear, nn.Conv2d)):
+            trunc_normal_(m.weight, std=0.02)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.LayerNorm):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+    with torch.no_grad():
+        for layer_id, blk in enumerate(blocks, start=1):
+            blk.attn.proj.weight.div_(math.sqrt(2.0 * layer_id))
+            blk.mlp.fc2.weight.div_(math.sqrt(2.0 * layer_id))
+
+
 class VisionTransformer(nn.Module):
     """ViT encoder with fixed or learned absolute positions and an optional CLS token.
 
@@ -189,19 +206,7 @@ class VisionTransformer(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """I-JEPA initialisation: trunc-normal 0.02, then residual projections scaled by 1/sqrt(2l)."""
-        def init(m: nn.Module) -> None:
-            if isinstance(m, (nn.Linear, nn.Conv2d)):
-                trunc_normal_(m.weight, std=0.02)
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.LayerNorm):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-        self.apply(init)
-        for layer_id, blk in enumerate(self.blocks, start=1):
-            blk.attn.proj.weight.data.div_(math.sqrt(2.0 * layer_id))
-            blk.mlp.fc2.weight.data.div_(math.sqrt(2.0 * layer_id))
+        jepa_init_(self, self.blocks)
         if self.cls_token is not None:
             trunc_normal_(self.cls_token, std=0.02)
 

@@ -7,7 +7,7 @@ re-reading the k batches before it.
 import os
 import os.path as osp
 import warnings
-from typing import Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Iterator, List, Tuple, Union
 
 import numpy as np
 import torch

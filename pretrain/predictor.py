@@ -1,5 +1,4 @@
 """The JEPA predictor: a narrow ViT from context tokens and mask-token queries to target features."""
-import math
 from typing import Optional, Tuple
 
 import torch
@@ -8,7 +7,7 @@ from timm.layers import trunc_normal_
 from torch import nn
 
 from backbones.pos_embed import sincos_2d
-from backbones.vit import Block
+from backbones.vit import Block, jepa_init_
 
 __all__ = ['Predictor']
 
@@ -36,18 +35,8 @@ class Predictor(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """trunc-normal 0.02 (the mask token too), residual projections scaled by 1/sqrt(2l)."""
-        for m in self.modules():
-            if isinstance(m, nn.Linear):
-                trunc_normal_(m.weight, std=0.02)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.LayerNorm):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
+        jepa_init_(self, self.predictor_blocks)
         trunc_normal_(self.mask_token, std=0.02)
-        for layer_id, blk in enumerate(self.predictor_blocks, start=1):
-            blk.attn.proj.weight.data.div_(math.sqrt(2.0 * layer_id))
-            blk.mlp.fc2.weight.data.div_(math.sqrt(2.0 * layer_id))
 
     def forward(self, context: torch.Tensor, context_pos: torch.Tensor,
                 context_valid: Optional[torch.Tensor], target_pos: torch.Tensor) -> torch.Tensor:

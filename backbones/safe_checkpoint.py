@@ -45,6 +45,9 @@ ALLOWED_GLOBALS = [
     np.core.multiarray.scalar,
 ]
 ALLOWED_GLOBALS += sorted({type(np.dtype(c)) for c in '?bhilqBHILQefdgFDG'}, key=str)
+# numpy 2 pickles these under numpy._core; numpy 1 under numpy.core
+ALLOWED_GLOBALS += [(np.core.multiarray._reconstruct, 'numpy._core.multiarray._reconstruct'),
+                    (np.core.multiarray.scalar, 'numpy._core.multiarray.scalar')]
 
 torch.serialization.add_safe_globals(ALLOWED_GLOBALS)
 
@@ -79,6 +82,10 @@ def load_from_local_safely(filename: str, map_location: Union[str, torch.device,
 CheckpointLoader.register_scheme(prefixes='', loader=load_from_local_safely, force=True)
 
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
 class AtomicLocalBackend(LocalBackend):
     """mmengine's local backend with writes that are all-or-nothing."""
 
@@ -91,6 +98,7 @@ class AtomicLocalBackend(LocalBackend):
                 f.write(obj)
                 f.flush()
                 os.fsync(f.fileno())
+            os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp creates 0600
             os.replace(tmp, filepath)
         except BaseException:
             if osp.exists(tmp):

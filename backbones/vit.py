@@ -93,6 +93,8 @@ class Attention(nn.Module):
                 while prefix tokens (CLS) attend to every token and every window sees them.
         """
         b, n, c = x.shape
+        if window and attn_mask is not None:
+            raise ValueError('windowed attention takes no attn_mask')
         q, k, v = self.qkv(x).view(b, n, 3, self.num_heads, -1).permute(2, 0, 3, 1, 4)
         if not window:
             return self._merge(F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask))
@@ -193,6 +195,7 @@ class VisionTransformer(nn.Module):
         else:
             raise ValueError(f"pos_embed must be 'sincos' or 'learned', got {pos_embed!r}")
         self.pos_embed_type = pos_embed
+        self._sincos_cache = {}  # fixed tables of other grids, per device and dtype
         self.cls_token = nn.Parameter(torch.zeros(1, 1, self.embed_dim)) if use_cls_token else None
         self.num_prefix_tokens = int(use_cls_token)
 
@@ -215,7 +218,10 @@ class VisionTransformer(nn.Module):
         if tuple(grid) == self.grid_size:
             return self.pos_embed
         if self.pos_embed_type == 'sincos':
-            return sincos_2d(self.embed_dim, grid).to(self.pos_embed)
+            key = (tuple(grid), self.pos_embed.device, self.pos_embed.dtype)
+            if key not in self._sincos_cache:
+                self._sincos_cache[key] = sincos_2d(self.embed_dim, grid).to(self.pos_embed)
+            return self._sincos_cache[key]
         return resample_pos_embed(self.pos_embed, self.grid_size, grid)
 
     def patchify(self, x: torch.Tensor) -> Tuple[torch.Tensor, Tuple[int, int]]:

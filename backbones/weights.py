@@ -80,9 +80,13 @@ def encoder_state_dict(ckpt: Mapping, encoder: str = 'target', source: str = 'ch
 
 
 def _fit_pos_embed(model: nn.Module, sd: StateDict, source: str) -> None:
-    """Resample a checkpoint's position table that was trained at another grid to the model's."""
+    """Fit a checkpoint's position table from another grid: resampled (bicubic) when learned,
+    recomputed when fixed sin-cos."""
     table = sd.get('pos_embed')
     if table is None or table.shape == model.pos_embed.shape or table.dim() != 3:
+        return
+    if model.pos_embed_type == 'sincos':  # a fixed table is a function of the grid
+        sd['pos_embed'] = model.pos_embed.detach().clone()
         return
     side = math.isqrt(table.shape[1])
     if side * side != table.shape[1] or table.shape[2] != model.pos_embed.shape[2]:

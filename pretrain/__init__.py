@@ -1,4 +1,4 @@
-"""I-JEPA and DSeq-JEPA pretraining on mmengine.
+"""JEPA pretraining on mmengine: I-JEPA now, DSeq-JEPA next (``regions.py`` is its first piece).
 
 Importing this package registers the models (``IJEPA``), the data pieces (``ImageFolderDataset``,
 ``StepBatchSampler``, ``multiblock_collate``) and the runtime pieces (``PretrainLoop``,

@@ -7,6 +7,7 @@ import copy
 from typing import Dict, Optional, Tuple
 
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 from mmengine.model import BaseModel
 
@@ -39,6 +40,11 @@ class JEPAModel(BaseModel):
         self.predictor = Predictor(embed_dim=enc.embed_dim, num_heads=enc.num_heads,
                                    grid=enc.grid_size, **predictor)
 
+    def train(self, mode: bool = True) -> 'JEPAModel':
+        super().train(mode)
+        self.target_encoder.eval()  # targets are deterministic (no drop path)
+        return self
+
     @torch.no_grad()
     def target_tokens(self, images: torch.Tensor) -> torch.Tensor:
         """Layer-normed target-encoder patch outputs (B, N, D), prefix tokens dropped."""
@@ -70,9 +76,12 @@ class JEPAModel(BaseModel):
 
     def parse_losses(self, losses: Dict[str, torch.Tensor]) -> Tuple[torch.Tensor, dict]:
         loss, log_vars = super().parse_losses(losses)
-        if not torch.isfinite(loss):
+        finite = torch.isfinite(loss).float()
+        if dist.is_available() and dist.is_initialized():
+            dist.all_reduce(finite, op=dist.ReduceOp.MIN)  # every rank stops together
+        if not finite:
             raise FloatingPointError(
-                f'non-finite loss ({loss.item()}): stopping before the optimiser step, so the '
+                f'non-finite loss ({loss.item()} here): stopping before the optimiser step, so the '
                 'weights and the last checkpoint in the work dir are intact. Resume from it with '
                 '--resume after lowering the learning rate or checking the data.')
         return loss, log_vars

@@ -6,7 +6,8 @@ targets are removed from the context. The draw depends only on ``(seed, step)`` 
 ``(seed, step, rank)`` for the positions, so every rank agrees on the shapes of a step and a resumed
 run draws exactly the masks it would have drawn.
 
-Default mode fixes two behaviours of the released sampler, which ``compat=True`` reproduces exactly:
+Default mode fixes two behaviours of the released sampler, whose geometry ``compat=True`` reproduces
+(the release draws positions from the global RNG; here they follow the seeded stream):
 
 * the top-left corner is drawn from ``[0, H - h]`` inclusive, so every patch can be chosen (the
   release draws from ``[0, H - h)``: at 224/16 its context is always the 13x13 top-left block and the
@@ -17,6 +18,7 @@ Default mode fixes two behaviours of the released sampler, which ``compat=True``
   patches). Padding is exact: padded keys are never attended to and padded outputs never used.
 """
 import math
+import os
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -25,6 +27,13 @@ from mmengine.dist import get_rank
 from mmengine.registry import FUNCTIONS
 
 __all__ = ['MultiBlockMaskSampler', 'multiblock_collate']
+
+
+def _rank() -> int:
+    """This process's rank, also inside data workers started with spawn (launchers set RANK)."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return get_rank()
+    return int(os.environ.get('RANK', 0))
 
 
 def _generator(*entropy: int) -> torch.Generator:
@@ -107,7 +116,7 @@ class MultiBlockMaskSampler:
         sizes = _generator(seed, step)
         target_size = self.block_size(sizes, self.target_scale, self.target_aspect)
         context_size = self.block_size(sizes, self.context_scale, self.context_aspect)
-        g = _generator(seed, step, get_rank() if rank is None else rank)
+        g = _generator(seed, step, _rank() if rank is None else rank)
         contexts, targets = zip(*(self._image_masks(g, target_size, context_size)
                                   for _ in range(batch_size)))
         lengths = torch.tensor([len(c) for c in contexts])

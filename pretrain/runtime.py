@@ -61,6 +61,10 @@ class PretrainLoop(IterBasedTrainLoop):
                          val_begin=val_begin, val_interval=val_interval)
         self._max_epochs = max_epochs
 
+    def run_iter(self, data_batch) -> None:
+        self._epoch = self._iter // len(self.dataloader)  # for logs and checkpoint meta
+        super().run_iter(data_batch)
+
     def run(self) -> torch.nn.Module:
         if self._iter:
             # The iterator made before the resume already started at step 0: make a new one.

@@ -64,6 +64,13 @@ def test_hidden_patches_never_reach_the_context_or_the_predictions(cls):
         assert not torch.allclose(model.target_tokens(images), model.target_tokens(changed))
 
 
+def test_target_encoder_stays_in_eval_mode():
+    model = _model()
+    model.train()
+    assert model.context_encoder.training and model.predictor.training
+    assert not any(m.training for m in model.target_encoder.modules())
+
+
 def test_ema_update_is_the_convex_combination():
     model = _model()
     with torch.no_grad():

@@ -101,7 +101,7 @@ def test_killed_and_resumed_run_ends_with_identical_weights(synthetic_imagenet, 
     assert sorted(f for f in os.listdir(tmp_path / 'killed') if f.endswith('.pth')) == \
         ['iter_6.pth', 'iter_9.pth']  # max_keep_ckpts=2
     resumed = _train(tmp_path / 'killed', synthetic_imagenet, *common, args=['--resume'])
-    assert 'resumed epoch: 0, iter: 9' in resumed.stdout + resumed.stderr
+    assert 'resumed epoch: 2, iter: 9' in resumed.stdout + resumed.stderr  # 4 steps an epoch
     straight = torch.load(tmp_path / 'straight' / 'iter_16.pth', weights_only=True)['state_dict']
     again = torch.load(tmp_path / 'killed' / 'iter_16.pth', weights_only=True)['state_dict']
     assert straight.keys() == again.keys()

@@ -66,3 +66,11 @@ def test_local_writes_are_atomic(tmp_path):
     with open(path, 'rb') as f:
         assert f.read() == b'complete checkpoint'
     assert os.listdir(tmp_path) == ['epoch_1.pth']
+
+
+def test_atomic_writes_keep_the_usual_permissions(tmp_path):
+    path = str(tmp_path / 'epoch_1.pth')
+    get_file_backend(path).put(b'x', path)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert os.stat(path).st_mode & 0o777 == 0o666 & ~umask

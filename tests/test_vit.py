@@ -77,6 +77,12 @@ def test_windowed_attention_equals_masked_global_attention(grid, window, prefix)
     torch.testing.assert_close(windowed, reference, atol=1e-5, rtol=1e-5)
 
 
+def test_windowed_attention_refuses_an_attention_mask():
+    with pytest.raises(ValueError, match='no attn_mask'):
+        Attention(32, 4)(torch.randn(1, 16, 32), attn_mask=torch.ones(16, 16, dtype=torch.bool),
+                         grid=(4, 4), window=2)
+
+
 @pytest.mark.parametrize('window', [14, 16])
 def test_one_window_over_the_whole_grid_is_global_attention(window):
     torch.manual_seed(0)

@@ -118,3 +118,11 @@ def test_converted_backbone_and_timm_files_load_strictly(tmp_path):
         ours = src.eval()(x)
         theirs = ref.fc_norm(ref.forward_features(x))
     torch.testing.assert_close(ours, theirs, atol=1e-4, rtol=1e-4)
+
+
+def test_fixed_position_table_from_another_grid_is_recomputed():
+    sd = VisionTransformer(img_size=224, **TINY).state_dict()
+    model = VisionTransformer(img_size=448, **TINY)
+    expected = model.pos_embed.clone()
+    load_encoder_weights(model, sd)
+    assert torch.equal(model.pos_embed, expected)

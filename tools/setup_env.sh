@@ -31,6 +31,11 @@ fi
 
 if [[ ! -x "$PY" ]]; then
   BASE_PY="${PYTHON:-$(command -v python3.11 || command -v python3)}"
+  if ! "$BASE_PY" -c 'import sys; sys.exit(not (3, 9) <= sys.version_info[:2] <= (3, 12))'; then
+    echo "setup_env: $BASE_PY is $("$BASE_PY" -V 2>&1); the stack (numpy<2, mmcv 2.1.0) needs" \
+         "Python 3.9-3.12, tested on 3.11: set PYTHON=/path/to/python3.11" >&2
+    exit 1
+  fi
   echo "setup_env: creating .venv with $BASE_PY"
   "$BASE_PY" -m venv "$VENV"
 fi
@@ -54,7 +59,14 @@ WHEELS="${XDG_CACHE_HOME:-$HOME/.cache}/jepa-suite/$MMCV_PIN-torch-$flavour"
 build_mmcv() {
   echo "setup_env: compiling $MMCV_PIN for torch $flavour (about 10 minutes on 2 cores)"
   rm -rf "$WHEELS" "$WHEELS.tmp"
-  if [[ "$flavour" == *-cuda ]]; then export FORCE_CUDA=1; fi
+  if [[ "$flavour" == *-cuda ]]; then
+    if ! command -v nvcc >/dev/null && [[ ! -x "${CUDA_HOME:-/nonexistent}/bin/nvcc" ]]; then
+      echo "setup_env: a GPU is visible, so mmcv's CUDA ops must be compiled, but there is no" \
+           "nvcc: install the CUDA toolkit matching torch ($flavour) and set CUDA_HOME" >&2
+      exit 1
+    fi
+    export FORCE_CUDA=1
+  fi
   MMCV_WITH_OPS=1 MAX_JOBS="${MAX_JOBS:-2}" "$PY" -m pip wheel --disable-pip-version-check \
     --no-build-isolation --no-deps --no-cache-dir "$MMCV_PIN" -w "$WHEELS.tmp"
   mv "$WHEELS.tmp" "$WHEELS"

@@ -255,14 +255,18 @@ class VisionTransformer(nn.Module):
         return x, outs
 
     def forward_features(self, x: torch.Tensor, keep: Optional[torch.Tensor] = None,
-                         keep_valid: Optional[torch.Tensor] = None) -> torch.Tensor:
+                         keep_valid: Optional[torch.Tensor] = None,
+                         image_of: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Tokens (prefix first) after the final LayerNorm, (B, prefix + N, D).
 
-        With ``keep`` (B, L) patch indices only those patches are encoded (gathered before the first
-        block; the others are never computed), giving (B, prefix + L, D). ``keep_valid`` (B, L) marks
-        real entries of padded index rows; padding is hidden from attention.
+        With ``keep`` (S, L) patch indices only those patches are encoded (gathered before the first
+        block; the others are never computed), giving (S, prefix + L, D). ``keep_valid`` (S, L) marks
+        real entries of padded index rows; padding is hidden from attention. ``image_of`` (S,) says
+        which image each index row reads, for several sequences per image (default: row i, image i).
         """
         tokens, grid = self.patchify(x)
+        if image_of is not None:
+            tokens = tokens[image_of]
         if keep is None:
             out, _ = self.run_blocks(self.add_prefix(tokens), grid)
             return self.norm(out)

@@ -53,9 +53,10 @@ class JEPAModel(BaseModel):
         return F.layer_norm(out, out.shape[-1:])
 
     def encode_context(self, images: torch.Tensor, keep: torch.Tensor,
-                       keep_valid: Optional[torch.Tensor]) -> torch.Tensor:
-        """Context-encoder outputs (B, L, D) of the ``keep`` patches only, prefix tokens dropped."""
-        out = self.context_encoder.forward_features(images, keep, keep_valid)
+                       keep_valid: Optional[torch.Tensor],
+                       image_of: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Context-encoder outputs (S, L, D) of the ``keep`` patches only, prefix tokens dropped."""
+        out = self.context_encoder.forward_features(images, keep, keep_valid, image_of)
         return out[:, self.context_encoder.num_prefix_tokens:]
 
     @torch.no_grad()

@@ -142,6 +142,8 @@ def multiblock_collate(samples: List[dict], seed: int = 0, **sampler_cfg) -> dic
     if len(steps) != 1 or None in steps:
         raise ValueError(f'a pretraining batch needs one training step in its samples, got {steps}; '
                          "use batch_sampler=dict(type='StepBatchSampler')")
-    masks = MultiBlockMaskSampler(**sampler_cfg)(len(samples), steps.pop(), seed)
+    step = steps.pop()
+    masks = MultiBlockMaskSampler(**sampler_cfg)(len(samples), step, seed)
+    masks['step'] = step
     masks['skipped'] = [path for s in samples for path in s['skipped']]
     return dict(inputs=torch.stack([s['img'] for s in samples]), data_samples=masks)

@@ -39,7 +39,8 @@ class Predictor(nn.Module):
         trunc_normal_(self.mask_token, std=0.02)
 
     def forward(self, context: torch.Tensor, context_pos: torch.Tensor,
-                context_valid: Optional[torch.Tensor], target_pos: torch.Tensor) -> torch.Tensor:
+                context_valid: Optional[torch.Tensor], target_pos: torch.Tensor,
+                target_valid: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Predict the features of the target patches.
 
         Args:
@@ -48,6 +49,8 @@ class Predictor(nn.Module):
             context_valid: (B, Lc) False on padding, or None when there is none.
             target_pos: (B, M, Lt) patch indices of M target blocks; each block is predicted in its
                 own sequence, which holds the whole context and only that block's queries.
+            target_valid: (B, M, Lt) False on padded queries (hidden from attention; their
+                outputs are meaningless), or None.
 
         Returns:
             (B, M, Lt, D) predictions.
@@ -58,9 +61,13 @@ class Predictor(nn.Module):
         queries = self.mask_token + pos[target_pos.flatten(0, 1)]
         x = torch.cat([ctx, queries], dim=1)
         mask = None
-        if context_valid is not None:
-            mask = F.pad(context_valid, (0, lt), value=True).repeat_interleave(m, dim=0)
-            mask = mask[:, None, None, :]
+        if context_valid is not None or target_valid is not None:
+            ctx_valid = (context_valid if context_valid is not None else
+                         torch.ones(context_pos.shape, dtype=torch.bool, device=x.device))
+            ctx_valid = ctx_valid.repeat_interleave(m, dim=0)
+            tgt_valid = (target_valid.flatten(0, 1) if target_valid is not None else
+                         torch.ones(b * m, lt, dtype=torch.bool, device=x.device))
+            mask = torch.cat([ctx_valid, tgt_valid], dim=1)[:, None, None, :]
         for blk in self.predictor_blocks:
             x = blk(x, attn_mask=mask)
         out = self.predictor_proj(self.predictor_norm(x[:, ctx.shape[1]:]))

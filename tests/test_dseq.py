@@ -1,0 +1,107 @@
+"""DSeq-JEPA: saliency, prefix steps, no leak of hidden patches, curriculum, real training."""
+import math
+import os
+
+import torch
+
+from backbones import JEPAViT
+from conftest import ROOT
+from pretrain.dseq import DSeqJEPA, curriculum_draw, prefix_steps, saliency_map
+
+TINY = dict(encoder=dict(embed_dim=64, depth=4, num_heads=4, img_size=96, patch_size=8),
+            predictor=dict(width=32, depth=2))
+
+
+def test_saliency_is_the_scaled_dot_product_with_the_cls_parameter_min_max_normalised():
+    norm = torch.nn.LayerNorm(4, eps=1e-6)
+    with torch.no_grad():
+        norm.weight.copy_(torch.tensor([1., 2., 1., 1.]))
+        norm.bias.copy_(torch.tensor([0., 0., 1., 0.]))
+    tokens = torch.tensor([[[1., -1., 1., -1.], [2., 0., 0., -2.], [0., 0., 0., 3.]]])
+    query = torch.tensor([1., 1., 0., 2.])
+    with torch.no_grad():
+        scores = []
+        for z in tokens[0]:
+            centred = z - z.mean()
+            ln = centred / torch.sqrt(centred.pow(2).mean() + 1e-6) * norm.weight + norm.bias
+            scores.append(float(ln @ query) / math.sqrt(4))
+        lo, hi = min(scores), max(scores)
+        expected = torch.tensor([(s - lo) / (hi - lo + 1e-6) for s in scores])
+        torch.testing.assert_close(saliency_map(tokens, norm, query)[0], expected)
+    assert saliency_map(tokens, norm, query).min() == 0
+
+
+def test_prefix_steps_nest_contexts_and_skip_empty_targets():
+    p = 10
+    regions = torch.zeros(3, 5, p, dtype=torch.bool)
+    regions[0, 0, :3] = regions[0, 1, 3:5] = True  # two regions: R1, R2, background R5
+    regions[0, 4, 5:] = True
+    regions[1, 0, :4] = True  # one region: only the background is predicted, from R1
+    regions[1, 4, 4:] = True
+    regions[2, 4] = True  # no region at all: no step
+    steps = prefix_steps(regions)
+    assert steps['image'].tolist() == [0, 0, 1] and steps['k'].tolist() == [1, 4, 4]
+
+    def rows(name, i):
+        return set(steps[name][i][steps[f'{name}_valid'][i]].tolist())
+    assert rows('context', 0) == {0, 1, 2} and rows('target', 0) == {3, 4}  # C1 = R1 -> R2
+    assert rows('context', 1) == {0, 1, 2, 3, 4} and rows('target', 1) == set(range(5, 10))
+    assert rows('context', 2) == {0, 1, 2, 3} and rows('target', 2) == set(range(4, 10))
+    for i in range(3):  # R1 is never a target
+        assert not rows('target', i) & set(regions[steps['image'][i], 0].nonzero()[:, 0].tolist())
+
+
+def test_patches_outside_the_context_never_reach_step_k():
+    torch.manual_seed(0)
+    model = DSeqJEPA(**TINY).eval()
+    regions = torch.zeros(2, 5, 144, dtype=torch.bool)
+    regions[:, 0, :30] = regions[:, 1, 30:60] = regions[:, 2, 60:90] = True
+    regions[:, 4, 90:] = True
+    steps = prefix_steps(regions)
+    images = torch.randn(2, 3, 96, 96)
+
+    def step_outputs(x):
+        with torch.no_grad():
+            ctx = model.encode_context(x, steps['context'], steps['context_valid'], steps['image'])
+            pred = model.predictor(ctx, steps['context'], steps['context_valid'],
+                                   steps['target'][:, None], steps['target_valid'][:, None])
+        return ctx, pred
+
+    before = step_outputs(images)
+    for i, (b, k) in enumerate(zip(steps['image'].tolist(), steps['k'].tolist())):
+        visible = set(steps['context'][i][steps['context_valid'][i]].tolist())
+        changed = images.clone()
+        for patch in set(range(144)) - visible:
+            r, c = divmod(patch, 12)
+            changed[b, :, r * 8:(r + 1) * 8, c * 8:(c + 1) * 8] = torch.randn(3, 8, 8) * 5
+        after = step_outputs(changed)
+        real = steps['context_valid'][i]  # padded rows are computed, never attended to, never used
+        torch.testing.assert_close(after[0][i][real], before[0][i][real], msg=f'context of step {k}')
+        torch.testing.assert_close(after[1][i], before[1][i], msg=f'predictions of step {k}')
+
+
+def test_curriculum_draws_depend_on_seed_and_step_only():
+    draws = [curriculum_draw(0, step) for step in range(2000)]
+    assert draws == [curriculum_draw(0, step) for step in range(2000)]  # any rank, any resume
+    assert draws != [curriculum_draw(1, step) for step in range(2000)]
+    assert all(0.0 <= d < 1.0 for d in draws)
+    # with lambda = t / T, about half of the steps of a run are DSeq steps
+    share = sum(d < t / 2000 for t, d in enumerate(draws)) / 2000
+    assert 0.45 < share < 0.55
+
+
+def test_dseq_pretraining_reduces_the_loss_and_its_weights_load_with_cls(tmp_path):
+    from test_pretrain_training import _losses, _train
+    from synthetic import make_imagenet
+    make_imagenet(str(tmp_path / 'data'), num_train=64, num_val=0, seed=0)
+    config = os.path.join(ROOT, 'configs', 'pretrain', 'smoke', 'dseq_vittiny_synthetic.py')
+    _train(tmp_path / 'work', str(tmp_path / 'data'), 'train_cfg.max_epochs=10',
+           'default_hooks.logger.interval=1', 'model.curriculum=False', config=config)
+    losses = _losses(tmp_path / 'work')
+    assert sum(losses[-5:]) / 5 < 0.8 * sum(losses[:5]) / 5
+    vit = JEPAViT(embed_dim=64, depth=4, num_heads=4, img_size=96, patch_size=8, out_indices=(3,),
+                  use_cls_token=True, init_cfg=dict(type='Pretrained',
+                                                    checkpoint=str(tmp_path / 'work' / 'iter_40.pth')))
+    vit.init_weights()
+    state = torch.load(tmp_path / 'work' / 'iter_40.pth', weights_only=True)['state_dict']
+    assert torch.equal(vit.cls_token, state['target_encoder.cls_token'])

@@ -5,11 +5,18 @@ the batch's multi-block masks. A DSeq step takes the saliency of the current tar
 same no-grad pass that gives the targets, selects ranked regions R1..RN (:mod:`pretrain.regions`)
 and predicts R(k+1) from the context C_k = R1 u ... u Rk for k = 1..N-1.
 
-Mode ``prefix`` (the default, Eq. 5 read literally): every step k is its own sequence that encodes
-exactly C_k (real patches plus CLS); all steps of the batch run in one padded pass of gathered tokens.
-Steps whose target is empty are skipped, so the cost follows the regions actually found (most images
-have one region at 14x14, i.e. one step: background from R1). An image with no region at all
-contributes nothing to a DSeq step; if no image of the batch has one, the step falls back to I-JEPA.
+Mode ``prefix`` (the default): every step k is its own sequence that encodes exactly C_k (real
+patches plus CLS), Eq. 5 read literally and the released code's reading; all steps of the batch run
+in one padded pass of gathered tokens. Steps whose target is empty are skipped, so the cost follows
+the regions actually found: most images have one region at 14x14, which makes one step (the
+background from R1) and a DSeq step about as cheap as an I-JEPA step.
+Mode ``causal``: one pass per image over R1..R(N-1) in rank order with a block-causal mask (tokens of
+Ri attend to R1..Ri; CLS is in the R1 block); in the predictor, step k's queries attend to R1..Rk
+and to each other. Cheaper when images have several regions, but R1's tokens never see later regions,
+a different model than Eq. 5. Both modes compute and show nothing of the hidden patches.
+
+An image with no region at all contributes nothing to a DSeq step; if no image of the batch has
+one, the step falls back to an I-JEPA step on the batch's multi-block masks.
 """
 import math
 from typing import Dict, Optional, Tuple
@@ -23,7 +30,7 @@ from mmengine.registry import MODELS
 from .ijepa import IJEPA, gather_tokens
 from .regions import select_regions
 
-__all__ = ['DSeqJEPA', 'saliency_map', 'prefix_steps', 'curriculum_draw']
+__all__ = ['DSeqJEPA', 'saliency_map', 'prefix_steps', 'causal_layout', 'curriculum_draw']
 
 _CURRICULUM_STREAM = 0x5EC  # keeps the curriculum's draws apart from the masks' streams
 
@@ -48,13 +55,19 @@ def curriculum_draw(seed: int, step: int) -> float:
     return float(int(state[0]) * 2.0 ** -32)
 
 
-def _pack(mask: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-    """(S, N) bool -> raster-ordered indices of the True entries padded to the longest row, and
-    their validity, both (S, L)."""
-    counts = mask.sum(1)
+def _pack(keys: torch.Tensor, excluded: int) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Per row, the positions of ``keys`` (S, P) in ascending key order, leaving out those equal to
+    ``excluded`` and padded to the longest row: positions and validity, both (S, L)."""
+    counts = (keys != excluded).sum(1)
     length = max(int(counts.max()), 1)
-    order = torch.argsort((~mask).to(torch.uint8), dim=1, stable=True)[:, :length]
-    return order, torch.arange(length, device=mask.device)[None] < counts[:, None]
+    order = torch.argsort(keys, dim=1, stable=True)[:, :length]
+    return order, torch.arange(length, device=keys.device)[None] < counts[:, None]
+
+
+def _raster(mask: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    """(S, P) bool -> raster-ordered indices of the True entries, padded, and their validity."""
+    p = mask.shape[1]
+    return _pack(torch.where(mask, torch.arange(p, device=mask.device), p), p)
 
 
 def prefix_steps(regions: torch.Tensor) -> Dict[str, torch.Tensor]:
@@ -68,10 +81,56 @@ def prefix_steps(regions: torch.Tensor) -> Dict[str, torch.Tensor]:
     targets = regions[:, 1:]
     keep = contexts.any(-1) & targets.any(-1)
     image, k = keep.nonzero(as_tuple=True)
-    context, context_valid = _pack(contexts[image, k])
-    target, target_valid = _pack(targets[image, k])
+    context, context_valid = _raster(contexts[image, k])
+    target, target_valid = _raster(targets[image, k])
     return dict(image=image, k=k + 1, context=context, context_valid=context_valid, target=target,
                 target_valid=target_valid)
+
+
+def causal_layout(regions: torch.Tensor) -> Dict[str, torch.Tensor]:
+    """One sequence per image for ``causal`` mode, from regions (B, N, P).
+
+    Context tokens are the patches of R1..R(N-1) in rank order, queries those of R2..RN (step k
+    queries R(k+1)); images without R1 have none. Returns their indices and validity, and the
+    block-causal masks (True = attend): ``encoder_mask`` (B, 1 + Lc, 1 + Lc) with the CLS token in
+    the R1 block, tokens of Ri attending to R1..Ri; ``predictor_mask`` (B, Lc + Lq, Lc + Lq) where
+    context tokens attend causally to context tokens only and step k's queries attend to R1..Rk
+    and to each other.
+    """
+    b, n, p = regions.shape
+    rank = regions.to(torch.uint8).argmax(1)  # regions are disjoint and cover the grid
+    index = torch.arange(p, device=regions.device)
+    excluded = n * p
+    key = rank.long() * p + index
+    context, context_valid = _pack(torch.where(rank < n - 1, key, excluded), excluded)
+    has_region = regions[:, 0].any(-1, keepdim=True)
+    query, query_valid = _pack(torch.where((rank > 0) & has_region, key, excluded), excluded)
+    ctx_rank = rank.gather(1, context).long()
+    step = rank.gather(1, query).long()
+
+    enc_rank = F.pad(ctx_rank, (1, 0))  # CLS: rank 0
+    enc_valid = F.pad(context_valid, (1, 0), value=True)
+    encoder_mask = enc_valid[:, None, :] & (enc_rank[:, None, :] <= enc_rank[:, :, None])
+
+    lc, lq = context.shape[1], query.shape[1]
+    ctx_ctx = context_valid[:, None, :] & (ctx_rank[:, None, :] <= ctx_rank[:, :, None])
+    q_ctx = context_valid[:, None, :] & (ctx_rank[:, None, :] < step[:, :, None])
+    q_q = query_valid[:, None, :] & (step[:, None, :] == step[:, :, None])
+    predictor_mask = torch.cat([
+        torch.cat([ctx_ctx, ctx_ctx.new_zeros(b, lc, lq)], dim=2),
+        torch.cat([q_ctx, q_q], dim=2)], dim=1)
+    # padded rows see themselves, so no row is empty (their outputs are never used)
+    predictor_mask |= torch.eye(lc + lq, dtype=torch.bool, device=regions.device)
+    return dict(context=context, context_valid=context_valid, query=query,
+                query_valid=query_valid, step=step, encoder_mask=encoder_mask,
+                predictor_mask=predictor_mask)
+
+
+def _masked_smooth_l1(pred: torch.Tensor, target: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    """Smooth L1 (beta 1) pooled over the valid (S, L) rows of (S, L, D) predictions."""
+    error = F.smooth_l1_loss(pred.float(), target.float(), beta=1.0, reduction='none')
+    error = torch.where(valid[..., None], error, 0.0)
+    return error.sum() / (valid.sum() * error.shape[-1])
 
 
 @MODELS.register_module()
@@ -82,14 +141,18 @@ class DSeqJEPA(IJEPA):
         num_regions, min_area: region selection (N = 5, 15% of the grid).
         saliency_block: block whose outputs give the saliency (default: int(depth * 5 / 6), i.e.
             10 of 12, 20 of 24, 26 of 32).
+        mode: ``'prefix'`` or ``'causal'`` (see the module's docstring).
         curriculum: DSeq step with probability t / T; False makes every step a DSeq step.
         seed: seeds the curriculum's draws.
     """
 
     def __init__(self, encoder: dict, predictor: dict, num_regions: int = 5,
                  min_area: float = 0.15, saliency_block: Optional[int] = None,
-                 curriculum: bool = True, seed: int = 0, **kwargs) -> None:
+                 mode: str = 'prefix', curriculum: bool = True, seed: int = 0, **kwargs) -> None:
+        if mode not in ('prefix', 'causal'):
+            raise ValueError(f"mode must be 'prefix' or 'causal', got {mode!r}")
         super().__init__(dict(encoder, use_cls_token=True), predictor, **kwargs)
+        self.mode = mode
         depth = self.target_encoder.depth
         self.saliency_block = int(depth * 5 / 6) if saliency_block is None else saliency_block
         self.num_regions, self.min_area = num_regions, min_area
@@ -121,17 +184,34 @@ class DSeqJEPA(IJEPA):
         if not self.use_dseq(masks['step']):
             return dict(super().loss(images, masks), dseq=images.new_zeros(()))
         targets, regions = self.targets_and_regions(images)
-        steps = prefix_steps(regions)
         stats = dict(dseq=images.new_ones(()),
-                     no_region=(~regions[:, 0].any(-1)).float().mean(),
-                     steps_per_image=images.new_tensor(len(steps['image']) / len(images)))
-        if len(steps['image']) == 0:  # no image has a region: keep the I-JEPA step
+                     no_region=(~regions[:, 0].any(-1)).float().mean())
+        if not bool(regions[:, 0].any()):  # no image has a region: keep the I-JEPA step
             return dict(super().loss(images, masks), **stats)
+        step_loss = self.prefix_loss if self.mode == 'prefix' else self.causal_loss
+        return dict(loss=step_loss(images, targets, regions), **stats)
+
+    def prefix_loss(self, images: torch.Tensor, targets: torch.Tensor,
+                    regions: torch.Tensor) -> torch.Tensor:
+        """Every step k re-encodes its own context C_k; all steps in one padded pass."""
+        steps = prefix_steps(regions)
         context = self.encode_context(images, steps['context'], steps['context_valid'],
                                       steps['image'])
         pred = self.predictor(context, steps['context'], steps['context_valid'],
                               steps['target'][:, None], steps['target_valid'][:, None])[:, 0]
         target = gather_tokens(targets[steps['image']], steps['target'])
-        valid = steps['target_valid'][..., None].float()
-        error = F.smooth_l1_loss(pred.float(), target.float(), beta=1.0, reduction='none')
-        return dict(loss=(error * valid).sum() / (valid.sum() * error.shape[-1]), **stats)
+        return _masked_smooth_l1(pred, target, steps['target_valid'])
+
+    def causal_loss(self, images: torch.Tensor, targets: torch.Tensor,
+                    regions: torch.Tensor) -> torch.Tensor:
+        """One block-causal pass per image over its regions in rank order."""
+        layout = causal_layout(regions)
+        enc = self.context_encoder
+        tokens, _ = enc.patchify(images)
+        tokens = enc.add_prefix(gather_tokens(tokens, layout['context']))
+        out, _ = enc.run_blocks(tokens, attn_mask=layout['encoder_mask'][:, None])
+        context = enc.norm(out)[:, enc.num_prefix_tokens:]
+        pred = self.predictor.predict(context, layout['context'], layout['query'],
+                                      layout['predictor_mask'][:, None])
+        target = gather_tokens(targets, layout['query'])
+        return _masked_smooth_l1(pred, target, layout['query_valid'])

@@ -56,19 +56,26 @@ class Predictor(nn.Module):
             (B, M, Lt, D) predictions.
         """
         b, m, lt = target_pos.shape
-        pos = self.predictor_pos_embed[0]
-        ctx = (self.predictor_embed(context) + pos[context_pos]).repeat_interleave(m, dim=0)
-        queries = self.mask_token + pos[target_pos.flatten(0, 1)]
-        x = torch.cat([ctx, queries], dim=1)
         mask = None
         if context_valid is not None or target_valid is not None:
             ctx_valid = (context_valid if context_valid is not None else
-                         torch.ones(context_pos.shape, dtype=torch.bool, device=x.device))
+                         torch.ones(context_pos.shape, dtype=torch.bool, device=context.device))
             ctx_valid = ctx_valid.repeat_interleave(m, dim=0)
             tgt_valid = (target_valid.flatten(0, 1) if target_valid is not None else
-                         torch.ones(b * m, lt, dtype=torch.bool, device=x.device))
+                         torch.ones(b * m, lt, dtype=torch.bool, device=context.device))
             mask = torch.cat([ctx_valid, tgt_valid], dim=1)[:, None, None, :]
-        for blk in self.predictor_blocks:
-            x = blk(x, attn_mask=mask)
-        out = self.predictor_proj(self.predictor_norm(x[:, ctx.shape[1]:]))
+        out = self.predict(context.repeat_interleave(m, dim=0),
+                           context_pos.repeat_interleave(m, dim=0), target_pos.flatten(0, 1), mask)
         return out.view(b, m, lt, -1)
+
+    def predict(self, context: torch.Tensor, context_pos: torch.Tensor, query_pos: torch.Tensor,
+                attn_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """One sequence per row: context (S, Lc, D) at ``context_pos`` (S, Lc) and mask-token queries
+        at ``query_pos`` (S, Lq), under ``attn_mask`` (broadcastable to (S, heads, L, L), True =
+        attend). Returns the (S, Lq, D) predictions."""
+        pos = self.predictor_pos_embed[0]
+        x = torch.cat([self.predictor_embed(context) + pos[context_pos],
+                       self.mask_token + pos[query_pos]], dim=1)
+        for blk in self.predictor_blocks:
+            x = blk(x, attn_mask=attn_mask)
+        return self.predictor_proj(self.predictor_norm(x[:, context.shape[1]:]))

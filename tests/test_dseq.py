@@ -2,11 +2,12 @@
 import math
 import os
 
+import pytest
 import torch
 
 from backbones import JEPAViT
 from conftest import ROOT
-from pretrain.dseq import DSeqJEPA, curriculum_draw, prefix_steps, saliency_map
+from pretrain.dseq import DSeqJEPA, causal_layout, curriculum_draw, prefix_steps, saliency_map
 
 TINY = dict(encoder=dict(embed_dim=64, depth=4, num_heads=4, img_size=96, patch_size=8),
             predictor=dict(width=32, depth=2))
@@ -90,13 +91,15 @@ def test_curriculum_draws_depend_on_seed_and_step_only():
     assert 0.45 < share < 0.55
 
 
-def test_dseq_pretraining_reduces_the_loss_and_its_weights_load_with_cls(tmp_path):
+@pytest.mark.parametrize('mode', ['prefix', 'causal'])
+def test_dseq_pretraining_reduces_the_loss_and_its_weights_load_with_cls(tmp_path, mode):
     from test_pretrain_training import _losses, _train
     from synthetic import make_imagenet
     make_imagenet(str(tmp_path / 'data'), num_train=64, num_val=0, seed=0)
     config = os.path.join(ROOT, 'configs', 'pretrain', 'smoke', 'dseq_vittiny_synthetic.py')
     _train(tmp_path / 'work', str(tmp_path / 'data'), 'train_cfg.max_epochs=10',
-           'default_hooks.logger.interval=1', 'model.curriculum=False', config=config)
+           'default_hooks.logger.interval=1', 'model.curriculum=False', f'model.mode={mode}',
+           config=config)
     losses = _losses(tmp_path / 'work')
     assert sum(losses[-5:]) / 5 < 0.8 * sum(losses[:5]) / 5
     vit = JEPAViT(embed_dim=64, depth=4, num_heads=4, img_size=96, patch_size=8, out_indices=(3,),
@@ -105,3 +108,73 @@ def test_dseq_pretraining_reduces_the_loss_and_its_weights_load_with_cls(tmp_pat
     vit.init_weights()
     state = torch.load(tmp_path / 'work' / 'iter_40.pth', weights_only=True)['state_dict']
     assert torch.equal(vit.cls_token, state['target_encoder.cls_token'])
+
+
+def _three_region_batch():
+    regions = torch.zeros(2, 5, 144, dtype=torch.bool)
+    regions[:, 0, :30] = regions[:, 1, 30:60] = regions[:, 2, 60:90] = True
+    regions[:, 4, 90:] = True
+    regions[1] = regions[1][:, torch.randperm(144, generator=torch.Generator().manual_seed(0))]
+    return regions
+
+
+def test_causal_masks_follow_the_rank_order():
+    regions = _three_region_batch()
+    layout = causal_layout(regions)
+    rank = regions.to(torch.uint8).argmax(1)
+    for b in range(2):
+        ctx = layout['context'][b][layout['context_valid'][b]]
+        assert rank[b, ctx].tolist() == sorted(rank[b, ctx].tolist())  # rank order
+        assert set(ctx.tolist()) == set(regions[b, :4].any(0).nonzero()[:, 0].tolist())
+        enc = layout['encoder_mask'][b]
+        lc = len(ctx)
+        ranks = [0] + rank[b, ctx].tolist()  # CLS is in the R1 block
+        for i in range(lc + 1):
+            assert enc[i, :lc + 1].tolist() == [r <= ranks[i] for r in ranks]
+        pm = layout['predictor_mask'][b]
+        query = layout['query'][b][layout['query_valid'][b]]
+        steps = layout['step'][b][layout['query_valid'][b]]
+        assert set(query.tolist()) == set(regions[b, 1:].any(0).nonzero()[:, 0].tolist())
+        width = layout['context'].shape[1]
+        for qi, s in enumerate(steps.tolist()):
+            row = pm[width + qi]
+            assert row[:lc].tolist() == [r < s for r in ranks[1:]]  # R1..Rk only
+            assert row[width:width + len(query)].tolist() == (steps == s).tolist()
+        assert not pm[:lc, width:].any()  # context never sees queries
+
+
+def test_causal_mode_never_lets_later_regions_reach_step_k():
+    torch.manual_seed(0)
+    model = DSeqJEPA(mode='causal', **TINY).eval()
+    regions = _three_region_batch()
+    layout = causal_layout(regions)
+    images = torch.randn(2, 3, 96, 96)
+
+    def outputs(x):
+        enc = model.context_encoder
+        with torch.no_grad():
+            tokens, _ = enc.patchify(x)
+            tokens = enc.add_prefix(torch.stack([t[i] for t, i in zip(tokens, layout['context'])]))
+            out, _ = enc.run_blocks(tokens, attn_mask=layout['encoder_mask'][:, None])
+            ctx = enc.norm(out)[:, 1:]
+            pred = model.predictor.predict(ctx, layout['context'], layout['query'],
+                                           layout['predictor_mask'][:, None])
+        return ctx, pred
+
+    before = outputs(images)
+    rank = regions.to(torch.uint8).argmax(1)
+    for b in range(2):
+        for k in (1, 2, 3, 4):  # step k: context R1..Rk, target R(k+1)
+            visible = set((rank[b] < k).nonzero()[:, 0].tolist())
+            changed = images.clone()
+            for patch in set(range(144)) - visible:
+                r, c = divmod(patch, 12)
+                changed[b, :, r * 8:(r + 1) * 8, c * 8:(c + 1) * 8] = torch.randn(3, 8, 8) * 5
+            after = outputs(changed)
+            ctx_rows = layout['context_valid'][b] & (rank[b, layout['context'][b]] < k)
+            q_rows = layout['query_valid'][b] & (layout['step'][b] == k)
+            torch.testing.assert_close(after[0][b][ctx_rows], before[0][b][ctx_rows])
+            torch.testing.assert_close(after[1][b][q_rows], before[1][b][q_rows])
+            later = layout['context_valid'][b] & (rank[b, layout['context'][b]] >= k)
+            if later.any():  # the test can fail: later regions do change
+                assert not torch.allclose(after[0][b][later], before[0][b][later])

@@ -10,6 +10,8 @@ data workers do). Variants:
 * ``gathered``: the suite's step; the context encoder sees only the context tokens.
 * ``full``: the same step with the context encoder run over all tokens, hidden ones masked out of
   attention (the approach of the released DSeq-JEPA code); the predictor is unchanged.
+* ``dseq-prefix`` / ``dseq-causal``: a DSeq-JEPA step (every step a DSeq step) in each mode; the
+  report adds the region selection's share of the step and its time against the per-image OpenCV loop.
 
 Variants alternate within each repeat and the median time is reported, so ratios are measured under
 the same machine load. On a GPU the step runs in bf16 autocast and the report adds peak memory and
@@ -27,7 +29,8 @@ from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from pretrain import IJEPA, MultiBlockMaskSampler  # noqa: E402
+from pretrain import DSeqJEPA, IJEPA, MultiBlockMaskSampler  # noqa: E402
+from pretrain.regions import select_regions  # noqa: E402
 from pretrain.ijepa import gather_tokens  # noqa: E402
 from pretrain.jepa import smooth_l1  # noqa: E402
 
@@ -51,16 +54,55 @@ def full_length_loss(model: IJEPA, images: torch.Tensor, masks: Dict) -> torch.T
     return smooth_l1(pred, targets)
 
 
-VARIANTS: Dict[str, Callable] = {
-    'gathered': lambda model, images, masks: model.loss(images, masks)['loss'],
-    'full': full_length_loss,
+def suite_loss(model: IJEPA, images: torch.Tensor, masks: Dict) -> torch.Tensor:
+    return model.loss(images, masks)['loss']
+
+
+#: variant -> (model class, extra model arguments, loss)
+VARIANTS: Dict[str, tuple] = {
+    'gathered': (IJEPA, {}, suite_loss),
+    'full': (IJEPA, {}, full_length_loss),
+    'dseq-prefix': (DSeqJEPA, dict(mode='prefix', curriculum=False), suite_loss),
+    'dseq-causal': (DSeqJEPA, dict(mode='causal', curriculum=False), suite_loss),
 }
+
+
+def time_region_selection(model: DSeqJEPA, images: torch.Tensor, device: torch.device,
+                          repeats: int) -> Dict[str, float]:
+    """Seconds per call of select_regions on this batch's saliency, and of the OpenCV loop."""
+    import cv2  # the reference, only for the comparison
+    import numpy as np
+    with torch.no_grad():
+        enc = model.target_encoder
+        tokens, grid = enc.patchify(images)
+        _, (mid,) = enc.run_blocks(enc.add_prefix(tokens), grid, out_indices=[model.saliency_block])
+        from pretrain.dseq import saliency_map
+        sal = saliency_map(mid[:, 1:].float(), enc.norm, enc.cls_token[0, 0].float()).view(-1, *grid)
+    select_regions(sal)
+    sync(device)
+    start = time.perf_counter()
+    for _ in range(repeats):
+        select_regions(sal)
+    sync(device)
+    ours = (time.perf_counter() - start) / repeats
+    maps = sal.cpu().numpy()
+    start = time.perf_counter()
+    for _ in range(repeats):
+        for m in maps:
+            levels = np.floor(m * np.float32(255)).astype(np.uint8)
+            t, _ = cv2.threshold(levels, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+            count, labels = cv2.connectedComponents((levels > t).astype(np.uint8), connectivity=8)
+            for c in range(1, count):
+                mask = labels == c
+                if mask.sum() >= 0.15 * m.size:
+                    m[mask].astype(np.float64).mean()
+    return dict(ours=ours, opencv=(time.perf_counter() - start) / repeats)
 
 
 def make_step(model: IJEPA, variant: str, device: torch.device) -> Callable:
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=1e-4, weight_decay=0.05, fused=device.type == 'cuda')
-    loss_fn = VARIANTS[variant]
+    loss_fn = VARIANTS[variant][2]
 
     def step(images: torch.Tensor, masks: Dict) -> None:
         with torch.autocast('cuda', dtype=torch.bfloat16, enabled=device.type == 'cuda'):
@@ -87,21 +129,28 @@ def main() -> None:
     parser.add_argument('--warmup', type=int, default=2)
     parser.add_argument('--repeats', type=int, default=3)
     parser.add_argument('--variants', nargs='+', default=['gathered', 'full'], choices=VARIANTS)
+    parser.add_argument('--regions-batch', type=int, default=256,
+                        help='batch of saliency maps for timing region selection')
     parser.add_argument('--peak-tflops', type=float, default=989.0,
                         help='dense bf16 peak of the GPU (H100/H200 SXM: 989)')
     args = parser.parse_args()
 
     device = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
-    torch.manual_seed(0)
-    model = IJEPA(encoder=dict(arch=args.arch, img_size=args.img, patch_size=args.patch),
-                  predictor=dict(width=384, depth=PREDICTOR_DEPTH[args.arch])).to(device)
+    models = {}
+    for name in args.variants:
+        cls, extra, _ = VARIANTS[name]
+        torch.manual_seed(0)
+        models[name] = cls(encoder=dict(arch=args.arch, img_size=args.img, patch_size=args.patch),
+                           predictor=dict(width=384, depth=PREDICTOR_DEPTH[args.arch]),
+                           **extra).to(device)
     sampler = MultiBlockMaskSampler(input_size=args.img, patch_size=args.patch)
     batches: List = []
     for s in range(args.steps + args.warmup):
         masks = sampler(args.batch, step=s, rank=0)
         masks = {k: None if v is None else v.to(device) for k, v in masks.items()}
+        masks['step'] = s
         batches.append((torch.randn(args.batch, 3, args.img, args.img, device=device), masks))
-    steps = {v: make_step(model, v, device) for v in args.variants}
+    steps = {v: make_step(models[v], v, device) for v in args.variants}
 
     flops = {}
     for name, step in steps.items():
@@ -142,7 +191,22 @@ def main() -> None:
             line += (f'  {peak[name]:.1f} GiB peak  {achieved:.0f} TFLOP/s '
                      f'({100 * achieved / args.peak_tflops:.0f}% of {args.peak_tflops:.0f})')
         print(line)
-
+    dseq = [v for v in args.variants if v.startswith('dseq')]
+    if dseq:
+        model = models[dseq[0]]
+        with torch.no_grad():
+            regions = model.targets_and_regions(batches[0][0])[1]
+        found = regions[:, :-1].any(-1).sum(1)
+        print(f'  regions per image in this batch: none {(found == 0).float().mean():.0%}, '
+              f'one {(found == 1).float().mean():.0%}, more {(found > 1).float().mean():.0%}')
+        images = torch.randn(args.regions_batch, 3, args.img, args.img, device=device)
+        t = time_region_selection(model, images, device, args.repeats)
+        own = time_region_selection(model, batches[0][0], device, args.repeats)['ours']
+        step = statistics.median(times[dseq[0]])
+        print(f'  region selection, {args.regions_batch} maps of {args.img // args.patch}x'
+              f'{args.img // args.patch}: {t["ours"] * 1e3:.1f} ms (per-image OpenCV loop '
+              f'{t["opencv"] * 1e3:.1f} ms, x{t["ours"] / t["opencv"]:.2f}); at batch '
+              f'{args.batch}: {own * 1e3:.1f} ms, {100 * own / step:.2f}% of a {dseq[0]} step')
 
 if __name__ == '__main__':
     main()

@@ -28,31 +28,40 @@ def quantise(saliency: torch.Tensor) -> torch.Tensor:
 
 
 def otsu_threshold(levels: torch.Tensor) -> torch.Tensor:
-    """Otsu threshold (B,) of each row of ``levels`` (B, N), as OpenCV computes it for 8-bit images."""
+    """Otsu threshold (B,) of each row of ``levels`` (B, N), as OpenCV computes it for 8-bit images.
+
+    OpenCV scans the 256 bins in float64 updating q1 (class weight) and mu1 (class mean) as it goes
+    and keeps the first bin of largest between-class variance. The two running values are computed
+    with the same operations in the same order here (two short loops over bins, each over the whole
+    batch); everything else is evaluated for all bins at once.
+    """
     b, n = levels.shape
     hist = torch.zeros(b, 256, dtype=torch.float64, device=levels.device)
     hist.scatter_add_(1, levels, torch.ones_like(levels, dtype=torch.float64))
     scale = 1.0 / n
     bins = torch.arange(256, dtype=torch.float64, device=levels.device)
     mu = (hist * bins).sum(1) * scale  # a sum of integers: exact in any order
-    p = hist * scale
-    q1 = torch.zeros(b, dtype=torch.float64, device=levels.device)
-    mu1 = torch.zeros_like(q1)
-    best = torch.zeros_like(q1)
-    threshold = torch.zeros(b, dtype=torch.long, device=levels.device)
+    p = (hist * scale).t().contiguous()  # (256, B)
+    ip = bins[:, None] * p
+    q1 = torch.empty_like(p)
+    running = torch.zeros(b, dtype=torch.float64, device=levels.device)
     for i in range(256):
-        p_i = p[:, i]
-        mu1 = mu1 * q1
-        q1 = q1 + p_i
-        q2 = 1.0 - q1
-        valid = (torch.minimum(q1, q2) >= _FLT_EPSILON) & (torch.maximum(q1, q2) <= 1.0 - _FLT_EPSILON)
-        mu1 = torch.where(valid, (mu1 + i * p_i) / q1, mu1)
-        mu2 = (mu - q1 * mu1) / q2
-        sigma = q1 * q2 * (mu1 - mu2) * (mu1 - mu2)
-        better = valid & (sigma > best)
-        best = torch.where(better, sigma, best)
-        threshold = torch.where(better, torch.full_like(threshold, i), threshold)
-    return threshold
+        running = running + p[i]
+        q1[i] = running
+    q2 = 1.0 - q1
+    valid = (torch.minimum(q1, q2) >= _FLT_EPSILON) & (torch.maximum(q1, q2) <= 1.0 - _FLT_EPSILON)
+    q1_before = torch.cat([torch.zeros_like(q1[:1]), q1[:-1]])
+    mu1 = torch.empty_like(p)
+    running = torch.zeros(b, dtype=torch.float64, device=levels.device)
+    for i in range(256):
+        # OpenCV multiplies mu1 by the previous weight on every bin, divides only on valid ones
+        scaled = running * q1_before[i]
+        running = torch.where(valid[i], (scaled + ip[i]) / q1[i], scaled)
+        mu1[i] = running
+    mu2 = (mu - q1 * mu1) / q2
+    sigma = torch.where(valid, q1 * q2 * (mu1 - mu2) * (mu1 - mu2), -torch.inf)
+    best, threshold = sigma.max(0)  # the first bin of the largest variance, as OpenCV's strict >
+    return torch.where(best > 0, threshold, 0)
 
 
 def label_components(foreground: torch.Tensor) -> torch.Tensor:
@@ -64,17 +73,25 @@ def label_components(foreground: torch.Tensor) -> torch.Tensor:
     b, h, w = foreground.shape
     n = h * w
     fg = foreground.reshape(b, n)
-    index = torch.arange(n, device=foreground.device).expand(b, n)
-    labels = torch.where(fg, index, n)
+    background = float(n)  # labels stay exact in float32 (grids up to 2**24 patches)
+    labels = torch.where(fg, torch.arange(n, device=fg.device, dtype=torch.float32), background)
+
+    def follow(x: torch.Tensor) -> torch.Tensor:  # each patch takes its label's label
+        return torch.where(fg, x.gather(1, x.long().clamp(max=n - 1)), background)
+
     while True:
-        # Each patch takes the smallest label around it, then the label of that label (pointer
-        # jumping); labels only decrease and stay inside the component, so this ends at its root.
-        grid = labels.view(b, 1, h, w).float()
-        smallest = -F.max_pool2d(-grid, 3, stride=1, padding=1)
-        new = torch.where(fg, torch.minimum(labels, smallest.view(b, n).long()), n)
-        new = torch.where(fg, new.gather(1, new.clamp(max=n - 1)), n)
+        # The smallest label around each patch (a separable 3x3 minimum) is hooked onto the patch's
+        # root, then labels jump to their roots' labels. Labels only decrease and never leave their
+        # component, so this ends with every patch at its component's first patch, in a few rounds
+        # (roots are hooked, not just patches).
+        grid = labels.view(b, 1, h, w)
+        around = -F.max_pool2d(-grid, (1, 3), stride=1, padding=(0, 1))
+        around = -F.max_pool2d(-around, (3, 1), stride=1, padding=(1, 0))
+        around = torch.where(fg, around.view(b, n), background)
+        hooked = labels.scatter_reduce(1, labels.long().clamp(max=n - 1), around, reduce='amin')
+        new = follow(follow(torch.where(fg, torch.minimum(hooked, around), background)))
         if torch.equal(new, labels):
-            return labels
+            return labels.long()
         labels = new
 
 

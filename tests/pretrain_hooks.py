@@ -1,4 +1,5 @@
 """Hooks that the pretraining tests inject into real runs (through custom_imports)."""
+import json
 import os
 import signal
 
@@ -42,3 +43,18 @@ class DumpWeightsHook(Hook):
     def after_train(self, runner) -> None:
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         torch.save(model.state_dict(), os.path.join(runner.work_dir, f'rank{get_rank()}.pth'))
+
+
+@HOOKS.register_module()
+class DumpStepKindsHook(Hook):
+    """Save every rank's sequence of step kinds (1 = DSeq step) to ``work_dir/kinds{R}.json``."""
+
+    def __init__(self) -> None:
+        self.kinds = []
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+        self.kinds.append(int(outputs['dseq']))
+
+    def after_train(self, runner) -> None:
+        with open(os.path.join(runner.work_dir, f'kinds{get_rank()}.json'), 'w') as f:
+            json.dump(self.kinds, f)

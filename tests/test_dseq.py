@@ -1,4 +1,5 @@
 """DSeq-JEPA: saliency, prefix steps, no leak of hidden patches, curriculum, real training."""
+import json
 import math
 import os
 
@@ -178,3 +179,20 @@ def test_causal_mode_never_lets_later_regions_reach_step_k():
             later = layout['context_valid'][b] & (rank[b, layout['context'][b]] >= k)
             if later.any():  # the test can fail: later regions do change
                 assert not torch.allclose(after[0][b][later], before[0][b][later])
+
+
+def test_curriculum_draws_agree_across_two_gloo_ranks(tmp_path):
+    from test_pretrain_training import _train, _with_hooks
+    from synthetic import make_imagenet
+    make_imagenet(str(tmp_path / 'data'), num_train=64, num_val=0, seed=0)
+    config = _with_hooks(tmp_path, "dict(type='DumpStepKindsHook')", base=os.path.join(
+        ROOT, 'configs', 'pretrain', 'smoke', 'dseq_vittiny_synthetic.py'))
+    _train(tmp_path / 'work', str(tmp_path / 'data'), 'train_cfg.max_epochs=8', config=config,
+           launcher=('dist_pretrain.sh', '2'))
+    kinds = []
+    for rank in (0, 1):
+        with open(tmp_path / 'work' / f'kinds{rank}.json') as f:
+            kinds.append(json.load(f))
+    assert kinds[0] == kinds[1] and len(kinds[0]) == 16  # 2 ranks x 16 images: 2 steps an epoch
+    assert 0 < sum(kinds[0]) < 16  # the curriculum mixed both kinds of step
+    assert kinds[0] == [int(curriculum_draw(0, t) < t / 16) for t in range(16)]

@@ -43,11 +43,11 @@ def _train(work_dir, data_root, *options, config=SMOKE, args=(), launcher=None, 
     return proc
 
 
-def _with_hooks(tmp_path, *hooks) -> str:
-    """The smoke config plus test hooks from tests/pretrain_hooks.py."""
+def _with_hooks(tmp_path, *hooks, base=SMOKE) -> str:
+    """A smoke config plus test hooks from tests/pretrain_hooks.py."""
     path = tmp_path / 'with_hooks.py'
     path.write_text(
-        f"_base_ = {SMOKE!r}\n"
+        f"_base_ = {base!r}\n"
         "custom_imports = dict(imports=['pretrain', 'pretrain_hooks'])\n"
         "custom_hooks = [dict(type='TargetEMAHook'), dict(type='PretrainLogHook'), "
         f"{', '.join(hooks)}]\n")

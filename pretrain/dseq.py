@@ -166,8 +166,8 @@ class DSeqJEPA(IJEPA):
         return curriculum_draw(self.seed, step) < fraction
 
     @torch.no_grad()
-    def targets_and_regions(self, images: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        """One target pass: layer-normed targets (B, P, D) and regions (B, N, P)."""
+    def target_pass(self, images: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """One target-encoder pass: layer-normed targets (B, P, D) and saliency (B, h, w)."""
         enc = self.target_encoder
         tokens, grid = enc.patchify(images)
         out, (mid,) = enc.run_blocks(enc.add_prefix(tokens), grid, out_indices=[self.saliency_block])
@@ -176,11 +176,16 @@ class DSeqJEPA(IJEPA):
         targets = F.layer_norm(targets, targets.shape[-1:])
         with torch.autocast(images.device.type, enabled=False):  # regions from fp32 saliency
             saliency = saliency_map(mid[:, prefix:].float(), enc.norm, enc.cls_token[0, 0].float())
-        return targets, select_regions(saliency.view(-1, *grid), self.num_regions, self.min_area)
+        return targets, saliency.view(-1, *grid)
+
+    def targets_and_regions(self, images: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Layer-normed targets (B, P, D) and regions (B, N, P) from one target pass."""
+        targets, saliency = self.target_pass(images)
+        return targets, select_regions(saliency, self.num_regions, self.min_area)
 
     def loss(self, images: torch.Tensor, masks: dict) -> Dict[str, torch.Tensor]:
-        """The loss, plus ``dseq`` (1 for a DSeq step), the share of images without a region and
-        the prediction steps per image, for the log."""
+        """The loss, plus ``dseq`` (1 for a DSeq step) and the share of images without a region,
+        for the log."""
         if not self.use_dseq(masks['step']):
             return dict(super().loss(images, masks), dseq=images.new_zeros(()))
         targets, regions = self.targets_and_regions(images)
@@ -191,21 +196,18 @@ class DSeqJEPA(IJEPA):
         step_loss = self.prefix_loss if self.mode == 'prefix' else self.causal_loss
         return dict(loss=step_loss(images, targets, regions), **stats)
 
-    def prefix_loss(self, images: torch.Tensor, targets: torch.Tensor,
-                    regions: torch.Tensor) -> torch.Tensor:
-        """Every step k re-encodes its own context C_k; all steps in one padded pass."""
-        steps = prefix_steps(regions)
+    def prefix_forward(self, images: torch.Tensor,
+                       steps: Dict[str, torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Context outputs (S, Lc, D) and predictions (S, Lt, D) of the :func:`prefix_steps`."""
         context = self.encode_context(images, steps['context'], steps['context_valid'],
                                       steps['image'])
         pred = self.predictor(context, steps['context'], steps['context_valid'],
                               steps['target'][:, None], steps['target_valid'][:, None])[:, 0]
-        target = gather_tokens(targets[steps['image']], steps['target'])
-        return _masked_smooth_l1(pred, target, steps['target_valid'])
+        return context, pred
 
-    def causal_loss(self, images: torch.Tensor, targets: torch.Tensor,
-                    regions: torch.Tensor) -> torch.Tensor:
-        """One block-causal pass per image over its regions in rank order."""
-        layout = causal_layout(regions)
+    def causal_forward(self, images: torch.Tensor,
+                       layout: Dict[str, torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Context outputs (B, Lc, D) and predictions (B, Lq, D) of a :func:`causal_layout`."""
         enc = self.context_encoder
         tokens, _ = enc.patchify(images)
         tokens = enc.add_prefix(gather_tokens(tokens, layout['context']))
@@ -213,5 +215,20 @@ class DSeqJEPA(IJEPA):
         context = enc.norm(out)[:, enc.num_prefix_tokens:]
         pred = self.predictor.predict(context, layout['context'], layout['query'],
                                       layout['predictor_mask'][:, None])
-        target = gather_tokens(targets, layout['query'])
-        return _masked_smooth_l1(pred, target, layout['query_valid'])
+        return context, pred
+
+    def prefix_loss(self, images: torch.Tensor, targets: torch.Tensor,
+                    regions: torch.Tensor) -> torch.Tensor:
+        """Every step k re-encodes its own context C_k; all steps in one padded pass."""
+        steps = prefix_steps(regions)
+        _, pred = self.prefix_forward(images, steps)
+        target = gather_tokens(targets[steps['image']], steps['target'])
+        return _masked_smooth_l1(pred, target, steps['target_valid'])
+
+    def causal_loss(self, images: torch.Tensor, targets: torch.Tensor,
+                    regions: torch.Tensor) -> torch.Tensor:
+        """One block-causal pass per image over its regions in rank order."""
+        layout = causal_layout(regions)
+        _, pred = self.causal_forward(images, layout)
+        return _masked_smooth_l1(pred, gather_tokens(targets, layout['query']),
+                                 layout['query_valid'])

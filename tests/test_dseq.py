@@ -64,10 +64,7 @@ def test_patches_outside_the_context_never_reach_step_k():
 
     def step_outputs(x):
         with torch.no_grad():
-            ctx = model.encode_context(x, steps['context'], steps['context_valid'], steps['image'])
-            pred = model.predictor(ctx, steps['context'], steps['context_valid'],
-                                   steps['target'][:, None], steps['target_valid'][:, None])
-        return ctx, pred
+            return model.prefix_forward(x, steps)
 
     before = step_outputs(images)
     for i, (b, k) in enumerate(zip(steps['image'].tolist(), steps['k'].tolist())):
@@ -152,15 +149,8 @@ def test_causal_mode_never_lets_later_regions_reach_step_k():
     images = torch.randn(2, 3, 96, 96)
 
     def outputs(x):
-        enc = model.context_encoder
         with torch.no_grad():
-            tokens, _ = enc.patchify(x)
-            tokens = enc.add_prefix(torch.stack([t[i] for t, i in zip(tokens, layout['context'])]))
-            out, _ = enc.run_blocks(tokens, attn_mask=layout['encoder_mask'][:, None])
-            ctx = enc.norm(out)[:, 1:]
-            pred = model.predictor.predict(ctx, layout['context'], layout['query'],
-                                           layout['predictor_mask'][:, None])
-        return ctx, pred
+            return model.causal_forward(x, layout)
 
     before = outputs(images)
     rank = regions.to(torch.uint8).argmax(1)

@@ -72,12 +72,7 @@ def time_region_selection(model: DSeqJEPA, images: torch.Tensor, device: torch.d
     """Seconds per call of select_regions on this batch's saliency, and of the OpenCV loop."""
     import cv2  # the reference, only for the comparison
     import numpy as np
-    with torch.no_grad():
-        enc = model.target_encoder
-        tokens, grid = enc.patchify(images)
-        _, (mid,) = enc.run_blocks(enc.add_prefix(tokens), grid, out_indices=[model.saliency_block])
-        from pretrain.dseq import saliency_map
-        sal = saliency_map(mid[:, 1:].float(), enc.norm, enc.cls_token[0, 0].float()).view(-1, *grid)
+    sal = model.target_pass(images)[1]
     select_regions(sal)
     sync(device)
     start = time.perf_counter()

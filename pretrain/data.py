@@ -9,7 +9,6 @@ import os.path as osp
 import warnings
 from typing import Iterator, List, Tuple, Union
 
-import numpy as np
 import torch
 import torchvision.transforms.v2.functional as TF
 from mmengine.dataset import DefaultSampler
@@ -17,6 +16,8 @@ from mmengine.registry import DATA_SAMPLERS, DATASETS
 from PIL import Image
 from torch.utils.data import Dataset
 from torchvision.transforms.v2 import RandomResizedCrop
+
+from .masks import derive_seed
 
 __all__ = ['ImageFolderDataset', 'StepBatchSampler', 'IMAGE_EXTENSIONS']
 
@@ -79,9 +80,8 @@ class ImageFolderDataset(Dataset):
         """``key`` is an index, or ``(index, step)`` from :class:`StepBatchSampler`."""
         index, step = key if isinstance(key, tuple) else (key, None)
         img, label, skipped = self._load(index)
-        state = np.random.SeedSequence([self.seed, index, 0 if step is None else step + 1])
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(int(state.generate_state(1)[0]))
+            torch.manual_seed(derive_seed(self.seed, index, 0 if step is None else step + 1))
             box = self.crop.make_params([img])
         crop = TF.resized_crop(TF.pil_to_tensor(img), box['top'], box['left'], box['height'],
                                box['width'], list(self.crop.size), antialias=True)

@@ -21,13 +21,13 @@ one, the step falls back to an I-JEPA step on the batch's multi-block masks.
 import math
 from typing import Dict, Optional, Tuple
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from mmengine.logging import MessageHub
 from mmengine.registry import MODELS
 
 from .ijepa import IJEPA, gather_tokens
+from .masks import derive_seed
 from .regions import select_regions
 
 __all__ = ['DSeqJEPA', 'saliency_map', 'prefix_steps', 'causal_layout', 'curriculum_draw']
@@ -51,8 +51,7 @@ def saliency_map(tokens: torch.Tensor, norm: torch.nn.Module, query: torch.Tenso
 
 def curriculum_draw(seed: int, step: int) -> float:
     """The uniform number in [0, 1) that decides step ``step``: the same on every rank and resume."""
-    state = np.random.SeedSequence([seed, step, _CURRICULUM_STREAM]).generate_state(2)
-    return float(int(state[0]) * 2.0 ** -32)
+    return derive_seed(seed, step, _CURRICULUM_STREAM) * 2.0 ** -32
 
 
 def _pack(keys: torch.Tensor, excluded: int) -> Tuple[torch.Tensor, torch.Tensor]:

@@ -26,7 +26,7 @@ import torch
 from mmengine.dist import get_rank
 from mmengine.registry import FUNCTIONS
 
-__all__ = ['MultiBlockMaskSampler', 'multiblock_collate']
+__all__ = ['MultiBlockMaskSampler', 'derive_seed', 'multiblock_collate']
 
 
 def _rank() -> int:
@@ -36,9 +36,13 @@ def _rank() -> int:
     return int(os.environ.get('RANK', 0))
 
 
+def derive_seed(*entropy: int) -> int:
+    """A 32-bit seed from non-negative integers (seed, step, ...), well mixed and reproducible."""
+    return int(np.random.SeedSequence([int(e) for e in entropy]).generate_state(1)[0])
+
+
 def _generator(*entropy: int) -> torch.Generator:
-    seed = int(np.random.SeedSequence([int(e) for e in entropy]).generate_state(1)[0])
-    return torch.Generator().manual_seed(seed)
+    return torch.Generator().manual_seed(derive_seed(*entropy))
 
 
 class MultiBlockMaskSampler:

@@ -2,7 +2,6 @@
 from typing import Optional, Tuple
 
 import torch
-import torch.nn.functional as F
 from timm.layers import trunc_normal_
 from torch import nn
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from backbones import JEPAViT
-from conftest import ROOT
+from conftest import ROOT, repaint_outside
 from pretrain.dseq import DSeqJEPA, causal_layout, curriculum_draw, prefix_steps, saliency_map
 
 TINY = dict(encoder=dict(embed_dim=64, depth=4, num_heads=4, img_size=96, patch_size=8),
@@ -70,9 +70,7 @@ def test_patches_outside_the_context_never_reach_step_k():
     for i, (b, k) in enumerate(zip(steps['image'].tolist(), steps['k'].tolist())):
         visible = set(steps['context'][i][steps['context_valid'][i]].tolist())
         changed = images.clone()
-        for patch in set(range(144)) - visible:
-            r, c = divmod(patch, 12)
-            changed[b, :, r * 8:(r + 1) * 8, c * 8:(c + 1) * 8] = torch.randn(3, 8, 8) * 5
+        repaint_outside(changed, b, visible)
         after = step_outputs(changed)
         real = steps['context_valid'][i]  # padded rows are computed, never attended to, never used
         torch.testing.assert_close(after[0][i][real], before[0][i][real], msg=f'context of step {k}')
@@ -158,9 +156,7 @@ def test_causal_mode_never_lets_later_regions_reach_step_k():
         for k in (1, 2, 3, 4):  # step k: context R1..Rk, target R(k+1)
             visible = set((rank[b] < k).nonzero()[:, 0].tolist())
             changed = images.clone()
-            for patch in set(range(144)) - visible:
-                r, c = divmod(patch, 12)
-                changed[b, :, r * 8:(r + 1) * 8, c * 8:(c + 1) * 8] = torch.randn(3, 8, 8) * 5
+            repaint_outside(changed, b, visible)
             after = outputs(changed)
             ctx_rows = layout['context_valid'][b] & (rank[b, layout['context'][b]] < k)
             q_rows = layout['query_valid'][b] & (layout['step'][b] == k)

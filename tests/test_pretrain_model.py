@@ -7,7 +7,7 @@ from mmengine.config import Config
 from mmengine.optim.scheduler import _ParamScheduler
 from mmengine.registry import PARAM_SCHEDULERS
 
-from conftest import ROOT
+from conftest import ROOT, repaint_outside
 from pretrain import IJEPA, MultiBlockMaskSampler, ema_momentum
 
 TINY = dict(encoder=dict(embed_dim=64, depth=3, num_heads=4, img_size=96, patch_size=8),
@@ -50,9 +50,7 @@ def test_hidden_patches_never_reach_the_context_or_the_predictions(cls):
     changed = images.clone()
     for i in range(4):  # repaint every patch outside image i's context
         visible = set(masks['context'][i][masks['context_valid'][i]].tolist())
-        for p in set(range(144)) - visible:
-            r, c = divmod(p, 12)
-            changed[i, :, r * 8:(r + 1) * 8, c * 8:(c + 1) * 8] = torch.randn(3, 8, 8) * 5
+        repaint_outside(changed, i, visible)
     with torch.no_grad():
         outs = []
         for x in (images, changed):

@@ -14,6 +14,9 @@ another precision and disagrees with OpenCV's own code on exact ties, e.g. 58/80
 0/127/254: OpenCV's code returns 0, IPP 127. The reference here is OpenCV's own code, the same on
 every machine: ``cv2.ipp.setUseIPP(False)``.)
 """
+import math
+from typing import Optional
+
 import torch
 import torch.nn.functional as F
 
@@ -30,69 +33,79 @@ def quantise(saliency: torch.Tensor) -> torch.Tensor:
 def otsu_threshold(levels: torch.Tensor) -> torch.Tensor:
     """Otsu threshold (B,) of each row of ``levels`` (B, N), as OpenCV computes it for 8-bit images.
 
-    OpenCV scans the 256 bins in float64 updating q1 (class weight) and mu1 (class mean) as it goes
-    and keeps the first bin of largest between-class variance. The two running values are computed
-    with the same operations in the same order here (two short loops over bins, each over the whole
-    batch); everything else is evaluated for all bins at once.
+    OpenCV scans the 256 bins in float64, updating the class weight q1 and mean mu1 as it goes, and
+    keeps the first bin of largest between-class variance. Exact ties are decided by that rounding,
+    so both running values are computed with the same operations in the same order: q1 by a cumsum
+    over the bins (a sequential sum per column, on the CPU and on CUDA's outer-dimension scan), mu1
+    in a loop over the bins of three in-place operations on the whole batch.
     """
     b, n = levels.shape
-    hist = torch.zeros(b, 256, dtype=torch.float64, device=levels.device)
-    hist.scatter_add_(1, levels, torch.ones_like(levels, dtype=torch.float64))
+    device = levels.device
+    # a spare column: a cumsum over a single column would take CUDA's parallel (reassociating) scan
+    hist = torch.zeros(256, b + 1, dtype=torch.float64, device=device)
+    hist.scatter_add_(0, levels.t(), torch.ones(n, b, dtype=torch.float64, device=device))
     scale = 1.0 / n
-    bins = torch.arange(256, dtype=torch.float64, device=levels.device)
-    mu = (hist * bins).sum(1) * scale  # a sum of integers: exact in any order
-    p = (hist * scale).t().contiguous()  # (256, B)
-    ip = bins[:, None] * p
-    q1 = torch.empty_like(p)
-    running = torch.zeros(b, dtype=torch.float64, device=levels.device)
-    for i in range(256):
-        running = running + p[i]
-        q1[i] = running
+    bins = torch.arange(256, dtype=torch.float64, device=device)[:, None]
+    p = hist * scale
+    q1 = p.cumsum(0)[:, :b]
+    p, hist = p[:, :b], hist[:, :b]
+    mu = (hist * bins).sum(0) * scale  # a sum of integers: exact in any order
+    ip = bins * p
     q2 = 1.0 - q1
+    # q1 grows with the bin, so the invalid bins are a run at each end; before the first valid bin
+    # mu1 stays 0 whatever the divisor, after the last one it is never used
     valid = (torch.minimum(q1, q2) >= _FLT_EPSILON) & (torch.maximum(q1, q2) <= 1.0 - _FLT_EPSILON)
+    divisor = torch.where(valid, q1, 1.0)
     q1_before = torch.cat([torch.zeros_like(q1[:1]), q1[:-1]])
     mu1 = torch.empty_like(p)
-    running = torch.zeros(b, dtype=torch.float64, device=levels.device)
-    for i in range(256):
-        # OpenCV multiplies mu1 by the previous weight on every bin, divides only on valid ones
-        scaled = running * q1_before[i]
-        running = torch.where(valid[i], (scaled + ip[i]) / q1[i], scaled)
-        mu1[i] = running
+    previous = torch.zeros(b, dtype=torch.float64, device=device)
+    for i in range(256):  # mu1 = (mu1 * q1_before + i * p_i) / q1, rounded as OpenCV rounds it
+        torch.mul(previous, q1_before[i], out=mu1[i])
+        previous = mu1[i].add_(ip[i]).div_(divisor[i])
     mu2 = (mu - q1 * mu1) / q2
     sigma = torch.where(valid, q1 * q2 * (mu1 - mu2) * (mu1 - mu2), -torch.inf)
     best, threshold = sigma.max(0)  # the first bin of the largest variance, as OpenCV's strict >
     return torch.where(best > 0, threshold, 0)
 
 
-def label_components(foreground: torch.Tensor) -> torch.Tensor:
+def label_components(foreground: torch.Tensor,
+                     stop_early: Optional[bool] = None) -> torch.Tensor:
     """8-connected components of (B, h, w) bool maps.
 
     Returns (B, h*w) int64: each foreground patch holds the raster index of its component's first
     patch (the component's root), background holds ``h*w``.
+
+    Every patch starts as its own tree, rooted at its first patch. A round hooks each root onto the
+    smallest root next to its tree, if smaller, then flattens the trees by pointer jumping. Each
+    tree merges in a round or, when all its neighbours merged with smaller roots, in the next, so a
+    component's trees at least halve every two rounds: ``2 * ceil(log2 n)`` rounds always finish,
+    and before round r a chain of hooks is at most ``n / 2**(r // 2)`` long, which sets the number
+    of jumps. ``stop_early`` ends as soon as a round changes nothing, which reads a flag on the host
+    every round; the default does so on the CPU only, so that a GPU never waits for the host.
     """
     b, h, w = foreground.shape
     n = h * w
-    fg = foreground.reshape(b, n)
-    background = float(n)  # labels stay exact in float32 (grids up to 2**24 patches)
-    labels = torch.where(fg, torch.arange(n, device=fg.device, dtype=torch.float32), background)
-
-    def follow(x: torch.Tensor) -> torch.Tensor:  # each patch takes its label's label
-        return torch.where(fg, x.gather(1, x.long().clamp(max=n - 1)), background)
-
-    while True:
-        # The smallest label around each patch (a separable 3x3 minimum) is hooked onto the patch's
-        # root, then labels jump to their roots' labels. Labels only decrease and never leave their
-        # component, so this ends with every patch at its component's first patch, in a few rounds
-        # (roots are hooked, not just patches).
-        grid = labels.view(b, 1, h, w)
-        around = -F.max_pool2d(-grid, (1, 3), stride=1, padding=(0, 1))
-        around = -F.max_pool2d(-around, (3, 1), stride=1, padding=(1, 0))
-        around = torch.where(fg, around.view(b, n), background)
-        hooked = labels.scatter_reduce(1, labels.long().clamp(max=n - 1), around, reduce='amin')
-        new = follow(follow(torch.where(fg, torch.minimum(hooked, around), background)))
-        if torch.equal(new, labels):
-            return labels.long()
-        labels = new
+    # labels (B, n + 1): background and a last sentinel column point at the sentinel
+    labels = torch.arange(n + 1, device=foreground.device).expand(b, -1)
+    labels = torch.where(F.pad(foreground.reshape(b, n), (0, 1)), labels, n)
+    depth = max(math.ceil(math.log2(n)), 1)
+    if stop_early is None:
+        stop_early = foreground.device.type == 'cpu'
+    for r in range(2 * depth):
+        # the smallest label around each patch (labels are floats in max_pool: exact below 2**24)
+        grid = (-labels[:, :n]).float().view(b, 1, h, w)
+        grid = F.max_pool2d(F.max_pool2d(grid, (1, 3), 1, (0, 1)), (3, 1), 1, (1, 0))
+        around = (-grid).view(b, n).long()
+        # labels are roots: each root takes the smallest label around its tree; background patches
+        # hook the sentinel, which is put back
+        parent = labels.scatter_reduce(1, labels[:, :n], around, reduce='amin')
+        parent[:, n] = n
+        for _ in range(max(depth - r // 2, 1)):
+            parent = parent.gather(1, parent)
+        if stop_early and torch.equal(parent, labels):
+            break
+        labels = parent
+    return labels[:, :n]
 
 
 def select_regions(saliency: torch.Tensor, num_regions: int = 5,

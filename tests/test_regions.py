@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from pretrain.regions import otsu_threshold, select_regions
+from pretrain.regions import label_components, otsu_threshold, select_regions
 
 
 def opencv_otsu(levels: np.ndarray) -> float:
@@ -115,3 +115,102 @@ def test_regions_are_disjoint_and_cover_the_grid():
     regions = select_regions(smooth_maps(200, 16, seed=3), num_regions=7, min_area=0.05)
     assert regions.shape == (200, 7, 256)
     assert torch.equal(regions.sum(1), torch.ones(200, 256, dtype=torch.long))
+
+
+def serpentine(size: int) -> np.ndarray:
+    """One 1-patch-wide path through the whole grid: rows joined at alternating ends."""
+    m = np.zeros((size, size), dtype=np.uint8)
+    m[::2] = 1
+    m[1::4, -1] = 1
+    m[3::4, 0] = 1
+    return m
+
+
+def spiral(size: int) -> np.ndarray:
+    """A 1-patch-wide square spiral walled off from itself, its first patch deep inside."""
+    m = np.zeros((size, size), dtype=np.uint8)
+    top, left, bottom, right = 0, 0, size - 1, size - 1
+    while top <= bottom and left <= right:
+        m[top, left:right + 1] = 1
+        m[top:bottom + 1, right] = 1
+        m[bottom, left:right + 1] = 1
+        m[top + 2:bottom + 1, left] = 1
+        top, left, bottom, right = top + 2, left + 2, bottom - 2, right - 2
+        if top <= bottom:
+            m[top - 1, left] = 1
+    return m
+
+
+@pytest.mark.parametrize('stop_early', [True, False])
+def test_components_within_the_round_bound_equal_opencv(stop_early):
+    """Long thin components need the most rounds; the fixed bound (the GPU's path) must suffice."""
+    g = np.random.default_rng(4)
+    size = 32
+    masks = [serpentine(size), serpentine(size).T.copy(), spiral(size), spiral(size)[::-1, ::-1].copy(),
+             np.eye(size, dtype=np.uint8) | np.eye(size, k=1, dtype=np.uint8)]
+    masks += list((g.random((40, size, size)) > 0.45).astype(np.uint8))
+    labels = label_components(torch.from_numpy(np.stack(masks)).bool(), stop_early=stop_early)
+    for i, m in enumerate(masks):
+        count, cv_labels = cv2.connectedComponents(m, connectivity=8)
+        flat = cv_labels.ravel()
+        expected = np.full(size * size, size * size)
+        for c in range(1, count):
+            members = np.flatnonzero(flat == c)
+            expected[members] = members[0]
+        np.testing.assert_array_equal(labels[i].numpy(), expected, err_msg=f'mask {i}')
+
+
+def python_otsu(levels: list) -> int:
+    """OpenCV's Otsu loop for 8-bit images, transcribed in Python floats (IEEE doubles, in order)."""
+    hist = [0] * 256
+    for v in levels:
+        hist[v] += 1
+    scale = 1.0 / len(levels)
+    mu = sum(i * h for i, h in enumerate(hist)) * scale
+    q1 = mu1 = max_sigma = 0.0
+    best = 0
+    eps = float(np.finfo(np.float32).eps)
+    for i in range(256):
+        p_i = hist[i] * scale
+        mu1 *= q1
+        q1 += p_i
+        q2 = 1.0 - q1
+        if min(q1, q2) < eps or max(q1, q2) > 1.0 - eps:
+            continue
+        mu1 = (mu1 + i * p_i) / q1
+        mu2 = (mu - q1 * mu1) / q2
+        sigma = q1 * q2 * (mu1 - mu2) * (mu1 - mu2)
+        if sigma > max_sigma:
+            max_sigma, best = sigma, i
+    return best
+
+
+@pytest.mark.parametrize('device', ['cpu'] + (['cuda'] if torch.cuda.is_available() else []))
+def test_otsu_rounds_as_opencvs_loop(device):
+    """Exact ties are decided by rounding: compare with the loop itself on maps of few levels
+    (where ties occur), one by one (a batch of one) and batched, and on mirrored maps."""
+    g = torch.Generator().manual_seed(5)
+
+    def few_levels(n: int) -> torch.Tensor:
+        choices = torch.randint(0, 256, (int(torch.randint(1, 5, (1,), generator=g)),), generator=g)
+        return choices[torch.randint(0, len(choices), (n,), generator=g)]
+
+    singles = [few_levels(int(torch.randint(2, 1100, (1,), generator=g)))[None] for _ in range(100)]
+    half = torch.randint(0, 128, (100, 98), generator=g)
+    batches = singles + [torch.stack([few_levels(196) for _ in range(300)]),
+                         torch.cat([half, 255 - half], 1)]  # every threshold has a mirrored twin
+    for batch in batches:
+        ours = otsu_threshold(batch.to(device)).tolist()
+        assert ours == [python_otsu(row) for row in batch.tolist()]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a GPU')
+def test_select_regions_never_waits_for_the_host():
+    maps = smooth_maps(64, 14, seed=6)
+    expected = select_regions(maps)
+    torch.cuda.set_sync_debug_mode('error')  # any device-to-host copy or sync raises
+    try:
+        ours = select_regions(maps.cuda())
+    finally:
+        torch.cuda.set_sync_debug_mode('default')
+    assert torch.equal(ours.cpu(), expected)

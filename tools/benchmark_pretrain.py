@@ -11,7 +11,10 @@ data workers do). Variants:
 * ``full``: the same step with the context encoder run over all tokens, hidden ones masked out of
   attention (the approach of the released DSeq-JEPA code); the predictor is unchanged.
 * ``dseq-prefix`` / ``dseq-causal``: a DSeq-JEPA step (every step a DSeq step) in each mode; the
-  report adds the region selection's share of the step and its time against the per-image OpenCV loop.
+  report adds the region selection's share of the step and its time against the per-image OpenCV loop
+  (on a GPU under ``torch.cuda.set_sync_debug_mode('error')``: it fails if selection waits for the host).
+* ``dseq-full``: the prefix-mode DSeq step with each step's context encoder run over all tokens under
+  a key mask, as the released DSeq-JEPA code does; the dseq modes are also reported against it.
 
 Variants alternate within each repeat and the median time is reported, so ratios are measured under
 the same machine load. On a GPU the step runs in bf16 autocast and the report adds peak memory and
@@ -22,7 +25,7 @@ import os.path as osp
 import statistics
 import sys
 import time
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Optional
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
@@ -32,38 +35,44 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from pretrain import DSeqJEPA, IJEPA, MultiBlockMaskSampler  # noqa: E402
 from pretrain.regions import select_regions  # noqa: E402
 from pretrain.ijepa import gather_tokens  # noqa: E402
-from pretrain.jepa import smooth_l1  # noqa: E402
 
 PREDICTOR_DEPTH = {'s': 6, 'b': 6, 'l': 12, 'h': 12}
 
 
-def full_length_loss(model: IJEPA, images: torch.Tensor, masks: Dict) -> torch.Tensor:
-    """The I-JEPA loss with the context encoder run at full length under a key mask."""
-    enc = model.context_encoder
-    targets = gather_tokens(model.target_tokens(images), masks['targets'])
-    tokens, _ = enc.patchify(images)
-    keep, valid = masks['context'], masks['context_valid']
-    real = torch.ones_like(keep) if valid is None else valid.long()
-    visible = torch.zeros(tokens.shape[:2], dtype=torch.long, device=tokens.device)
-    visible = visible.scatter_add_(1, keep, real) > 0  # padding entries add nothing
-    key_mask = torch.nn.functional.pad(visible, (enc.num_prefix_tokens, 0), value=True)
-    out, _ = enc.run_blocks(enc.add_prefix(tokens), attn_mask=key_mask[:, None, None, :])
-    out = enc.norm(out)[:, enc.num_prefix_tokens:]
-    context = gather_tokens(out, keep)
-    pred = model.predictor(context, keep, valid, masks['targets'])
-    return smooth_l1(pred, targets)
+class FullLengthContext:
+    """Runs the context encoder over every token, hidden ones masked out of attention (the
+    released code's approach), and keeps the context outputs; the rest of the step is unchanged."""
+
+    def encode_context(self, images: torch.Tensor, keep: torch.Tensor,
+                       keep_valid: Optional[torch.Tensor],
+                       image_of: Optional[torch.Tensor] = None) -> torch.Tensor:
+        enc = self.context_encoder
+        tokens, _ = enc.patchify(images)
+        if image_of is not None:
+            tokens = tokens[image_of]
+        real = torch.ones_like(keep) if keep_valid is None else keep_valid.long()
+        visible = torch.zeros(tokens.shape[:2], dtype=torch.long, device=tokens.device)
+        visible = visible.scatter_add_(1, keep, real) > 0  # padding entries add nothing
+        key_mask = torch.nn.functional.pad(visible, (enc.num_prefix_tokens, 0), value=True)
+        out, _ = enc.run_blocks(enc.add_prefix(tokens), attn_mask=key_mask[:, None, None, :])
+        return gather_tokens(enc.norm(out)[:, enc.num_prefix_tokens:], keep)
 
 
-def suite_loss(model: IJEPA, images: torch.Tensor, masks: Dict) -> torch.Tensor:
-    return model.loss(images, masks)['loss']
+class FullLengthIJEPA(FullLengthContext, IJEPA):
+    pass
 
 
-#: variant -> (model class, extra model arguments, loss)
+class FullLengthDSeqJEPA(FullLengthContext, DSeqJEPA):
+    pass
+
+
+#: variant -> (model class, extra model arguments)
 VARIANTS: Dict[str, tuple] = {
-    'gathered': (IJEPA, {}, suite_loss),
-    'full': (IJEPA, {}, full_length_loss),
-    'dseq-prefix': (DSeqJEPA, dict(mode='prefix', curriculum=False), suite_loss),
-    'dseq-causal': (DSeqJEPA, dict(mode='causal', curriculum=False), suite_loss),
+    'gathered': (IJEPA, {}),
+    'full': (FullLengthIJEPA, {}),
+    'dseq-prefix': (DSeqJEPA, dict(mode='prefix', curriculum=False)),
+    'dseq-causal': (DSeqJEPA, dict(mode='causal', curriculum=False)),
+    'dseq-full': (FullLengthDSeqJEPA, dict(mode='prefix', curriculum=False)),
 }
 
 
@@ -73,7 +82,13 @@ def time_region_selection(model: DSeqJEPA, images: torch.Tensor, device: torch.d
     import cv2  # the reference, only for the comparison
     import numpy as np
     sal = model.target_pass(images)[1]
-    select_regions(sal)
+    if device.type == 'cuda':
+        torch.cuda.set_sync_debug_mode('error')  # raises on any device-to-host wait
+    try:
+        select_regions(sal)
+    finally:
+        if device.type == 'cuda':
+            torch.cuda.set_sync_debug_mode('default')
     sync(device)
     start = time.perf_counter()
     for _ in range(repeats):
@@ -94,14 +109,13 @@ def time_region_selection(model: DSeqJEPA, images: torch.Tensor, device: torch.d
     return dict(ours=ours, opencv=(time.perf_counter() - start) / repeats)
 
 
-def make_step(model: IJEPA, variant: str, device: torch.device) -> Callable:
+def make_step(model: IJEPA, device: torch.device) -> Callable:
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=1e-4, weight_decay=0.05, fused=device.type == 'cuda')
-    loss_fn = VARIANTS[variant][2]
 
     def step(images: torch.Tensor, masks: Dict) -> None:
         with torch.autocast('cuda', dtype=torch.bfloat16, enabled=device.type == 'cuda'):
-            loss = loss_fn(model, images, masks)
+            loss = model.loss(images, masks)['loss']
         loss.backward()
         opt.step()
         opt.zero_grad(set_to_none=True)
@@ -133,7 +147,7 @@ def main() -> None:
     device = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
     models = {}
     for name in args.variants:
-        cls, extra, _ = VARIANTS[name]
+        cls, extra = VARIANTS[name]
         torch.manual_seed(0)
         models[name] = cls(encoder=dict(arch=args.arch, img_size=args.img, patch_size=args.patch),
                            predictor=dict(width=384, depth=PREDICTOR_DEPTH[args.arch]),
@@ -145,7 +159,7 @@ def main() -> None:
         masks = {k: None if v is None else v.to(device) for k, v in masks.items()}
         masks['step'] = s
         batches.append((torch.randn(args.batch, 3, args.img, args.img, device=device), masks))
-    steps = {v: make_step(models[v], v, device) for v in args.variants}
+    steps = {v: make_step(models[v], device) for v in args.variants}
 
     flops = {}
     for name, step in steps.items():
@@ -178,7 +192,7 @@ def main() -> None:
     base = statistics.median(times[args.variants[0]])
     for name in steps:
         t = statistics.median(times[name])
-        line = (f'  {name:10s} {t * 1e3:9.1f} ms/step  {args.batch / t:9.1f} images/s  '
+        line = (f'  {name:12s} {t * 1e3:9.1f} ms/step  {args.batch / t:9.1f} images/s  '
                 f'{flops[name] / args.batch / 1e9:6.1f} GFLOP/image  x{t / base:.2f} vs '
                 f'{args.variants[0]}')
         if device.type == 'cuda':
@@ -186,6 +200,11 @@ def main() -> None:
             line += (f'  {peak[name]:.1f} GiB peak  {achieved:.0f} TFLOP/s '
                      f'({100 * achieved / args.peak_tflops:.0f}% of {args.peak_tflops:.0f})')
         print(line)
+    if 'dseq-full' in steps:
+        full = statistics.median(times['dseq-full'])
+        for name in ('dseq-prefix', 'dseq-causal'):
+            if name in steps:
+                print(f'  {name} / dseq-full: x{statistics.median(times[name]) / full:.2f}')
     dseq = [v for v in args.variants if v.startswith('dseq')]
     if dseq:
         model = models[dseq[0]]

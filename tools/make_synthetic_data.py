@@ -3,6 +3,7 @@
     python tools/make_synthetic_data.py coco data/synthetic_coco --num-train 16 --num-val 8 --seed 0
     python tools/make_synthetic_data.py imagenet data/synthetic_imagenet   # <split>/<class>/<image>
     python tools/make_synthetic_data.py images data/synthetic_images       # flat, unlabeled
+    python tools/make_synthetic_data.py clevr data/synthetic_clevr         # CLEVR_v1.0 tree
 """
 import argparse
 import os.path as osp

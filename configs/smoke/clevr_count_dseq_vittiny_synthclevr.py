@@ -1,0 +1,21 @@
+# CPU smoke run of the CLEVR probe: the DSeq-JEPA Count recipe on a 6-block, 96-wide ViT (CLS token,
+# random init) and the synthetic CLEVR_v1.0 tree of
+#   python tools/make_synthetic_data.py clevr data/synthetic_clevr --num-train 120 --num-val 40
+# with train/val splits of 80/12 scenes and all three readouts.
+_base_ = ['../clevr_count_dseq_vitb.py']
+
+data_root = '{{$SYNTH_CLEVR_ROOT:data/synthetic_clevr}}'
+_dataset = dict(data_root=data_root, img_size=96, num_train=80, num_val=12)
+model = dict(
+    backbone=dict(embed_dim=96, depth=6, num_heads=3, img_size=96, init_cfg=None),
+    readouts=('cls', 'avg', 'concat4'))
+train_dataloader = dict(batch_size=16, num_workers=0, dataset=_dataset)
+val_dataloader = dict(batch_size=16, num_workers=0, dataset=_dataset)
+test_dataloader = dict(batch_size=16, num_workers=0, dataset=_dataset)
+# features of a random encoder are nearly alike: a larger lr shows learning within 40 epochs
+optim_wrapper = dict(optimizer=dict(lr=1e-2))
+train_cfg = dict(max_epochs=40, batch_size=32, val_interval=20)
+param_scheduler = [dict(type='CosineAnnealingLR', eta_min=0.0, by_epoch=True, begin=0, end=40,
+                        convert_to_iter_based=True)]
+default_hooks = dict(checkpoint=dict(interval=40), logger=dict(interval=3))
+env_cfg = dict(dist_cfg=dict(backend='gloo'))

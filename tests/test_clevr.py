@@ -1,0 +1,163 @@
+"""CLEVR Count / Dist: labels, splits, the layout error, the synthetic tree and the cached probe."""
+import json
+import os
+import os.path as osp
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from PIL import Image
+
+from conftest import ROOT
+from synthetic.clevr import _COLOURS
+from transfer.clevr import DIST_THRESHOLDS, ClevrDataset, count_label, dist_label
+
+SMOKE = osp.join(ROOT, 'configs', 'smoke', 'clevr_count_dseq_vittiny_synthclevr.py')
+
+
+def scene(*depths, name='CLEVR_train_000000.png'):
+    return dict(image_filename=name,
+                objects=[dict(pixel_coords=[10, 20, d]) for d in depths])
+
+
+def vtab_dist(depths):
+    """VTAB's rule, literally: the largest threshold index below the closest depth."""
+    closest = min(depths)
+    return max(i for i, t in enumerate(DIST_THRESHOLDS) if t < closest)
+
+
+@pytest.mark.parametrize('count', range(3, 11))
+def test_count_is_objects_minus_three(count):
+    assert count_label(scene(*[9.0] * count)) == count - 3
+
+
+@pytest.mark.parametrize('count', [0, 2, 11])
+def test_count_outside_three_to_ten_is_refused(count):
+    with pytest.raises(ValueError, match='objects'):
+        count_label(scene(*[9.0] * count))
+
+
+@pytest.mark.parametrize('depth,label', [
+    (0.5, 0), (7.99, 0), (8.0, 0), (8.0001, 1), (8.5, 1), (8.5000001, 2), (9.0, 2), (9.2, 3),
+    (9.5, 3), (9.75, 4), (10.0, 4), (10.0001, 5), (14.0, 5)])
+def test_dist_bins_at_the_thresholds(depth, label):
+    assert dist_label(scene(depth)) == label == vtab_dist([depth])
+
+
+def test_dist_reads_the_closest_object():
+    depths = [11.0, 8.7, 9.9, 12.5]
+    assert dist_label(scene(*depths)) == 2 == vtab_dist(depths)
+    with pytest.raises(ValueError):
+        dist_label(scene(0.0, 9.0))
+
+
+def write_scenes(root, part, names):
+    base = osp.join(root, 'CLEVR_v1.0')
+    os.makedirs(osp.join(base, 'images', part), exist_ok=True)
+    os.makedirs(osp.join(base, 'scenes'), exist_ok=True)
+    scenes = [scene(*[9.0] * (3 + i % 8), name=n) for i, n in enumerate(names)]
+    with open(osp.join(base, 'scenes', f'CLEVR_{part}_scenes.json'), 'w') as f:
+        json.dump(dict(info={}, scenes=scenes), f)
+
+
+def test_vtab_splits_sizes_and_order(tmp_path):
+    rng = np.random.default_rng(0)
+    train = [f'CLEVR_train_{i:06d}.png' for i in range(2300)]
+    val = [f'CLEVR_val_{i:06d}.png' for i in range(150)]
+    write_scenes(tmp_path, 'train', list(rng.permutation(train)))  # files listed out of order
+    write_scenes(tmp_path, 'val', list(rng.permutation(val)))
+
+    def names(split, **kwargs):
+        ds = ClevrDataset(str(tmp_path), 'count', split, **kwargs)
+        return [osp.basename(f) for f in ds.files]
+
+    # 90% of 2300 = 2070 scenes in the train pool, 230 in the val pool
+    assert names('train800') == train[:800]
+    assert names('val200') == train[2070:2270]
+    assert names('train800val200') == train[:800] + train[2070:2270]
+    assert names('train_full') == train[:2070] and names('val_full') == train[2070:]
+    assert names('test') == val
+    assert names('train800', num_train=10) == train[:10]
+    with pytest.raises(ValueError, match='val_full pool, which holds 230'):
+        names('val200', num_val=231)
+    with pytest.raises(KeyError, match='train800'):
+        names('train1k')
+
+
+def test_missing_root_names_the_layout_and_the_fixes(tmp_path, monkeypatch):
+    monkeypatch.setenv('CLEVR_ROOT', str(tmp_path / 'nowhere'))
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'clevr_dist_ijepa_vitb.py'))
+    from mmengine.registry import DATASETS
+    with pytest.raises(FileNotFoundError) as err:
+        DATASETS.build(cfg.train_dataloader.dataset)
+    message = str(err.value)
+    for part in (f'{tmp_path}/nowhere/CLEVR_v1.0/scenes/CLEVR_train_scenes.json',
+                 'CLEVR_v1.0/images/val/', 'CLEVR_ROOT', 'make_synthetic_data.py clevr'):
+        assert part in message
+
+
+@pytest.fixture(scope='module')
+def synthetic_clevr(tmp_path_factory):
+    from synthetic import make_clevr
+    root = str(tmp_path_factory.mktemp('data') / 'clevr')
+    make_clevr(root, num_train=120, num_val=40, seed=0)
+    return root
+
+
+def test_synthetic_scenes_match_their_pixels(synthetic_clevr):
+    base = osp.join(synthetic_clevr, 'CLEVR_v1.0')
+    for part, count in (('train', 120), ('val', 40)):
+        with open(osp.join(base, 'scenes', f'CLEVR_{part}_scenes.json')) as f:
+            scenes = json.load(f)['scenes']
+        assert len(scenes) == count
+        for s in scenes:
+            assert 3 <= len(s['objects']) <= 10
+            pixels = np.asarray(Image.open(osp.join(base, 'images', part, s['image_filename'])))
+            closest = min(s['objects'], key=lambda o: o['pixel_coords'][2])
+            x, y, _ = closest['pixel_coords']
+            # drawn last, so on top: its centre is its colour with the centre's shading
+            expected = np.array(_COLOURS[closest['color']]) * 0.975
+            assert np.abs(pixels[y, x] - expected).max() < 1, s['image_filename']
+    labels = [count_label(s) for s in scenes] + [dist_label(s) for s in scenes]
+    assert len(set(labels)) > 6  # both tasks spread over their classes
+
+
+def test_count_labels_equal_torchvision_minus_three(synthetic_clevr):
+    from torchvision.datasets import CLEVRClassification
+    parent = osp.dirname(synthetic_clevr)  # torchvision reads <root>/clevr/CLEVR_v1.0
+    for tv_split, ours in (('train', ['train_full', 'val_full']), ('val', ['test'])):
+        theirs = CLEVRClassification(parent, split=tv_split)
+        files = [f for s in ours for f in ClevrDataset(synthetic_clevr, 'count', s).files]
+        labels = [y for s in ours for y in ClevrDataset(synthetic_clevr, 'count', s).labels]
+        assert [str(f) for f in theirs._image_files] == files
+        assert [y - 3 for y in theirs._labels] == labels
+
+
+def test_probe_trains_once_encoded_features_for_every_readout(synthetic_clevr, tmp_path,
+                                                              monkeypatch):
+    from mmengine.runner import Runner
+    from transfer.probe import LinearProbe
+    monkeypatch.setenv('SYNTH_CLEVR_ROOT', synthetic_clevr)
+    cfg = Config.fromfile(SMOKE)
+    cfg.work_dir = str(tmp_path)
+    encoded = []
+    extract = LinearProbe.extract
+
+    def counting(self, images):
+        encoded.append(len(images))
+        return extract(self, images)
+    monkeypatch.setattr(LinearProbe, 'extract', counting)
+    runner = Runner.from_cfg(cfg)
+    backbone = {k: v.clone() for k, v in runner.model.backbone.state_dict().items()}
+    runner.train()
+    # 80 training + 12 validation images, each encoded once over 40 epochs and 2 validations
+    assert sum(encoded) == 80 + 12
+    losses = list(runner.message_hub.get_scalar('train/loss').data[0])
+    assert np.mean(losses[-6:]) < np.mean(losses[:6]) - 0.05
+    for k, v in runner.model.backbone.state_dict().items():
+        assert torch.equal(v, backbone[k]), f'frozen encoder changed: {k}'
+    metrics = runner.test()
+    assert sum(encoded) == 80 + 12 + 40
+    assert set(metrics) == {f'clevr_count/top1_{r}' for r in ('cls', 'avg', 'concat4')}
+    assert all(0 <= v <= 100 for v in metrics.values())

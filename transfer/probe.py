@@ -1,0 +1,205 @@
+"""Linear probes on a frozen encoder, trained on features extracted once.
+
+The encoder never changes during a probe, so :class:`FeatureCacheTrainLoop` (and the val/test loops)
+encode their dataset once, keep the features in memory and iterate over them instead of the images:
+100 epochs of a linear layer then take seconds. The model, the optimiser, the schedulers, the hooks,
+the checkpoints and the logs are mmengine's, as for any other config.
+"""
+from typing import Dict, List, Optional, Sequence, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.evaluator import BaseMetric
+from mmengine.model import BaseModel
+from mmengine.registry import LOOPS, METRICS, MODELS
+from mmengine.runner import EpochBasedTrainLoop, TestLoop, ValLoop
+from torch.utils.data import DataLoader
+
+__all__ = ['LinearProbe', 'FeatureCacheTrainLoop', 'FeatureCacheValLoop', 'FeatureCacheTestLoop',
+           'ProbeAccuracy', 'READOUTS']
+
+#: readout -> what it reads from the encoder's last blocks (all after the final LayerNorm)
+READOUTS = {
+    'cls': 'the CLS token of the last block',
+    'avg': 'the average of the last block\'s patch tokens',
+    'concat4': 'the averages of the patch tokens of the last 4 blocks, concatenated',
+}
+_IMAGENET_MEAN = (123.675, 116.28, 103.53)
+_IMAGENET_STD = (58.395, 57.12, 57.375)
+
+
+@MODELS.register_module()
+class LinearProbe(BaseModel):
+    """A frozen encoder and one linear layer per readout, trained side by side.
+
+    Args:
+        backbone: a :class:`~backbones.mm_backbone.JEPAViT` config (its ``init_cfg`` loads the
+            pretrained target encoder); frozen and kept in eval mode.
+        num_classes: classes of the task.
+        readouts: any of :data:`READOUTS`; ``'cls'`` needs ``use_cls_token=True``.
+    """
+
+    def __init__(self, backbone: dict, num_classes: int, readouts: Sequence[str] = ('avg',),
+                 data_preprocessor: Optional[dict] = None, init_cfg: Optional[dict] = None) -> None:
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        unknown = set(readouts) - set(READOUTS)
+        if unknown:
+            raise KeyError(f'unknown readouts {sorted(unknown)}; choose from {sorted(READOUTS)}')
+        self.backbone = MODELS.build(backbone).requires_grad_(False)
+        if 'cls' in readouts and self.backbone.cls_token is None:
+            raise ValueError("readout 'cls' needs an encoder with a CLS token "
+                             '(model.backbone.use_cls_token=True)')
+        self.readouts = tuple(readouts)
+        dim = self.backbone.embed_dim
+        self.heads = nn.ModuleDict({r: nn.Linear(dim * (4 if r == 'concat4' else 1), num_classes)
+                                    for r in self.readouts})
+        for head in self.heads.values():
+            nn.init.trunc_normal_(head.weight, std=0.01)
+            nn.init.zeros_(head.bias)
+        self.register_buffer('mean', torch.tensor(_IMAGENET_MEAN).view(1, 3, 1, 1), False)
+        self.register_buffer('std', torch.tensor(_IMAGENET_STD).view(1, 3, 1, 1), False)
+
+    def train(self, mode: bool = True) -> 'LinearProbe':
+        super().train(mode)
+        self.backbone.eval()
+        return self
+
+    @torch.no_grad()
+    def extract(self, images: torch.Tensor) -> Dict[str, torch.Tensor]:
+        """uint8 RGB images (B, 3, H, W) -> features (B, D or 4D) per readout, in float32."""
+        enc = self.backbone
+        x = (images.float() - self.mean) / self.std
+        tokens, grid = enc.patchify(x)
+        depth, prefix = enc.depth, enc.num_prefix_tokens
+        out, last4 = enc.run_blocks(enc.add_prefix(tokens), grid,
+                                    out_indices=range(depth - 4, depth))
+        out = enc.norm(out)
+        features = {}
+        if 'cls' in self.readouts:
+            features['cls'] = out[:, 0]
+        if 'avg' in self.readouts:
+            features['avg'] = out[:, prefix:].mean(1)
+        if 'concat4' in self.readouts:
+            features['concat4'] = torch.cat([enc.norm(t)[:, prefix:].mean(1) for t in last4], -1)
+        return {k: v.float() for k, v in features.items()}
+
+    def forward(self, inputs: Union[torch.Tensor, Dict[str, torch.Tensor]],
+                data_samples: Optional[torch.Tensor] = None,
+                mode: str = 'tensor') -> Union[Dict[str, torch.Tensor], List[dict]]:
+        """``inputs``: cached features per readout, or a batch of images (encoded first)."""
+        features = self.extract(inputs) if isinstance(inputs, torch.Tensor) else inputs
+        logits = {r: self.heads[r](features[r]) for r in self.readouts}
+        if mode == 'tensor':
+            return logits
+        if mode == 'loss':
+            return {f'loss_{r}': F.cross_entropy(v, data_samples) for r, v in logits.items()}
+        if mode == 'predict':
+            preds = {r: v.argmax(-1).tolist() for r, v in logits.items()}
+            return [dict(gt=int(y), pred={r: p[i] for r, p in preds.items()})
+                    for i, y in enumerate(data_samples.tolist())]
+        raise ValueError(f'unknown mode {mode!r}')
+
+
+class _FeatureCache(torch.utils.data.Dataset):
+    """The features and labels of a dataset, filled once by :func:`_FeatureCacheMixin.fill`."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.features: Optional[Dict[str, torch.Tensor]] = None
+        self.labels: Optional[torch.Tensor] = None
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, index: int) -> dict:
+        return dict(inputs={k: v[index] for k, v in self.features.items()},
+                    data_samples=self.labels[index])
+
+
+class _FeatureCacheMixin:
+    """Swaps a loop's image dataloader for one over the features of the same dataset."""
+
+    def _use_cache(self, batch_size: int, shuffle: bool) -> None:
+        self.image_dataloader = self.dataloader
+        self.cache = _FeatureCache(len(self.image_dataloader.dataset))
+        generator = torch.Generator().manual_seed(self.runner.seed or 0)
+        self.dataloader = DataLoader(self.cache, batch_size=batch_size, shuffle=shuffle,
+                                     generator=generator)
+
+    def _fill_cache(self) -> None:
+        if self.cache.features is not None:
+            return
+        model = self.runner.model
+        model = getattr(model, 'module', model)
+        features: Dict[str, List[torch.Tensor]] = {}
+        labels = []
+        total = len(self.image_dataloader)
+        for i, batch in enumerate(self.image_dataloader):
+            data = model.data_preprocessor(batch, False)
+            for k, v in model.extract(data['inputs']).items():
+                features.setdefault(k, []).append(v.cpu())
+            labels.append(data['data_samples'].cpu())
+            if (i + 1) % 50 == 0 or i + 1 == total:
+                self.runner.logger.info(f'feature cache: encoded {i + 1}/{total} batches '
+                                        f'({len(self.cache)} images)')
+        self.cache.features = {k: torch.cat(v) for k, v in features.items()}
+        self.cache.labels = torch.cat(labels)
+
+
+@LOOPS.register_module()
+class FeatureCacheTrainLoop(_FeatureCacheMixin, EpochBasedTrainLoop):
+    """EpochBasedTrainLoop over features encoded once; ``batch_size`` batches the features (the
+    dataloader's own batch size only sets how many images are encoded at a time)."""
+
+    def __init__(self, runner, dataloader, max_epochs: int, batch_size: int = 256,
+                 **kwargs) -> None:
+        super().__init__(runner, dataloader, max_epochs, **kwargs)
+        self._use_cache(batch_size, shuffle=True)
+        self._max_iters = self._max_epochs * len(self.dataloader)
+
+    def run(self) -> torch.nn.Module:
+        self._fill_cache()
+        return super().run()
+
+
+@LOOPS.register_module()
+class FeatureCacheValLoop(_FeatureCacheMixin, ValLoop):
+    """ValLoop over features encoded at the first validation."""
+
+    def __init__(self, runner, dataloader, evaluator, batch_size: int = 1024, **kwargs) -> None:
+        super().__init__(runner, dataloader, evaluator, **kwargs)
+        self._use_cache(batch_size, shuffle=False)
+
+    def run(self) -> dict:
+        self._fill_cache()
+        return super().run()
+
+
+@LOOPS.register_module()
+class FeatureCacheTestLoop(_FeatureCacheMixin, TestLoop):
+    """TestLoop over features encoded once."""
+
+    def __init__(self, runner, dataloader, evaluator, batch_size: int = 1024, **kwargs) -> None:
+        super().__init__(runner, dataloader, evaluator, **kwargs)
+        self._use_cache(batch_size, shuffle=False)
+
+    def run(self) -> dict:
+        self._fill_cache()
+        return super().run()
+
+
+@METRICS.register_module()
+class ProbeAccuracy(BaseMetric):
+    """Top-1 accuracy (%) of each readout: ``<prefix>/top1_<readout>``."""
+
+    default_prefix = 'probe'
+
+    def process(self, data_batch, data_samples: Sequence[dict]) -> None:
+        self.results.extend(data_samples)
+
+    def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
+        readouts = results[0]['pred'].keys()
+        return {f'top1_{r}': 100.0 * sum(s['pred'][r] == s['gt'] for s in results) / len(results)
+                for r in readouts}
+

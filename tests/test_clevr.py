@@ -161,3 +161,28 @@ def test_probe_trains_once_encoded_features_for_every_readout(synthetic_clevr, t
     assert sum(encoded) == 80 + 12 + 40
     assert set(metrics) == {f'clevr_count/top1_{r}' for r in ('cls', 'avg', 'concat4')}
     assert all(0 <= v <= 100 for v in metrics.values())
+
+
+@pytest.mark.parametrize('task,classes', [('count', 8), ('dist', 6)])
+def test_probe_recipe_and_the_two_methods(task, classes):
+    dseq, ijepa = (Config.fromfile(osp.join(ROOT, 'configs', f'clevr_{task}_{m}_vitb.py'))
+                   for m in ('dseq', 'ijepa'))
+    for cfg in (dseq, ijepa):
+        assert cfg.model.num_classes == classes
+        assert cfg.model.backbone.init_cfg.encoder == 'target'
+        assert (cfg.model.backbone.arch, cfg.model.backbone.patch_size) == ('b', 16)
+        assert [cfg[f'{s}_dataloader'].dataset.split for s in ('train', 'val', 'test')] == \
+            ['train800', 'val200', 'test']
+        assert {cfg[f'{s}_dataloader'].dataset.task for s in ('train', 'val', 'test')} == {task}
+        assert cfg.train_dataloader.dataset.img_size == 224
+        assert (cfg.train_cfg.type, cfg.train_cfg.max_epochs, cfg.train_cfg.batch_size) == \
+            ('FeatureCacheTrainLoop', 100, 256)
+        opt = cfg.optim_wrapper.optimizer
+        assert (opt.type, opt.lr, opt.weight_decay) == ('AdamW', 1e-3, 0.05)
+        (cosine,) = cfg.param_scheduler
+        assert (cosine.type, cosine.eta_min, cosine.end) == ('CosineAnnealingLR', 0.0, 100)
+        assert cfg.val_evaluator.prefix == f'clevr_{task}'
+    assert tuple(dseq.model.readouts) == ('cls', 'avg') and tuple(ijepa.model.readouts) == ('avg',)
+    assert dseq.model.backbone.use_cls_token and not ijepa.model.backbone.use_cls_token
+    assert 'dseq' in dseq.model.backbone.init_cfg.checkpoint
+    assert 'ijepa' in ijepa.model.backbone.init_cfg.checkpoint

@@ -102,7 +102,7 @@ class LinearProbe(BaseModel):
 
 
 class _FeatureCache(torch.utils.data.Dataset):
-    """The features and labels of a dataset, filled once by :func:`_FeatureCacheMixin.fill`."""
+    """The features and labels of a dataset, filled once by a loop's first run."""
 
     def __init__(self, size: int) -> None:
         self.size = size
@@ -118,7 +118,8 @@ class _FeatureCache(torch.utils.data.Dataset):
 
 
 class _FeatureCacheMixin:
-    """Swaps a loop's image dataloader for one over the features of the same dataset."""
+    """Swaps a loop's image dataloader for one over the features of the same dataset, filled by
+    one encoding pass when the loop first runs."""
 
     def _use_cache(self, batch_size: int, shuffle: bool) -> None:
         self.image_dataloader = self.dataloader
@@ -128,8 +129,6 @@ class _FeatureCacheMixin:
                                      generator=generator)
 
     def _fill_cache(self) -> None:
-        if self.cache.features is not None:
-            return
         model = self.runner.model
         model = getattr(model, 'module', model)
         features: Dict[str, List[torch.Tensor]] = {}
@@ -146,6 +145,11 @@ class _FeatureCacheMixin:
         self.cache.features = {k: torch.cat(v) for k, v in features.items()}
         self.cache.labels = torch.cat(labels)
 
+    def run(self):
+        if self.cache.features is None:
+            self._fill_cache()
+        return super().run()
+
 
 @LOOPS.register_module()
 class FeatureCacheTrainLoop(_FeatureCacheMixin, EpochBasedTrainLoop):
@@ -158,35 +162,22 @@ class FeatureCacheTrainLoop(_FeatureCacheMixin, EpochBasedTrainLoop):
         self._use_cache(batch_size, shuffle=True)
         self._max_iters = self._max_epochs * len(self.dataloader)
 
-    def run(self) -> torch.nn.Module:
-        self._fill_cache()
-        return super().run()
+
+class _FeatureCacheEvalLoop(_FeatureCacheMixin):
+
+    def __init__(self, runner, dataloader, evaluator, batch_size: int = 1024, **kwargs) -> None:
+        super().__init__(runner, dataloader, evaluator, **kwargs)
+        self._use_cache(batch_size, shuffle=False)
 
 
 @LOOPS.register_module()
-class FeatureCacheValLoop(_FeatureCacheMixin, ValLoop):
+class FeatureCacheValLoop(_FeatureCacheEvalLoop, ValLoop):
     """ValLoop over features encoded at the first validation."""
 
-    def __init__(self, runner, dataloader, evaluator, batch_size: int = 1024, **kwargs) -> None:
-        super().__init__(runner, dataloader, evaluator, **kwargs)
-        self._use_cache(batch_size, shuffle=False)
-
-    def run(self) -> dict:
-        self._fill_cache()
-        return super().run()
-
 
 @LOOPS.register_module()
-class FeatureCacheTestLoop(_FeatureCacheMixin, TestLoop):
+class FeatureCacheTestLoop(_FeatureCacheEvalLoop, TestLoop):
     """TestLoop over features encoded once."""
-
-    def __init__(self, runner, dataloader, evaluator, batch_size: int = 1024, **kwargs) -> None:
-        super().__init__(runner, dataloader, evaluator, **kwargs)
-        self._use_cache(batch_size, shuffle=False)
-
-    def run(self) -> dict:
-        self._fill_cache()
-        return super().run()
 
 
 @METRICS.register_module()

@@ -24,3 +24,38 @@ def repaint_outside(images, image: int, visible, patch: int = 8) -> None:
         r, c = divmod(index, cols)
         images[image, :, r * patch:(r + 1) * patch, c * patch:(c + 1) * patch] = \
             torch.randn(images.shape[1], patch, patch) * 5
+
+
+def config_differences(path_a: str, path_b: str) -> set:
+    """The dotted keys whose values differ between two config files."""
+    from mmengine.config import Config
+
+    def flat(d, prefix=''):
+        out = {}
+        for k, v in d.items():
+            out.update(flat(v, f'{prefix}{k}.') if isinstance(v, dict) else {f'{prefix}{k}': v})
+        return out
+    a, b = (flat(Config.fromfile(p).to_dict()) for p in (path_a, path_b))
+    return {k for k in set(a) | set(b) if a.get(k) != b.get(k)}
+
+
+def run_tool(tool: str, *args: str, env: dict) -> str:
+    """Run ``tools/<tool>`` in a subprocess; fail the test with its output if it fails."""
+    import subprocess
+    proc = subprocess.run([sys.executable, osp.join(ROOT, 'tools', tool), *args],
+                          cwd=ROOT, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc.stdout + proc.stderr
+
+
+def logged_scalars(work_dir: str) -> list:
+    """Every row of the scalars.json logs of a work dir's runs, oldest run first."""
+    import json
+    import os
+    rows = []
+    for run in sorted(d for d in os.listdir(work_dir) if d[:8].isdigit()):
+        path = osp.join(work_dir, run, 'vis_data', 'scalars.json')
+        if osp.exists(path):
+            with open(path) as f:
+                rows += [json.loads(line) for line in f]
+    return rows

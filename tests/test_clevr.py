@@ -9,7 +9,7 @@ import torch
 from mmengine.config import Config
 from PIL import Image
 
-from conftest import ROOT
+from conftest import ROOT, config_differences
 from synthetic.clevr import _COLOURS
 from transfer.clevr import DIST_THRESHOLDS, ClevrDataset, count_label, dist_label
 
@@ -182,6 +182,9 @@ def test_probe_recipe_and_the_two_methods(task, classes):
         (cosine,) = cfg.param_scheduler
         assert (cosine.type, cosine.eta_min, cosine.end) == ('CosineAnnealingLR', 0.0, 100)
         assert cfg.val_evaluator.prefix == f'clevr_{task}'
+    assert config_differences(*(osp.join(ROOT, 'configs', f'clevr_{task}_{m}_vitb.py')
+                                for m in ('dseq', 'ijepa'))) == {
+        'model.backbone.use_cls_token', 'model.backbone.init_cfg.checkpoint', 'model.readouts'}
     assert tuple(dseq.model.readouts) == ('cls', 'avg') and tuple(ijepa.model.readouts) == ('avg',)
     assert dseq.model.backbone.use_cls_token and not ijepa.model.backbone.use_cls_token
     assert 'dseq' in dseq.model.backbone.init_cfg.checkpoint

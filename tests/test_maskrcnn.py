@@ -1,36 +1,23 @@
 """The COCO Mask R-CNN path: paper configs, the layout error, and real training on synthetic COCO."""
-import json
 import math
 import os
-import subprocess
-import sys
 
 import pytest
 from mmengine.config import Config
 
-from conftest import ROOT
+from conftest import ROOT, config_differences, logged_scalars, run_tool
 
 DSEQ = os.path.join(ROOT, 'configs', 'maskrcnn_dseq_vitb.py')
 SMOKE = os.path.join(ROOT, 'configs', 'smoke', 'maskrcnn_dseq_vittiny_synthcoco.py')
 
 
-def _flat(d, prefix=''):
-    out = {}
-    for k, v in d.items():
-        if isinstance(v, dict):
-            out.update(_flat(v, f'{prefix}{k}.'))
-        else:
-            out[f'{prefix}{k}'] = v
-    return out
-
-
 @pytest.mark.parametrize('recipe', ['maskrcnn_{}_vitb.py', 'maskrcnn_{}_vitb_vitdet_lsj100e.py'])
 def test_the_two_methods_differ_only_in_checkpoint_and_cls(recipe):
-    dseq, ijepa = (_flat(Config.fromfile(os.path.join(ROOT, 'configs', recipe.format(m))).to_dict())
-                   for m in ('dseq', 'ijepa'))
-    differing = {k for k in set(dseq) | set(ijepa) if dseq.get(k) != ijepa.get(k)}
-    assert differing == {'model.backbone.use_cls_token', 'model.backbone.init_cfg.checkpoint'}
-    assert dseq['model.backbone.use_cls_token'] and not ijepa['model.backbone.use_cls_token']
+    dseq, ijepa = (os.path.join(ROOT, 'configs', recipe.format(m)) for m in ('dseq', 'ijepa'))
+    assert config_differences(dseq, ijepa) == {'model.backbone.use_cls_token',
+                                               'model.backbone.init_cfg.checkpoint'}
+    assert Config.fromfile(dseq).model.backbone.use_cls_token
+    assert not Config.fromfile(ijepa).model.backbone.use_cls_token
 
 
 def test_paper_recipe():
@@ -69,41 +56,24 @@ def test_missing_coco_says_which_layout_and_how_to_point_elsewhere(tmp_path, mon
         assert part in message
 
 
-def _run(tool, *args, env):
-    proc = subprocess.run([sys.executable, os.path.join(ROOT, 'tools', tool), *args],
-                          cwd=ROOT, env=env, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return proc.stdout + proc.stderr
-
-
-def _scalars(work_dir):
-    rows = []
-    for run in sorted(d for d in os.listdir(work_dir) if d[:8].isdigit()):
-        path = os.path.join(work_dir, run, 'vis_data', 'scalars.json')
-        if os.path.exists(path):
-            with open(path) as f:
-                rows += [json.loads(line) for line in f]
-    return rows
-
-
 def test_train_evaluate_resume_and_test_on_synthetic_coco(synthetic_coco, tmp_path):
     env = dict(os.environ, SYNTH_COCO_ROOT=synthetic_coco)
     work = str(tmp_path / 'work')
-    _run('train.py', SMOKE, '--work-dir', work, '--cfg-options', 'train_cfg.max_epochs=1', env=env)
-    first = _scalars(work)
+    run_tool('train.py', SMOKE, '--work-dir', work, '--cfg-options', 'train_cfg.max_epochs=1', env=env)
+    first = logged_scalars(work)
     losses = [r['loss'] for r in first if 'loss' in r]
     assert losses and all(math.isfinite(v) for v in losses)
     (metrics,) = [r for r in first if 'coco/bbox_mAP' in r]
     assert 0.0 <= metrics['coco/bbox_mAP'] <= 1.0 and 0.0 <= metrics['coco/segm_mAP'] <= 1.0
     last_iter = max(r['iter'] for r in first if 'loss' in r)
 
-    out = _run('train.py', SMOKE, '--work-dir', work, '--resume',
+    out = run_tool('train.py', SMOKE, '--work-dir', work, '--resume',
                '--cfg-options', 'train_cfg.max_epochs=2', env=env)
     assert 'resumed epoch: 1' in out
-    resumed = [r for r in _scalars(work)[len(first):] if 'loss' in r]
+    resumed = [r for r in logged_scalars(work)[len(first):] if 'loss' in r]
     assert resumed and min(r['iter'] for r in resumed) > last_iter
     assert os.path.exists(os.path.join(work, 'epoch_2.pth'))
 
-    out = _run('test.py', SMOKE, os.path.join(work, 'epoch_2.pth'), '--work-dir',
+    out = run_tool('test.py', SMOKE, os.path.join(work, 'epoch_2.pth'), '--work-dir',
                str(tmp_path / 'test'), env=env)
     assert 'coco/bbox_mAP' in out and 'coco/segm_mAP' in out

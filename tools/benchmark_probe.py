@@ -14,7 +14,6 @@ import tempfile
 import time
 
 import torch
-from torch.utils.data import DataLoader
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 

@@ -4,6 +4,7 @@
     python tools/make_synthetic_data.py imagenet data/synthetic_imagenet   # <split>/<class>/<image>
     python tools/make_synthetic_data.py images data/synthetic_images       # flat, unlabeled
     python tools/make_synthetic_data.py clevr data/synthetic_clevr         # CLEVR_v1.0 tree
+    python tools/make_synthetic_data.py ade20k data/synthetic_ade          # images/, annotations/
 """
 import argparse
 import os.path as osp

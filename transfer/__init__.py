@@ -1,9 +1,10 @@
 """Dataset classes that read the real transfer datasets from their standard layouts, and the
 linear-probe model and loops."""
+from .ade import ADE20KSegDataset
 from .clevr import ClevrDataset
 from .coco import CocoInstanceDataset
 from .probe import (FeatureCacheTestLoop, FeatureCacheTrainLoop, FeatureCacheValLoop,
                     LinearProbe, ProbeAccuracy)
 
-__all__ = ['ClevrDataset', 'CocoInstanceDataset', 'FeatureCacheTestLoop', 'FeatureCacheTrainLoop',
-           'FeatureCacheValLoop', 'LinearProbe', 'ProbeAccuracy']
+__all__ = ['ADE20KSegDataset', 'ClevrDataset', 'CocoInstanceDataset', 'FeatureCacheTestLoop',
+           'FeatureCacheTrainLoop', 'FeatureCacheValLoop', 'LinearProbe', 'ProbeAccuracy']

@@ -7,6 +7,8 @@ _base_ = [
     './_base_/datasets/clevr_vtab1k.py',
     './_base_/schedules/probe_adamw_100e.py',
 ]
+# the pretraining behind the weights, read by tools/leaderboard.py (random: none)
+pretrain_method = 'ijepa'
 task = 'count'
 model = dict(num_classes=8)
 train_dataloader = dict(dataset=dict(task=task))

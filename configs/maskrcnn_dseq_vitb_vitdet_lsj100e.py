@@ -5,6 +5,8 @@ _base_ = [
     './_base_/datasets/coco_instance_lsj_1024.py',
     './_base_/schedules/vitdet_adamw_lsj100e.py',
 ]
+# the pretraining behind the weights, read by tools/leaderboard.py (random: none)
+pretrain_method = 'dseq'
 model = dict(
     backbone=dict(
         use_cls_token=True,

@@ -6,6 +6,8 @@ _base_ = [
     './_base_/datasets/ade20k_512.py',
     './_base_/schedules/upernet_adamw_160k.py',
 ]
+# the pretraining behind the weights, read by tools/leaderboard.py (random: none)
+pretrain_method = 'dseq'
 model = dict(
     backbone=dict(
         use_cls_token=True,

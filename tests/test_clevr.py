@@ -184,7 +184,8 @@ def test_probe_recipe_and_the_two_methods(task, classes):
         assert cfg.val_evaluator.prefix == f'clevr_{task}'
     assert config_differences(*(osp.join(ROOT, 'configs', f'clevr_{task}_{m}_vitb.py')
                                 for m in ('dseq', 'ijepa'))) == {
-        'model.backbone.use_cls_token', 'model.backbone.init_cfg.checkpoint', 'model.readouts'}
+        'pretrain_method', 'model.backbone.use_cls_token', 'model.backbone.init_cfg.checkpoint',
+        'model.readouts'}
     assert tuple(dseq.model.readouts) == ('cls', 'avg') and tuple(ijepa.model.readouts) == ('avg',)
     assert dseq.model.backbone.use_cls_token and not ijepa.model.backbone.use_cls_token
     assert 'dseq' in dseq.model.backbone.init_cfg.checkpoint

@@ -102,7 +102,7 @@ def test_backbone_encodes_512_crops_with_global_attention_and_their_own_grid():
 
 
 def test_the_two_methods_differ_only_in_checkpoint_and_cls():
-    assert config_differences(DSEQ, IJEPA) == {'model.backbone.use_cls_token',
+    assert config_differences(DSEQ, IJEPA) == {'pretrain_method', 'model.backbone.use_cls_token',
                                                'model.backbone.init_cfg.checkpoint'}
     dseq, ijepa = Config.fromfile(DSEQ).model.backbone, Config.fromfile(IJEPA).model.backbone
     assert dseq.use_cls_token and not ijepa.use_cls_token

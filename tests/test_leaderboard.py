@@ -1,0 +1,117 @@
+"""tools/leaderboard.py on fabricated work dirs in mmengine's layout."""
+import csv
+import importlib.util
+import json
+import os.path as osp
+
+import pytest
+from mmengine.config import Config
+from PIL import Image
+
+from conftest import ROOT, run_tool
+
+_spec = importlib.util.spec_from_file_location('leaderboard', osp.join(ROOT, 'tools', 'leaderboard.py'))
+leaderboard = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(leaderboard)
+
+DATASETS = {'coco': dict(type='CocoInstanceDataset'), 'ade': dict(type='ADE20KSegDataset'),
+            'count': dict(type='ClevrDataset', task='count')}
+
+
+def fake_run(work_dir, stamp, method, dataset, seed=0, val=(), test=(), arch='b'):
+    """A run folder as mmengine writes it: the config, the scalars and, for a test, its json."""
+    run = work_dir / stamp
+    (run / 'vis_data').mkdir(parents=True)
+    config = dict(pretrain_method=method, randomness=dict(seed=seed),
+                  model=dict(backbone=dict(type='JEPAViT', arch=arch, patch_size=16)),
+                  val_dataloader=dict(dataset=DATASETS[dataset]))
+    Config(config).dump(str(run / 'vis_data' / 'config.py'))
+    with open(run / 'vis_data' / 'scalars.json', 'w') as f:
+        for i, row in enumerate([dict(loss=1.0, step=1)] + list(val)):
+            f.write(json.dumps(dict(row, step=i + 1)) + '\n')
+    if test:
+        with open(run / f'{stamp}.json', 'w') as f:
+            f.write(json.dumps(dict(test)) + '\n')
+    return str(work_dir)
+
+
+@pytest.fixture
+def work_dirs(tmp_path):
+    dirs = []
+    for seed, (box, mask) in enumerate([(0.400, 0.350), (0.420, 0.360)]):
+        dirs.append(fake_run(tmp_path / f'coco_ijepa_s{seed}', '20260101_000000', 'ijepa', 'coco',
+                             seed=seed, val=[{'coco/bbox_mAP': 0.1, 'coco/segm_mAP': 0.1},
+                                             {'coco/bbox_mAP': box, 'coco/segm_mAP': mask}]))
+    dirs.append(fake_run(tmp_path / 'coco_dseq', '20260101_000000', 'dseq', 'coco',
+                         val=[{'coco/bbox_mAP': 0.455, 'coco/segm_mAP': 0.401}]))
+    dirs.append(fake_run(tmp_path / 'ade_dseq', '20260101_000000', 'dseq', 'ade',
+                         val=[{'mIoU': 31.25, 'aAcc': 80.0}]))
+    # CLEVR: the training run validates, a later tools/test.py run of the same work dir tests
+    count_dseq = tmp_path / 'count_dseq'
+    fake_run(count_dseq, '20260101_000000', 'dseq', 'count',
+             val=[{'clevr_count/top1_cls': 50.0, 'clevr_count/top1_avg': 52.0}])
+    fake_run(count_dseq, '20260101_010000', 'dseq', 'count',
+             test={'clevr_count/top1_cls': 61.5, 'clevr_count/top1_avg': 63.0})
+    dirs.append(str(count_dseq))
+    dirs.append(fake_run(tmp_path / 'count_ijepa', '20260101_000000', 'ijepa', 'count',
+                         test={'clevr_count/top1_avg': 58.0}))
+    dirs.append(fake_run(tmp_path / 'count_random', '20260101_000000', 'random', 'count',
+                         test={'clevr_count/top1_avg': 40.0}))
+    return dirs
+
+
+def table_rows(work_dirs):
+    header, body = leaderboard.rows(leaderboard.collect(work_dirs))
+    return {(r[1], r[2]): dict(zip(header, r)) for r in body}
+
+
+def test_cells_seeds_differences_and_published_columns(work_dirs):
+    rows = table_rows(work_dirs)
+    box = rows[('COCO', 'AP box')]
+    assert box['size'] == 'ViT-B/16'
+    assert box['I-JEPA'] == '41.0 +- 1.4 (n=2)'  # the last validation of each seed
+    assert box['DSeq-JEPA'] == '45.5' and box['DSeq - I-JEPA'] == '+4.5'
+    assert box['published I-JEPA'] == '49.9 (C-JEPA paper, ViT-B/16)'
+    assert box['published DSeq-JEPA'] == '50.5 (DSeq-JEPA project page, ViT-B/16)'
+    mask = rows[('COCO', 'AP mask')]
+    assert mask['I-JEPA'] == '35.5 +- 0.7 (n=2)' and mask['published DSeq-JEPA'] == 'missing'
+    ade = rows[('ADE20K', 'mIoU')]
+    assert (ade['I-JEPA'], ade['DSeq-JEPA'], ade['DSeq - I-JEPA']) == ('missing', '31.2', 'missing')
+    assert ade['published I-JEPA'].startswith('47.6') and ade['random init'] == '-'
+    avg = rows[('CLEVR Count', 'top-1 avg')]
+    assert (avg['I-JEPA'], avg['DSeq-JEPA'], avg['random init']) == ('58.0', '63.0', '40.0')
+    assert avg['published I-JEPA'].startswith('86.7 (I-JEPA paper Table 4, ViT-H/14')
+    cls = rows[('CLEVR Count', 'top-1 cls')]  # I-JEPA has no CLS token: missing, not filled in
+    assert (cls['I-JEPA'], cls['DSeq-JEPA'], cls['DSeq - I-JEPA']) == ('missing', '61.5', 'missing')
+    assert ('CLEVR Dist', 'top-1 avg') not in rows
+
+
+def test_a_repeated_seed_counts_once_and_sizes_stay_apart(tmp_path, work_dirs):
+    again = fake_run(tmp_path / 'coco_ijepa_s1_again', '20260102_000000', 'ijepa', 'coco', seed=1,
+                     val=[{'coco/bbox_mAP': 0.440, 'coco/segm_mAP': 0.370}])
+    large = fake_run(tmp_path / 'coco_ijepa_large', '20260102_000000', 'ijepa', 'coco', arch='l',
+                     val=[{'coco/bbox_mAP': 0.5, 'coco/segm_mAP': 0.4}])
+    header, body = leaderboard.rows(leaderboard.collect(work_dirs + [again, large]))
+    cells = {(r[0], r[1], r[2]): r[3] for r in body}
+    assert cells[('ViT-B/16', 'COCO', 'AP box')] == '42.0 +- 2.8 (n=2)'  # seeds 0 and 1 (later)
+    assert cells[('ViT-L/16', 'COCO', 'AP box')] == '50.0'
+
+
+def test_files_written_and_errors(tmp_path, work_dirs):
+    out = tmp_path / 'board'
+    text = run_tool('leaderboard.py', *work_dirs, '--out', str(out), env=None)
+    assert '| ViT-B/16 | COCO | AP box | 41.0 +- 1.4 (n=2) | 45.5 | +4.5 |' in text
+    with open(out / 'leaderboard.csv') as f:
+        body = list(csv.reader(f))
+    assert body[0][:5] == ['size', 'task', 'metric', 'I-JEPA', 'DSeq-JEPA'] and len(body) == 6
+    assert (out / 'leaderboard.md').read_text() in text
+    assert '<td>63.0</td>' in (out / 'leaderboard.html').read_text()
+    with Image.open(out / 'leaderboard.png') as im:
+        assert im.format == 'PNG' and im.size[0] >= 600
+
+    bare = tmp_path / 'unnamed'
+    fake_run(bare, '20260101_000000', None, 'coco', val=[{'coco/bbox_mAP': 0.1}])
+    with pytest.raises(KeyError, match='pretrain_method'):
+        leaderboard.collect([str(bare)])
+    with pytest.raises(FileNotFoundError, match='holds no run'):
+        leaderboard.collect([str(tmp_path / 'board')])

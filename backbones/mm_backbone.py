@@ -1,9 +1,11 @@
 """Registry glue: the suite's ViT as an mmengine backbone for MMDetection and MMSegmentation."""
 import copy
+import logging
 import os.path as osp
 from typing import Optional, Sequence, Tuple
 
 import torch
+from mmengine.logging import print_log
 from mmengine.registry import MODELS
 from mmengine.runner import CheckpointLoader
 
@@ -29,7 +31,9 @@ class JEPAViT(VisionTransformer):
             also freezes blocks ``0..k-1``.
         with_cp: gradient checkpointing.
         init_cfg: ``dict(type='Pretrained', checkpoint=PATH, encoder='target'|'context')`` loads
-            any layout :func:`~backbones.weights.encoder_state_dict` knows, strictly.
+            any layout :func:`~backbones.weights.encoder_state_dict` knows, strictly;
+            ``checkpoint=None`` keeps the random initialisation (so that
+            ``--cfg-options model.backbone.init_cfg.checkpoint=PATH`` can fill it in).
         **kwargs: the :class:`VisionTransformer` arguments (``arch``, ``img_size``, ``patch_size``,
             ``use_cls_token``, ``window_size``, ``drop_path_rate``, ``pos_embed``, ...).
     """
@@ -53,7 +57,11 @@ class JEPAViT(VisionTransformer):
             if cfg:
                 raise ValueError(f"JEPAViT init_cfg supports only type='Pretrained', got {cfg}")
             return
-        path = cfg['checkpoint']
+        path = cfg.get('checkpoint')
+        if path is None:  # a random-initialisation baseline that keeps the Pretrained layout
+            print_log('JEPAViT: init_cfg.checkpoint is None, keeping the random initialisation',
+                      logger='current', level=logging.WARNING)
+            return
         if '://' not in path and not osp.isfile(path):
             raise FileNotFoundError(
                 f'pretrained checkpoint {path} not found: set model.backbone.init_cfg.checkpoint '

@@ -5,6 +5,7 @@ import pytest
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
+sys.path.append(osp.join(ROOT, 'tools'))  # the tools' modules, after everything else
 
 
 @pytest.fixture(scope='session')

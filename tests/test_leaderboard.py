@@ -1,18 +1,14 @@
 """tools/leaderboard.py on fabricated work dirs in mmengine's layout."""
 import csv
-import importlib.util
 import json
-import os.path as osp
 
 import pytest
 from mmengine.config import Config
 from PIL import Image
 
-from conftest import ROOT, run_tool
+from conftest import run_tool
 
-_spec = importlib.util.spec_from_file_location('leaderboard', osp.join(ROOT, 'tools', 'leaderboard.py'))
-leaderboard = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(leaderboard)
+import leaderboard  # tools/leaderboard.py (tools/ is on the path, conftest)
 
 DATASETS = {'coco': dict(type='CocoInstanceDataset'), 'ade': dict(type='ADE20KSegDataset'),
             'count': dict(type='ClevrDataset', task='count')}
@@ -56,7 +52,7 @@ def work_dirs(tmp_path):
     dirs.append(fake_run(tmp_path / 'count_ijepa', '20260101_000000', 'ijepa', 'count',
                          test={'clevr_count/top1_avg': 58.0}))
     dirs.append(fake_run(tmp_path / 'count_random', '20260101_000000', 'random', 'count',
-                         test={'clevr_count/top1_avg': 40.0}))
+                         test={'clevr_count/top1_avg': 40.0, 'clevr_count/top1_concat4': 45.0}))
     return dirs
 
 
@@ -84,6 +80,12 @@ def test_cells_seeds_differences_and_published_columns(work_dirs):
     cls = rows[('CLEVR Count', 'top-1 cls')]  # I-JEPA has no CLS token: missing, not filled in
     assert (cls['I-JEPA'], cls['DSeq-JEPA'], cls['DSeq - I-JEPA']) == ('missing', '61.5', 'missing')
     assert ('CLEVR Dist', 'top-1 avg') not in rows
+    verdicts = leaderboard.against_random(leaderboard.collect(work_dirs))
+    assert verdicts == ['ViT-B/16 CLEVR Count top-1 avg: I-JEPA beats random init (58.0 vs 40.0, +18.0)',
+                        'ViT-B/16 CLEVR Count top-1 avg: DSeq-JEPA beats random init (63.0 vs 40.0, +23.0)']
+    concat = rows[('CLEVR Count', 'top-1 concat4')]  # only the random encoder was read this way
+    assert (concat['I-JEPA'], concat['DSeq-JEPA'], concat['random init']) == \
+        ('missing', 'missing', '45.0')
 
 
 def test_a_repeated_seed_counts_once_and_sizes_stay_apart(tmp_path, work_dirs):
@@ -103,8 +105,10 @@ def test_files_written_and_errors(tmp_path, work_dirs):
     assert '| ViT-B/16 | COCO | AP box | 41.0 +- 1.4 (n=2) | 45.5 | +4.5 |' in text
     with open(out / 'leaderboard.csv') as f:
         body = list(csv.reader(f))
-    assert body[0][:5] == ['size', 'task', 'metric', 'I-JEPA', 'DSeq-JEPA'] and len(body) == 6
+    assert body[0][:5] == ['size', 'task', 'metric', 'I-JEPA', 'DSeq-JEPA'] and len(body) == 7
     assert (out / 'leaderboard.md').read_text() in text
+    assert '- ViT-B/16 CLEVR Count top-1 avg: I-JEPA beats random init (58.0 vs 40.0, +18.0)' in text
+    assert '- ViT-B/16 CLEVR Count top-1 avg: DSeq-JEPA beats random init (63.0 vs 40.0, +23.0)' in text
     assert '<td>63.0</td>' in (out / 'leaderboard.html').read_text()
     with Image.open(out / 'leaderboard.png') as im:
         assert im.format == 'PNG' and im.size[0] >= 600
@@ -115,3 +119,11 @@ def test_files_written_and_errors(tmp_path, work_dirs):
         leaderboard.collect([str(bare)])
     with pytest.raises(FileNotFoundError, match='holds no run'):
         leaderboard.collect([str(tmp_path / 'board')])
+
+
+def test_a_method_below_random_is_said_so():
+    table = {('ViT-S/16', 'CLEVR Count', 'top-1 avg'): {'ijepa': [30.0, 34.0], 'dseq': [31.0],
+                                                       'random': [32.5]}}
+    assert leaderboard.against_random(table) == [
+        'ViT-S/16 CLEVR Count top-1 avg: I-JEPA does NOT beat random init (32.0 vs 32.5, -0.5)',
+        'ViT-S/16 CLEVR Count top-1 avg: DSeq-JEPA does NOT beat random init (31.0 vs 32.5, -1.5)']

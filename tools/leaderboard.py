@@ -155,6 +155,22 @@ def rows(table) -> Tuple[List[str], List[List[str]]]:
     return header, out
 
 
+def against_random(table) -> List[str]:
+    """For every row with a random-init run: whether each pretrained method beats it."""
+    lines = []
+    for (size, task, metric), by in sorted(table.items()):
+        if not by.get('random'):
+            continue
+        base = statistics.mean(by['random'])
+        for method in ('ijepa', 'dseq'):
+            if by.get(method):
+                gain = statistics.mean(by[method]) - base
+                verdict = 'beats random init' if gain > 0 else 'does NOT beat random init'
+                lines.append(f'{size} {task} {metric}: {METHODS[method]} {verdict} '
+                             f'({statistics.mean(by[method]):.1f} vs {base:.1f}, {gain:+.1f})')
+    return lines
+
+
 def markdown(header: List[str], body: List[List[str]]) -> str:
     lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
     return '\n'.join(lines + ['| ' + ' | '.join(r) + ' |' for r in body]) + '\n'
@@ -202,6 +218,10 @@ def write_all(work_dirs: Iterable[str], out: str) -> str:
     header, body = rows(table)
     os.makedirs(out, exist_ok=True)
     text = markdown(header, body)
+    verdicts = against_random(table)
+    if verdicts:
+        text += '\nAgainst a randomly initialised encoder of the same size:\n\n' + \
+            ''.join(f'- {line}\n' for line in verdicts)
     with open(osp.join(out, 'leaderboard.md'), 'w') as f:
         f.write(text)
     with open(osp.join(out, 'leaderboard.csv'), 'w', newline='') as f:

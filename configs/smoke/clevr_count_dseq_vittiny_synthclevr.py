@@ -1,13 +1,14 @@
 # CPU smoke run of the CLEVR probe: the DSeq-JEPA Count recipe on a 6-block, 96-wide ViT (CLS token,
-# random init) and the synthetic CLEVR_v1.0 tree of
+# random init unless init_cfg.checkpoint is given) at 192x192 and the synthetic CLEVR_v1.0 tree of
 #   python tools/make_synthetic_data.py clevr data/synthetic_clevr --num-train 120 --num-val 40
 # with train/val splits of 80/12 scenes and all three readouts.
 _base_ = ['../clevr_count_dseq_vitb.py']
 
 data_root = '{{$SYNTH_CLEVR_ROOT:data/synthetic_clevr}}'
-_dataset = dict(data_root=data_root, img_size=96, num_train=80, num_val=12)
+_dataset = dict(data_root=data_root, img_size=192, num_train=80, num_val=12)
 model = dict(
-    backbone=dict(embed_dim=96, depth=6, num_heads=3, img_size=96, init_cfg=None),
+    backbone=dict(embed_dim=96, depth=6, num_heads=3, img_size=192,
+                  init_cfg=dict(checkpoint=None)),
     readouts=('cls', 'avg', 'concat4'))
 train_dataloader = dict(batch_size=16, num_workers=0, dataset=_dataset)
 val_dataloader = dict(batch_size=16, num_workers=0, dataset=_dataset)

@@ -10,7 +10,8 @@ width = 96
 
 model = dict(
     backbone=dict(embed_dim=width, depth=6, num_heads=3, out_indices=(1, 2, 3, 5),
-                  window_size=4, with_cp=False, init_cfg=None),
+                  window_size=4, with_cp=False,
+                  init_cfg=dict(checkpoint=None)),  # random unless a checkpoint is given
     neck=dict(in_channels=[width] * 4),
     roi_head=dict(bbox_head=dict(num_classes=num_classes),
                   mask_head=dict(num_classes=num_classes)),

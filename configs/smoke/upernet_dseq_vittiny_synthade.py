@@ -12,7 +12,8 @@ width = 96
 model = dict(
     data_preprocessor=dict(size=crop_size),
     backbone=dict(embed_dim=width, depth=6, num_heads=3, img_size=crop_size[0],
-                  out_indices=(1, 2, 3, 5), with_cp=False, init_cfg=None),
+                  out_indices=(1, 2, 3, 5), with_cp=False,
+                  init_cfg=dict(checkpoint=None)),  # random unless a checkpoint is given
     neck=dict(embed_dim=width),
     decode_head=dict(in_channels=[width] * 4, channels=64),
     auxiliary_head=dict(in_channels=width, channels=32),

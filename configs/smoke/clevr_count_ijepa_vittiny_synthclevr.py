@@ -1,0 +1,4 @@
+# The CLEVR Count smoke probe for an I-JEPA encoder: no CLS token, so the patch-token readouts.
+_base_ = ['./clevr_count_dseq_vittiny_synthclevr.py']
+pretrain_method = 'ijepa'
+model = dict(backbone=dict(use_cls_token=False), readouts=('avg', 'concat4'))

@@ -1,0 +1,39 @@
+# The `tiny` suite preset (tools/run_suite.py --preset tiny, the README's main job): synthetic data in
+# the real layouts, the 6-block 96-wide ViT pretrained for 12 epochs with each method on CPU, then
+# COCO Mask R-CNN, ADE20K UperNet and the CLEVR Count/Dist probes on each checkpoint, plus a
+# randomly initialised encoder on CLEVR, and the leaderboard. About 10 minutes on 2 CPU cores.
+work_dir = 'work_dirs/suite_tiny'
+gpus = 0  # 0: one process on this machine (tools/train.py); N: torchrun over N GPUs
+
+# written once (tools/make_synthetic_data.py) when the folder is absent
+synthetic = dict(
+    clevr=dict(root='data/suite_tiny/clevr', num_train=600, num_val=200, seed=0),
+    coco=dict(root='data/suite_tiny/coco', num_train=16, num_val=8, seed=0),
+    ade20k=dict(root='data/suite_tiny/ade', num_train=16, num_val=8, seed=0))
+env = dict(SYNTH_CLEVR_ROOT='data/suite_tiny/clevr', SYNTH_COCO_ROOT='data/suite_tiny/coco',
+           SYNTH_ADE_ROOT='data/suite_tiny/ade')
+
+pretrain = dict(ijepa='configs/pretrain/smoke/ijepa_vittiny_synthclevr.py',
+                dseq='configs/pretrain/smoke/dseq_vittiny_synthclevr.py')
+
+# 500 training and 50 validation scenes of the 600 (the 90/10 pools), all 200 for the test
+_clevr = ['train_dataloader.dataset.num_train=500', 'val_dataloader.dataset.num_val=50',
+          'train_dataloader.batch_size=50', 'val_dataloader.batch_size=50',
+          'test_dataloader.batch_size=50']
+# each task: one config per method; `random` names the config run again without weights;
+# `test` evaluates the best checkpoint on the test split after training
+transfer = [
+    dict(name='coco', configs=dict(ijepa='configs/smoke/maskrcnn_ijepa_vittiny_synthcoco.py',
+                                   dseq='configs/smoke/maskrcnn_dseq_vittiny_synthcoco.py')),
+    dict(name='ade20k', configs=dict(ijepa='configs/smoke/upernet_ijepa_vittiny_synthade.py',
+                                     dseq='configs/smoke/upernet_dseq_vittiny_synthade.py')),
+    dict(name='clevr_count', random='ijepa', test=True, options=_clevr,
+         configs=dict(ijepa='configs/smoke/clevr_count_ijepa_vittiny_synthclevr.py',
+                      dseq='configs/smoke/clevr_count_dseq_vittiny_synthclevr.py')),
+    dict(name='clevr_dist', random='ijepa', test=True, options=_clevr,
+         configs=dict(ijepa='configs/smoke/clevr_dist_ijepa_vittiny_synthclevr.py',
+                      dseq='configs/smoke/clevr_dist_dseq_vittiny_synthclevr.py')),
+]
+# pictures of the DSeq-JEPA regions over its checkpoints, for these images
+regions = dict(method='dseq', images=['data/suite_tiny/clevr/CLEVR_v1.0/images/val/'
+                                      f'CLEVR_val_{i:06d}.png' for i in range(4)])

@@ -1,0 +1,76 @@
+"""tools/run_suite.py on a shortened tiny preset: every stage for real, then a rerun that skips them,
+and tools/visualize_regions.py on the DSeq-JEPA checkpoints it wrote."""
+import json
+import os
+import os.path as osp
+
+import pytest
+from PIL import Image
+
+from conftest import ROOT, run_tool
+
+
+@pytest.fixture(scope='module')
+def suite(tmp_path_factory):
+    """The tiny preset cut to one pretraining epoch (2 iterations, a checkpoint after each) on 64
+    images and the CLEVR Count probes."""
+    tmp = tmp_path_factory.mktemp('suite')
+    preset = tmp / 'preset.py'
+    preset.write_text(f"""
+_base_ = '{ROOT}/configs/suite/tiny.py'
+work_dir = '{tmp}/work'
+synthetic = dict(_delete_=True, clevr=dict(root='{tmp}/clevr', num_train=64, num_val=16, seed=1))
+env = dict(_delete_=True, SYNTH_CLEVR_ROOT='{tmp}/clevr')
+pretrain_options = ['train_cfg.max_epochs=1', 'default_hooks.checkpoint.interval=1']
+transfer = [dict(name='clevr_count', random='ijepa', test=True,
+                 options=['train_dataloader.dataset.num_train=40',
+                          'val_dataloader.dataset.num_val=6', 'train_cfg.max_epochs=4',
+                          'train_cfg.val_interval=4'],
+                 configs=dict(ijepa='configs/smoke/clevr_count_ijepa_vittiny_synthclevr.py',
+                              dseq='configs/smoke/clevr_count_dseq_vittiny_synthclevr.py'))]
+regions = dict(method='dseq', images=['{tmp}/clevr/CLEVR_v1.0/images/val/CLEVR_val_000000.png'])
+""")
+    first = run_tool('run_suite.py', str(preset), env=dict(os.environ))
+    return tmp, preset, first
+
+
+def test_every_stage_runs_and_the_table_has_the_random_row(suite):
+    tmp, _, out = suite
+    work = tmp / 'work'
+    for stage in ('pretrain_ijepa', 'pretrain_dseq', 'regions', 'clevr_count_ijepa',
+                  'clevr_count_dseq', 'clevr_count_random'):
+        assert (work / stage / 'suite_stage.json').exists(), stage
+    with open(work / 'clevr_count_random' / 'suite_stage.json') as f:
+        assert json.load(f)['checkpoint'] is None
+    rows = [line for line in out.splitlines() if line.startswith('| ViT-96x6/16 | CLEVR Count')]
+    assert len(rows) == 3  # top-1 avg, cls, concat4
+    avg = next(r for r in rows if '| top-1 avg |' in r).split('|')
+    assert all(c.strip() not in ('missing', '-') for c in avg[4:8])  # I-JEPA, DSeq, diff, random
+    for name in ('md', 'csv', 'html', 'png'):
+        assert (work / 'leaderboard' / f'leaderboard.{name}').exists()
+
+
+def test_a_rerun_skips_what_is_done_and_resumes_what_is_not(suite):
+    tmp, preset, _ = suite
+    work = tmp / 'work'
+    os.remove(work / 'clevr_count_dseq' / 'suite_stage.json')  # as if killed after training
+    runs = sorted(os.listdir(work / 'pretrain_ijepa'))
+    out = run_tool('run_suite.py', str(preset), env=dict(os.environ))
+    assert out.count('done before, skipped') == 5
+    assert 'clevr_count_dseq: running' in out
+    assert sorted(os.listdir(work / 'pretrain_ijepa')) == runs  # nothing run again
+    with open(work / 'clevr_count_dseq' / 'suite_stage.log') as f:
+        assert '--resume' in f.read().split('$ ')[-2]  # the training command of the rerun
+
+
+def test_region_pictures_of_every_checkpoint(suite):
+    tmp, _, _ = suite
+    out = tmp / 'work' / 'regions'
+    from visualize_regions import PANEL, TITLE  # tools/ is on the path (conftest)
+    with Image.open(out / 'CLEVR_val_000000.png') as im:
+        assert im.format == 'PNG' and im.size == (4 * PANEL, PANEL + TITLE)
+    checkpoints = [f for f in os.listdir(tmp / 'work' / 'pretrain_dseq') if f.endswith('.pth')]
+    assert sorted(checkpoints) == ['iter_1.pth', 'iter_2.pth']
+    with Image.open(out / 'regions_grid.png') as im:  # a row per checkpoint
+        assert im.format == 'PNG' and im.size == (PANEL, 2 * (PANEL + TITLE))
+    assert osp.getsize(out / 'CLEVR_val_000000.png') > 10_000  # pictures, not blank canvases

@@ -1,0 +1,194 @@
+"""Run the whole comparison: pretraining with both methods, every transfer task on each checkpoint,
+then the leaderboard.
+
+    python tools/run_suite.py --preset tiny      # synthetic data, tiny ViT, CPU (the README's main job)
+    python tools/run_suite.py --preset vitb16    # the paper's setting on the real datasets, 8 GPUs
+    python tools/run_suite.py configs/suite/tiny.py --work-dir DIR
+
+A preset (``configs/suite/<name>.py``) lists the synthetic data to write, the pretraining config of
+each method and, per transfer task, the config of each method. Every stage runs the suite's own entry
+points (``tools/train.py``, ``tools/test.py``, ``tools/dist_*.sh``) in its own work dir and marks it
+done with ``suite_stage.json`` when it has finished; a rerun skips the stages that are done and
+resumes an interrupted one from its last checkpoint. Each stage's output goes to
+``<stage dir>/suite_stage.log``; progress lines are echoed.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import re
+import subprocess
+import sys
+import time
+from typing import Dict, List, Optional
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+_PROGRESS = re.compile(r'(Epoch|Iter)\((train|val|test)\)|Saving checkpoint|Error|error:')
+DONE = 'suite_stage.json'
+
+
+class Suite:
+    """The stages of a preset, run in order with skipping and resuming."""
+
+    def __init__(self, preset: dict, work_dir: str) -> None:
+        self.preset = preset
+        self.work_dir = work_dir
+        self.env = dict(os.environ, **{k: osp.join(ROOT, v) if not osp.isabs(v) else v
+                                       for k, v in preset.get('env', {}).items()})
+        self.start = time.time()
+
+    def say(self, text: str) -> None:
+        minutes, seconds = divmod(int(time.time() - self.start), 60)
+        print(f'[suite {minutes:02d}:{seconds:02d}] {text}', flush=True)
+
+    def command(self, args: List[str], log: str) -> None:
+        """Run a command from the repo root, its output to ``log``, progress echoed."""
+        with open(log, 'a') as f:
+            f.write(f'$ {" ".join(args)}\n')
+            f.flush()
+            proc = subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT, text=True, bufsize=1)
+            for line in proc.stdout:
+                f.write(line)
+                if _PROGRESS.search(line):
+                    print('    ' + line.rstrip().split(' - INFO - ')[-1][:150], flush=True)
+            if proc.wait() != 0:
+                f.flush()
+                with open(log) as g:
+                    tail = g.readlines()[-25:]
+                raise RuntimeError(f'stage failed (exit {proc.returncode}): {" ".join(args)}\n'
+                                   f'last lines of {log}:\n' + ''.join(tail))
+
+    def stage(self, name: str, run, **record) -> dict:
+        """Run ``run(stage_dir, log)`` unless the stage is done; return its record."""
+        stage_dir = osp.join(self.work_dir, name)
+        marker = osp.join(stage_dir, DONE)
+        if osp.exists(marker):
+            with open(marker) as f:
+                self.say(f'{name}: done before, skipped')
+                return json.load(f)
+        os.makedirs(stage_dir, exist_ok=True)
+        self.say(f'{name}: running (log: {osp.relpath(osp.join(stage_dir, "suite_stage.log"), ROOT)})')
+        record.update(run(stage_dir, osp.join(stage_dir, 'suite_stage.log')) or {})
+        with open(marker + '.tmp', 'w') as f:
+            json.dump(dict(record, stage=name, finished=time.strftime('%Y-%m-%d %H:%M:%S')), f)
+        os.replace(marker + '.tmp', marker)
+        self.say(f'{name}: finished')
+        return record
+
+    def train_args(self, config: str, stage_dir: str, gpus: int, script: str) -> List[str]:
+        resume = ['--resume'] if osp.exists(osp.join(stage_dir, 'last_checkpoint')) else []
+        if gpus > 0:
+            return ['bash', osp.join('tools', f'dist_{script}.sh'), config, str(gpus),
+                    '--work-dir', stage_dir, *resume]
+        return [sys.executable, osp.join('tools', 'train.py'), config, '--work-dir', stage_dir,
+                *resume]
+
+    def write_data(self) -> None:
+        from synthetic import GENERATORS
+        for kind, spec in self.preset.get('synthetic', {}).items():
+            spec = dict(spec)
+            root = osp.join(ROOT, spec.pop('root'))
+            if osp.isdir(root):
+                continue
+            self.say(f'writing synthetic {kind} to {osp.relpath(root, ROOT)}')
+            GENERATORS[kind](root + '.partial', **spec)  # complete or absent, never half written
+            os.replace(root + '.partial', root)
+
+    def pretrain(self, method: str, config: str) -> str:
+        options = self.preset.get('pretrain_options', [])
+
+        def run(stage_dir: str, log: str) -> dict:
+            args = self.train_args(config, stage_dir, self.preset['gpus'], 'pretrain')
+            self.command(args + (['--cfg-options', *options] if options else []), log)
+            return dict(checkpoint=last_checkpoint(stage_dir))
+        return self.stage(f'pretrain_{method}', run, config=config)['checkpoint']
+
+    def transfer(self, task: dict, method: str, config: str, checkpoint: Optional[str]) -> str:
+        options = list(task.get('options', []))
+        options += [f'model.backbone.init_cfg.checkpoint={checkpoint}'] if checkpoint else \
+            ['model.backbone.init_cfg.checkpoint=None', 'pretrain_method=random']
+        gpus = task.get('gpus', self.preset['gpus'])
+
+        def run(stage_dir: str, log: str) -> dict:
+            args = self.train_args(config, stage_dir, gpus, 'train')
+            self.command(args + ['--cfg-options', *options], log)
+            if task.get('test'):
+                best = sorted(f for f in os.listdir(stage_dir) if f.startswith('best_'))
+                ckpt = osp.join(stage_dir, best[-1]) if best else last_checkpoint(stage_dir)
+                self.command([sys.executable, osp.join('tools', 'test.py'), config, ckpt,
+                              '--work-dir', stage_dir, '--cfg-options', *options], log)
+            return {}
+        name = f"{task['name']}_{method}"
+        self.stage(name, run, config=config, checkpoint=checkpoint)
+        return osp.join(self.work_dir, name)
+
+    def regions(self, checkpoint_dir: str) -> None:
+        spec = self.preset.get('regions', {})
+        images = [osp.join(ROOT, p) for p in spec.get('images', [])]
+        if not images:
+            return
+
+        def run(stage_dir: str, log: str) -> None:
+            self.command([sys.executable, osp.join('tools', 'visualize_regions.py'),
+                          checkpoint_dir, *images, '--out', stage_dir], log)
+        self.stage('regions', run)
+
+    def run(self) -> str:
+        os.makedirs(self.work_dir, exist_ok=True)
+        self.write_data()
+        checkpoints = {m: self.pretrain(m, c) for m, c in self.preset['pretrain'].items()}
+        method = self.preset.get('regions', {}).get('method')
+        if method in checkpoints:
+            self.regions(osp.dirname(checkpoints[method]))
+        results = []
+        for task in self.preset['transfer']:
+            for m, config in task['configs'].items():
+                results.append(self.transfer(task, m, config, checkpoints[m]))
+            if task.get('random'):
+                results.append(self.transfer(task, 'random', task['configs'][task['random']],
+                                             None))
+        self.say('leaderboard')
+        from leaderboard import write_all  # tools/ is on the path as the script's folder
+        text = write_all(results, osp.join(self.work_dir, 'leaderboard'))
+        self.say(f'done: {osp.relpath(osp.join(self.work_dir, "leaderboard"), ROOT)}/'
+                 'leaderboard.{md,csv,html,png}')
+        return text
+
+
+def last_checkpoint(work_dir: str) -> str:
+    """The checkpoint mmengine recorded last in a work dir."""
+    path = osp.join(work_dir, 'last_checkpoint')
+    if not osp.exists(path):
+        raise FileNotFoundError(f'{work_dir} has no last_checkpoint: the stage wrote no checkpoint')
+    with open(path) as f:
+        return f.read().strip()
+
+
+def load_preset(path: str) -> Dict:
+    from mmengine.config import Config
+    preset = Config.fromfile(path).to_dict()
+    for key in ('pretrain', 'transfer', 'gpus'):
+        if key not in preset:
+            raise KeyError(f'{path} has no {key!r} (see configs/suite/tiny.py for the layout)')
+    return preset
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument('preset_file', nargs='?', help='a preset config (configs/suite/*.py)')
+    parser.add_argument('--preset', choices=['tiny', 'vitb16'], help='a preset by name')
+    parser.add_argument('--work-dir', help="default: the preset's work_dir")
+    args = parser.parse_args()
+    if bool(args.preset) == bool(args.preset_file):
+        parser.error('give either --preset NAME or a preset file')
+    path = args.preset_file or osp.join(ROOT, 'configs', 'suite', f'{args.preset}.py')
+    preset = load_preset(path)
+    work_dir = osp.abspath(args.work_dir or osp.join(ROOT, preset['work_dir']))
+    print(Suite(preset, work_dir).run(), end='')
+
+
+if __name__ == '__main__':
+    main()

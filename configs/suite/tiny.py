@@ -1,7 +1,7 @@
 # The `tiny` suite preset (tools/run_suite.py --preset tiny, the README's main job): synthetic data in
-# the real layouts, the 6-block 96-wide ViT pretrained for 12 epochs with each method on CPU, then
+# the real layouts, the 6-block 96-wide ViT pretrained for 10 epochs with each method on CPU, then
 # COCO Mask R-CNN, ADE20K UperNet and the CLEVR Count/Dist probes on each checkpoint, plus a
-# randomly initialised encoder on CLEVR, and the leaderboard. About 10 minutes on 2 CPU cores.
+# randomly initialised encoder on CLEVR, and the leaderboard. About 5 minutes on 2 CPU cores.
 work_dir = 'work_dirs/suite_tiny'
 gpus = 0  # 0: one process on this machine (tools/train.py); N: torchrun over N GPUs
 

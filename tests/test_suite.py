@@ -74,3 +74,21 @@ def test_region_pictures_of_every_checkpoint(suite):
     with Image.open(out / 'regions_grid.png') as im:  # a row per checkpoint
         assert im.format == 'PNG' and im.size == (PANEL, 2 * (PANEL + TITLE))
     assert osp.getsize(out / 'CLEVR_val_000000.png') > 10_000  # pictures, not blank canvases
+
+
+def test_the_vitb16_preset_runs_the_paper_configs_through_the_dist_scripts(tmp_path):
+    out = run_tool('run_suite.py', '--preset', 'vitb16', '--dry-run', '--work-dir', str(tmp_path),
+                   env=dict(os.environ))
+    commands = [line.strip()[2:] for line in out.splitlines() if line.strip().startswith('$ ')]
+    assert commands[0] == (f'bash tools/dist_pretrain.sh configs/pretrain/ijepa_vitb16_in1k.py 8 '
+                           f'--work-dir {tmp_path}/pretrain_ijepa')
+    checkpoint = f'model.backbone.init_cfg.checkpoint={tmp_path}/pretrain_dseq/<last checkpoint>'
+    assert (f'bash tools/dist_train.sh configs/maskrcnn_dseq_vitb.py 8 --work-dir '
+            f'{tmp_path}/coco_dseq --cfg-options {checkpoint}') in commands
+    assert any(c.startswith('bash tools/dist_train.sh configs/upernet_ijepa_vitb_ade20k.py 8')
+               for c in commands)
+    random = [c for c in commands if f'{tmp_path}/clevr_count_random' in c]
+    assert len(random) == 2 and random[1].split()[1].endswith('tools/test.py')
+    assert all(c.endswith('model.backbone.init_cfg.checkpoint=None pretrain_method=random')
+               for c in random)
+    assert len(commands) == 2 + 4 + 6 * 2 and not os.path.exists(tmp_path / 'pretrain_ijepa')

@@ -4,6 +4,7 @@ then the leaderboard.
     python tools/run_suite.py --preset tiny      # synthetic data, tiny ViT, CPU (the README's main job)
     python tools/run_suite.py --preset vitb16    # the paper's setting on the real datasets, 8 GPUs
     python tools/run_suite.py configs/suite/tiny.py --work-dir DIR
+    python tools/run_suite.py --preset vitb16 --dry-run   # the commands of the stages still to run
 
 A preset (``configs/suite/<name>.py``) lists the synthetic data to write, the pretraining config of
 each method and, per transfer task, the config of each method. Every stage runs the suite's own entry
@@ -32,9 +33,10 @@ DONE = 'suite_stage.json'
 class Suite:
     """The stages of a preset, run in order with skipping and resuming."""
 
-    def __init__(self, preset: dict, work_dir: str) -> None:
+    def __init__(self, preset: dict, work_dir: str, dry_run: bool = False) -> None:
         self.preset = preset
         self.work_dir = work_dir
+        self.dry_run = dry_run
         self.env = dict(os.environ, **{k: osp.join(ROOT, v) if not osp.isabs(v) else v
                                        for k, v in preset.get('env', {}).items()})
         self.start = time.time()
@@ -45,6 +47,9 @@ class Suite:
 
     def command(self, args: List[str], log: str) -> None:
         """Run a command from the repo root, its output to ``log``, progress echoed."""
+        if self.dry_run:
+            print('    $ ' + ' '.join(args), flush=True)
+            return
         with open(log, 'a') as f:
             f.write(f'$ {" ".join(args)}\n')
             f.flush()
@@ -69,6 +74,9 @@ class Suite:
             with open(marker) as f:
                 self.say(f'{name}: done before, skipped')
                 return json.load(f)
+        if self.dry_run:
+            self.say(f'{name}: would run')
+            return dict(record, **(run(stage_dir, None) or {}))
         os.makedirs(stage_dir, exist_ok=True)
         self.say(f'{name}: running (log: {osp.relpath(osp.join(stage_dir, "suite_stage.log"), ROOT)})')
         record.update(run(stage_dir, osp.join(stage_dir, 'suite_stage.log')) or {})
@@ -94,6 +102,8 @@ class Suite:
             if osp.isdir(root):
                 continue
             self.say(f'writing synthetic {kind} to {osp.relpath(root, ROOT)}')
+            if self.dry_run:
+                continue
             GENERATORS[kind](root + '.partial', **spec)  # complete or absent, never half written
             os.replace(root + '.partial', root)
 
@@ -103,7 +113,7 @@ class Suite:
         def run(stage_dir: str, log: str) -> dict:
             args = self.train_args(config, stage_dir, self.preset['gpus'], 'pretrain')
             self.command(args + (['--cfg-options', *options] if options else []), log)
-            return dict(checkpoint=last_checkpoint(stage_dir))
+            return dict(checkpoint=self.checkpoint_in(stage_dir))
         return self.stage(f'pretrain_{method}', run, config=config)['checkpoint']
 
     def transfer(self, task: dict, method: str, config: str, checkpoint: Optional[str]) -> str:
@@ -116,14 +126,20 @@ class Suite:
             args = self.train_args(config, stage_dir, gpus, 'train')
             self.command(args + ['--cfg-options', *options], log)
             if task.get('test'):
-                best = sorted(f for f in os.listdir(stage_dir) if f.startswith('best_'))
-                ckpt = osp.join(stage_dir, best[-1]) if best else last_checkpoint(stage_dir)
-                self.command([sys.executable, osp.join('tools', 'test.py'), config, ckpt,
+                self.command([sys.executable, osp.join('tools', 'test.py'), config,
+                              self.checkpoint_in(stage_dir, best=True),
                               '--work-dir', stage_dir, '--cfg-options', *options], log)
             return {}
         name = f"{task['name']}_{method}"
         self.stage(name, run, config=config, checkpoint=checkpoint)
         return osp.join(self.work_dir, name)
+
+    def checkpoint_in(self, stage_dir: str, best: bool = False) -> str:
+        """The stage's best checkpoint (``best_*.pth``) if asked and present, else its last."""
+        if self.dry_run:
+            return osp.join(stage_dir, '<best or last checkpoint>' if best else '<last checkpoint>')
+        found = sorted(f for f in os.listdir(stage_dir) if f.startswith('best_')) if best else []
+        return osp.join(stage_dir, found[-1]) if found else last_checkpoint(stage_dir)
 
     def regions(self, checkpoint_dir: str) -> None:
         spec = self.preset.get('regions', {})
@@ -137,7 +153,8 @@ class Suite:
         self.stage('regions', run)
 
     def run(self) -> str:
-        os.makedirs(self.work_dir, exist_ok=True)
+        if not self.dry_run:
+            os.makedirs(self.work_dir, exist_ok=True)
         self.write_data()
         checkpoints = {m: self.pretrain(m, c) for m, c in self.preset['pretrain'].items()}
         method = self.preset.get('regions', {}).get('method')
@@ -151,6 +168,8 @@ class Suite:
                 results.append(self.transfer(task, 'random', task['configs'][task['random']],
                                              None))
         self.say('leaderboard')
+        if self.dry_run:
+            return 'would write the leaderboard of: ' + ' '.join(results) + '\n'
         from leaderboard import write_all  # tools/ is on the path as the script's folder
         text = write_all(results, osp.join(self.work_dir, 'leaderboard'))
         self.say(f'done: {osp.relpath(osp.join(self.work_dir, "leaderboard"), ROOT)}/'
@@ -181,13 +200,15 @@ def main() -> None:
     parser.add_argument('preset_file', nargs='?', help='a preset config (configs/suite/*.py)')
     parser.add_argument('--preset', choices=['tiny', 'vitb16'], help='a preset by name')
     parser.add_argument('--work-dir', help="default: the preset's work_dir")
+    parser.add_argument('--dry-run', action='store_true',
+                        help='print the commands of the stages still to run, run nothing')
     args = parser.parse_args()
     if bool(args.preset) == bool(args.preset_file):
         parser.error('give either --preset NAME or a preset file')
     path = args.preset_file or osp.join(ROOT, 'configs', 'suite', f'{args.preset}.py')
     preset = load_preset(path)
     work_dir = osp.abspath(args.work_dir or osp.join(ROOT, preset['work_dir']))
-    print(Suite(preset, work_dir).run(), end='')
+    print(Suite(preset, work_dir, args.dry_run).run(), end='')
 
 
 if __name__ == '__main__':

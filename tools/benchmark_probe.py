@@ -33,7 +33,8 @@ def train_heads(model: LinearProbe, batches, optimizer: torch.optim.Optimizer) -
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument('--arch', default='s', help='ViT size of the frozen encoder')
-    parser.add_argument('--images', type=int, default=200, help='training images')
+    parser.add_argument('--images', type=int, default=200,
+                        help='synthetic CLEVR scenes written; the train pool (90%%) is timed')
     parser.add_argument('--epochs', type=int, default=100)
     parser.add_argument('--encode-epochs', type=int, default=2,
                         help='re-encoding epochs actually timed')
@@ -81,7 +82,7 @@ def main() -> None:
     per_epoch = (time.perf_counter() - start) / args.encode_epochs
     where = torch.cuda.get_device_name() if device.type == 'cuda' else \
         f'CPU ({torch.get_num_threads()} threads)'
-    print(f'ViT-{args.arch.upper()}/16 at 224, {args.images} images, {args.epochs} epochs, {where}')
+    print(f'ViT-{args.arch.upper()}/16 at 224, {len(images)} images, {args.epochs} epochs, {where}')
     print(f'  cached features: {cached_time:.1f} s in all')
     print(f'  re-encoding every epoch: {per_epoch:.1f} s per epoch (measured over '
           f'{args.encode_epochs}), {per_epoch * args.epochs:.1f} s for {args.epochs} epochs')

@@ -59,9 +59,10 @@ def otsu_threshold(levels: torch.Tensor) -> torch.Tensor:
     q1_before = torch.cat([torch.zeros_like(q1[:1]), q1[:-1]])
     mu1 = torch.empty_like(p)
     previous = torch.zeros(b, dtype=torch.float64, device=device)
-    for i in range(256):  # mu1 = (mu1 * q1_before + i * p_i) / q1, rounded as OpenCV rounds it
-        torch.mul(previous, q1_before[i], out=mu1[i])
-        previous = mu1[i].add_(ip[i]).div_(divisor[i])
+    # rows as views made once: indexing inside the loop would dispatch five more ops per bin
+    rows = zip(mu1.unbind(0), q1_before.unbind(0), ip.unbind(0), divisor.unbind(0))
+    for out, weight, moment, div in rows:  # mu1 = (mu1 * q1_before + i * p_i) / q1, as OpenCV
+        previous = torch.mul(previous, weight, out=out).add_(moment).div_(div)
     mu2 = (mu - q1 * mu1) / q2
     sigma = torch.where(valid, q1 * q2 * (mu1 - mu2) * (mu1 - mu2), -torch.inf)
     best, threshold = sigma.max(0)  # the first bin of the largest variance, as OpenCV's strict >

@@ -1,4 +1,4 @@
-"""JEPA pretraining on mmengine: I-JEPA and DSeq-JEPA (prefix mode).
+"""JEPA pretraining on mmengine: I-JEPA and DSeq-JEPA.
 
 Importing this package registers the models (``IJEPA``, ``DSeqJEPA``), the data pieces (``ImageFolderDataset``,
 ``StepBatchSampler``, ``multiblock_collate``) and the runtime pieces (``PretrainLoop``,

@@ -20,7 +20,7 @@ from typing import Optional
 import torch
 import torch.nn.functional as F
 
-__all__ = ['select_regions', 'quantise', 'otsu_threshold', 'label_components']
+__all__ = ['select_regions', 'quantise', 'otsu_threshold', 'otsu_foreground', 'label_components']
 
 _FLT_EPSILON = 1.1920928955078125e-07  # FLT_EPSILON, OpenCV's guard on the class weights
 
@@ -67,6 +67,13 @@ def otsu_threshold(levels: torch.Tensor) -> torch.Tensor:
     sigma = torch.where(valid, q1 * q2 * (mu1 - mu2) * (mu1 - mu2), -torch.inf)
     best, threshold = sigma.max(0)  # the first bin of the largest variance, as OpenCV's strict >
     return torch.where(best > 0, threshold, 0)
+
+
+def otsu_foreground(saliency: torch.Tensor) -> torch.Tensor:
+    """(B, h, w) saliency -> (B, h, w) bool: quantised levels strictly above each map's Otsu
+    threshold."""
+    levels = quantise(saliency).flatten(1)
+    return (levels > otsu_threshold(levels)[:, None]).view(saliency.shape)
 
 
 def label_components(foreground: torch.Tensor,
@@ -123,11 +130,10 @@ def select_regions(saliency: torch.Tensor, num_regions: int = 5,
     """
     b, h, w = saliency.shape
     n = h * w
-    levels = quantise(saliency).view(b, n)
-    foreground = levels > otsu_threshold(levels)[:, None]
-    roots = label_components(foreground.view(b, h, w))
+    foreground = otsu_foreground(saliency)
+    roots = label_components(foreground)
 
-    fg = foreground.double()
+    fg = foreground.view(b, n).double()
     area = torch.zeros(b, n + 1, dtype=torch.float64, device=saliency.device)
     area.scatter_add_(1, roots, fg)
     total = torch.zeros_like(area).scatter_add_(1, roots, saliency.reshape(b, n).double() * fg)

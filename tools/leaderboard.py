@@ -77,7 +77,7 @@ def _evaluations(path: str) -> List[dict]:
         return []
     with open(path) as f:
         rows = [json.loads(line) for line in f if line.strip()]
-    return [r for r in rows if any(k.startswith(('coco/', 'clevr_')) or k == 'mIoU' for k in r)]
+    return [r for r in rows if leaderboard_metrics(r)]
 
 
 def leaderboard_metrics(logged: dict) -> Dict[str, float]:

@@ -82,11 +82,10 @@ def prepare(path: str, size: int, mean, std) -> Tuple[np.ndarray, torch.Tensor]:
 @torch.no_grad()
 def analyse(model, images: torch.Tensor):
     """Saliency (B, h, w), Otsu foreground (B, h, w) and regions (B, N, h*w), as in training."""
-    from pretrain.regions import otsu_threshold, quantise, select_regions
+    from pretrain.regions import otsu_foreground, select_regions
     _, saliency = model.target_pass(images)
-    levels = quantise(saliency).flatten(1)
-    foreground = (levels > otsu_threshold(levels)[:, None]).view_as(saliency)
-    return saliency, foreground, select_regions(saliency, model.num_regions, model.min_area)
+    return (saliency, otsu_foreground(saliency),
+            select_regions(saliency, model.num_regions, model.min_area))
 
 
 def upsample(grid: torch.Tensor, size: int) -> np.ndarray:

@@ -74,8 +74,8 @@ class LinearProbe(BaseModel):
         x = (images.float() - self.mean) / self.std
         tokens, grid = enc.patchify(x)
         depth, prefix = enc.depth, enc.num_prefix_tokens
-        out, last4 = enc.run_blocks(enc.add_prefix(tokens), grid,
-                                    out_indices=range(depth - 4, depth))
+        last4 = range(depth - 4, depth) if 'concat4' in self.readouts else ()
+        out, last4 = enc.run_blocks(enc.add_prefix(tokens), grid, out_indices=last4)
         out = enc.norm(out)
         features = {}
         if 'cls' in self.readouts:

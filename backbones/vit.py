@@ -17,6 +17,7 @@ from timm.layers import DropPath, Mlp, PatchEmbed, trunc_normal_
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
+from .packed import PackedRows, pack, pack_rows, packed_attention, unpack
 from .pos_embed import resample_pos_embed, sincos_2d
 
 __all__ = ['ARCHS', 'Attention', 'Block', 'VisionTransformer', 'jepa_init_']
@@ -83,18 +84,23 @@ class Attention(nn.Module):
 
     def forward(self, x: torch.Tensor, attn_mask: Optional[torch.Tensor] = None,
                 grid: Optional[Tuple[int, int]] = None, window: int = 0,
-                num_prefix: int = 0) -> torch.Tensor:
-        """Attend over ``x`` (B, N, C).
+                num_prefix: int = 0, packed: Optional[PackedRows] = None) -> torch.Tensor:
+        """Attend over ``x`` (B, N, C), or over packed rows ``x`` (T, C) given ``packed``.
 
         Args:
             attn_mask: boolean mask broadcastable to (B, heads, N, N), True where attention is allowed.
             grid, window: with ``window > 0`` the ``H*W`` patch tokens after the ``num_prefix`` leading
                 tokens attend within non-overlapping ``window x window`` windows (padding masked out),
                 while prefix tokens (CLS) attend to every token and every window sees them.
+            packed: ``x`` holds the real tokens of padded rows (:mod:`backbones.packed`); each
+                token attends to its own row.
         """
+        if (window or packed is not None) and attn_mask is not None:
+            raise ValueError('windowed or packed attention takes no attn_mask')
+        if packed is not None:
+            q, k, v = self.qkv(x).view(x.shape[0], 3, self.num_heads, -1).unbind(1)
+            return self.proj(packed_attention(q, k, v, packed).flatten(1))
         b, n, c = x.shape
-        if window and attn_mask is not None:
-            raise ValueError('windowed attention takes no attn_mask')
         q, k, v = self.qkv(x).view(b, n, 3, self.num_heads, -1).permute(2, 0, 3, 1, 4)
         if not window:
             return self._merge(F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask))
@@ -127,13 +133,21 @@ class Block(nn.Module):
         self.drop_path2 = DropPath(drop_path) if drop_path > 0 else nn.Identity()
 
     def forward(self, x: torch.Tensor, grid: Optional[Tuple[int, int]] = None,
-                num_prefix: int = 0, attn_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+                num_prefix: int = 0, attn_mask: Optional[torch.Tensor] = None,
+                packed: Optional[PackedRows] = None) -> torch.Tensor:
+        """``x`` (B, N, C), or the packed tokens (T, C) of the rows described by ``packed``."""
         # Windows need the full patch grid; gathered token subsets (pretraining) attend globally.
         window = self.window_size if grid is not None else 0
         y = self.attn(self.norm1(x), attn_mask=attn_mask, grid=grid, window=window,
-                      num_prefix=num_prefix)
-        x = x + self.drop_path1(y)
-        return x + self.drop_path2(self.mlp(self.norm2(x)))
+                      num_prefix=num_prefix, packed=packed)
+        x = x + self._drop_path(self.drop_path1, y, packed)
+        return x + self._drop_path(self.drop_path2, self.mlp(self.norm2(x)), packed)
+
+    @staticmethod
+    def _drop_path(drop: nn.Module, y: torch.Tensor, packed: Optional[PackedRows]) -> torch.Tensor:
+        if packed is None or not (drop.training and isinstance(drop, DropPath)):
+            return drop(y)
+        return pack(drop(unpack(y, packed)), packed)  # a whole row is dropped, not single tokens
 
 
 def jepa_init_(module: nn.Module, blocks: Sequence[Block]) -> None:
@@ -225,10 +239,22 @@ class VisionTransformer(nn.Module):
         return resample_pos_embed(self.pos_embed, self.grid_size, grid)
 
     def patchify(self, x: torch.Tensor) -> Tuple[torch.Tensor, Tuple[int, int]]:
-        """Images (B, C, H, W) -> patch tokens with positions (B, N, D), and the patch grid."""
-        x = self.patch_embed(x)
-        grid = (x.shape[1], x.shape[2])
-        return x.flatten(1, 2) + self.pos_embed_for(grid), grid
+        """Images (B, C, H, W) -> patch tokens with positions (B, N, D), and the patch grid.
+
+        The patch embedding (``patch_embed.proj``, a convolution of stride = kernel = p) runs as
+        one matrix product over the flattened patches: the same function, but cuDNN's kernel for
+        that convolution took about 2 ms a call at batch 256 on an H200 (ViT-B/16, two calls in a
+        pretraining step of about 110 ms); the matrix product is not among the 25 costliest operators
+        of that step. Pixels past the last whole patch are left out, as the convolution does.
+        """
+        b, c, h, w = x.shape
+        p = self.patch_size
+        grid = (h // p, w // p)
+        patches = x[:, :, :grid[0] * p, :grid[1] * p].reshape(b, c, grid[0], p, grid[1], p)
+        patches = patches.permute(0, 2, 4, 1, 3, 5).reshape(b, grid[0] * grid[1], c * p * p)
+        proj = self.patch_embed.proj
+        tokens = F.linear(patches, proj.weight.flatten(1), proj.bias)
+        return tokens + self.pos_embed_for(grid), grid
 
     def add_prefix(self, tokens: torch.Tensor) -> torch.Tensor:
         """Prepend the CLS token (zero position) when the model has one."""
@@ -237,19 +263,21 @@ class VisionTransformer(nn.Module):
         return torch.cat([self.cls_token.expand(tokens.shape[0], -1, -1), tokens], dim=1)
 
     def run_blocks(self, x: torch.Tensor, grid: Optional[Tuple[int, int]] = None,
-                   attn_mask: Optional[torch.Tensor] = None,
-                   out_indices: Sequence[int] = ()) -> Tuple[torch.Tensor, List[torch.Tensor]]:
+                   attn_mask: Optional[torch.Tensor] = None, out_indices: Sequence[int] = (),
+                   packed: Optional[PackedRows] = None) -> Tuple[torch.Tensor, List[torch.Tensor]]:
         """Run every block on a token sequence; return the last output and those of ``out_indices``.
 
-        ``grid`` is given only when ``x`` holds the prefix plus the full patch grid (windows need it).
+        ``grid`` is given only when ``x`` holds the prefix plus the full patch grid (windows need it);
+        with ``packed``, ``x`` (T, D) holds the real tokens of padded rows.
         """
         wanted = {i % self.depth for i in out_indices}
         outs = []
         for i, blk in enumerate(self.blocks):
+            args = (x, grid, self.num_prefix_tokens, attn_mask, packed)
             if self.grad_checkpointing and torch.is_grad_enabled():
-                x = checkpoint(blk, x, grid, self.num_prefix_tokens, attn_mask, use_reentrant=False)
+                x = checkpoint(blk, *args, use_reentrant=False)
             else:
-                x = blk(x, grid, self.num_prefix_tokens, attn_mask)
+                x = blk(*args)
             if i in wanted:
                 outs.append(x)
         return x, outs
@@ -261,8 +289,9 @@ class VisionTransformer(nn.Module):
 
         With ``keep`` (S, L) patch indices only those patches are encoded (gathered before the first
         block; the others are never computed), giving (S, prefix + L, D). ``keep_valid`` (S, L) marks
-        real entries of padded index rows; padding is hidden from attention. ``image_of`` (S,) says
-        which image each index row reads, for several sequences per image (default: row i, image i).
+        real entries of padded index rows: only those are computed (:mod:`backbones.packed`) and
+        the padding comes out as zeros. ``image_of`` (S,) says which image each index row reads,
+        for several sequences per image (default: row i, image i).
         """
         tokens, grid = self.patchify(x)
         if image_of is not None:
@@ -270,12 +299,13 @@ class VisionTransformer(nn.Module):
         if keep is None:
             out, _ = self.run_blocks(self.add_prefix(tokens), grid)
             return self.norm(out)
-        tokens = torch.gather(tokens, 1, keep[..., None].expand(-1, -1, tokens.shape[-1]))
-        mask = None
-        if keep_valid is not None:
-            mask = F.pad(keep_valid, (self.num_prefix_tokens, 0), value=True)[:, None, None, :]
-        out, _ = self.run_blocks(self.add_prefix(tokens), attn_mask=mask)
-        return self.norm(out)
+        tokens = self.add_prefix(
+            torch.gather(tokens, 1, keep[..., None].expand(-1, -1, tokens.shape[-1])))
+        if keep_valid is None:
+            return self.norm(self.run_blocks(tokens)[0])
+        rows = pack_rows(F.pad(keep_valid, (self.num_prefix_tokens, 0), value=True))
+        out, _ = self.run_blocks(pack(tokens, rows), packed=rows)
+        return unpack(self.norm(out), rows)
 
     def forward_dense(self, x: torch.Tensor, out_indices: Sequence[int],
                       norm_last: bool = True) -> List[torch.Tensor]:

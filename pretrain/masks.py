@@ -13,9 +13,10 @@ Default mode fixes two behaviours of the released sampler, whose geometry ``comp
   release draws from ``[0, H - h)``: at 224/16 its context is always the 13x13 top-left block and the
   last patch row and column are never used);
 * contexts of different lengths are kept whole: they are padded to the longest one of the batch and a
-  boolean ``context_valid`` marks the real entries, which become key-padding masks in the encoder and
-  the predictor (the release truncates every context to the batch's shortest, silently dropping
-  patches). Padding is exact: padded keys are never attended to and padded outputs never used.
+  boolean ``context_valid`` marks the real entries (the release truncates every context to the
+  batch's shortest, silently dropping patches). The encoder and the predictor pack the real entries
+  and never compute the padding (:mod:`backbones.packed`), so every context is encoded exactly as
+  if it were alone.
 """
 import math
 import os

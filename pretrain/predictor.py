@@ -5,6 +5,7 @@ import torch
 from timm.layers import trunc_normal_
 from torch import nn
 
+from backbones.packed import pack, pack_rows, unpack
 from backbones.pos_embed import sincos_2d
 from backbones.vit import Block, jepa_init_
 
@@ -55,26 +56,35 @@ class Predictor(nn.Module):
             (B, M, Lt, D) predictions.
         """
         b, m, lt = target_pos.shape
-        mask = None
+        valid = None
         if context_valid is not None or target_valid is not None:
             ctx_valid = (context_valid if context_valid is not None else
                          torch.ones(context_pos.shape, dtype=torch.bool, device=context.device))
-            ctx_valid = ctx_valid.repeat_interleave(m, dim=0)
             tgt_valid = (target_valid.flatten(0, 1) if target_valid is not None else
                          torch.ones(b * m, lt, dtype=torch.bool, device=context.device))
-            mask = torch.cat([ctx_valid, tgt_valid], dim=1)[:, None, None, :]
+            valid = torch.cat([ctx_valid.repeat_interleave(m, dim=0), tgt_valid], dim=1)
         out = self.predict(context.repeat_interleave(m, dim=0),
-                           context_pos.repeat_interleave(m, dim=0), target_pos.flatten(0, 1), mask)
+                           context_pos.repeat_interleave(m, dim=0), target_pos.flatten(0, 1),
+                           valid=valid)
         return out.view(b, m, lt, -1)
 
     def predict(self, context: torch.Tensor, context_pos: torch.Tensor, query_pos: torch.Tensor,
-                attn_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+                attn_mask: Optional[torch.Tensor] = None,
+                valid: Optional[torch.Tensor] = None) -> torch.Tensor:
         """One sequence per row: context (S, Lc, D) at ``context_pos`` (S, Lc) and mask-token queries
-        at ``query_pos`` (S, Lq), under ``attn_mask`` (broadcastable to (S, heads, L, L), True =
-        attend). Returns the (S, Lq, D) predictions."""
+        at ``query_pos`` (S, Lq). Either ``attn_mask`` (broadcastable to (S, heads, L, L), True =
+        attend) or ``valid`` (S, Lc + Lq), False on padding: only the real tokens are computed
+        (:mod:`backbones.packed`) and padded queries come out as meaningless values.
+        Returns the (S, Lq, D) predictions."""
         pos = self.predictor_pos_embed[0]
         x = torch.cat([self.predictor_embed(context) + pos[context_pos],
                        self.mask_token + pos[query_pos]], dim=1)
+        rows = None
+        if valid is not None:
+            rows = pack_rows(valid)
+            x = pack(x, rows)
         for blk in self.predictor_blocks:
-            x = blk(x, attn_mask=attn_mask)
+            x = blk(x, attn_mask=attn_mask, packed=rows)
+        if rows is not None:
+            x = unpack(x, rows)
         return self.predictor_proj(self.predictor_norm(x[:, context.shape[1]:]))

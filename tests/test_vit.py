@@ -157,3 +157,15 @@ def test_init_scales_residual_projections_by_depth():
     stds = [blk.attn.proj.weight.std().item() for blk in vit.blocks]
     expected = [0.02 / math.sqrt(2 * layer) for layer in range(1, 13)]
     assert np.allclose(stds, expected, rtol=0.1)
+
+
+@pytest.mark.parametrize('size', [(64, 80), (70, 53)])
+def test_patch_embedding_is_the_strided_convolution(size):
+    """patchify runs patch_embed.proj as a matrix product; leftover pixels are dropped like the conv."""
+    vit = VisionTransformer(img_size=64, patch_size=16, **TINY)
+    x = torch.randn(2, 3, *size)
+    tokens, grid = vit.patchify(x)
+    conv = vit.patch_embed.proj(x)
+    assert grid == tuple(conv.shape[2:])
+    torch.testing.assert_close(tokens, conv.flatten(2).transpose(1, 2) + vit.pos_embed_for(grid),
+                               atol=1e-5, rtol=1e-5)

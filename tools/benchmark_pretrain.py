@@ -7,9 +7,11 @@ A step is the whole training step: target pass, context pass, predictor, loss, b
 update and EMA update, on random images with masks from the real sampler (drawn beforehand, as the
 data workers do). Variants:
 
-* ``gathered``: the suite's step; the context encoder sees only the context tokens.
+* ``gathered``: the suite's step; the context encoder sees only the context tokens, and contexts
+  of different lengths are packed (no padding computed) in the encoder and the predictor.
+* ``padded``: the same step with padded rows under key masks instead of packed rows.
 * ``full``: the same step with the context encoder run over all tokens, hidden ones masked out of
-  attention (the approach of the released DSeq-JEPA code); the predictor is unchanged.
+  attention (the approach of the released DSeq-JEPA code), and padded rows in the predictor.
 * ``dseq-prefix`` / ``dseq-causal``: a DSeq-JEPA step (every step a DSeq step) in each mode; the
   report adds the region selection's share of the step and its time against the per-image OpenCV loop
   (on a GPU under ``torch.cuda.set_sync_debug_mode('error')``: it fails if selection waits for the host).
@@ -28,20 +30,29 @@ import time
 from typing import Callable, Dict, List, Optional
 
 import torch
+import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from pretrain import DSeqJEPA, IJEPA, MultiBlockMaskSampler  # noqa: E402
-from pretrain.regions import select_regions  # noqa: E402
+from pretrain.predictor import Predictor  # noqa: E402
+from pretrain.regions import _select_regions, select_regions  # noqa: E402
 from pretrain.ijepa import gather_tokens  # noqa: E402
 
 PREDICTOR_DEPTH = {'s': 6, 'b': 6, 'l': 12, 'h': 12}
 
 
-class FullLengthContext:
-    """Runs the context encoder over every token, hidden ones masked out of attention (the
-    released code's approach), and keeps the context outputs; the rest of the step is unchanged."""
+class MaskedRows:
+    """The step with padded rows and key masks instead of packed rows, in the context encoder and
+    the predictor. ``full_length``: the context encoder runs over every token, hidden ones masked
+    out (the released code's approach); otherwise over the gathered context tokens padded to the
+    longest context (this suite before packing)."""
+    full_length = False
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.predictor.__class__ = MaskedPredictor  # the same weights, masked attention
 
     def encode_context(self, images: torch.Tensor, keep: torch.Tensor,
                        keep_valid: Optional[torch.Tensor],
@@ -51,24 +62,44 @@ class FullLengthContext:
         if image_of is not None:
             tokens = tokens[image_of]
         real = torch.ones_like(keep) if keep_valid is None else keep_valid.long()
-        visible = torch.zeros(tokens.shape[:2], dtype=torch.long, device=tokens.device)
-        visible = visible.scatter_add_(1, keep, real) > 0  # padding entries add nothing
-        key_mask = torch.nn.functional.pad(visible, (enc.num_prefix_tokens, 0), value=True)
+        if self.full_length:
+            visible = torch.zeros(tokens.shape[:2], dtype=torch.long, device=tokens.device)
+            key_mask = visible.scatter_add_(1, keep, real) > 0  # padding entries add nothing
+        else:
+            tokens, key_mask = gather_tokens(tokens, keep), real > 0
+        key_mask = F.pad(key_mask, (enc.num_prefix_tokens, 0), value=True)
         out, _ = enc.run_blocks(enc.add_prefix(tokens), attn_mask=key_mask[:, None, None, :])
-        return gather_tokens(enc.norm(out)[:, enc.num_prefix_tokens:], keep)
+        out = enc.norm(out)[:, enc.num_prefix_tokens:]
+        return gather_tokens(out, keep) if self.full_length else out
 
 
-class FullLengthIJEPA(FullLengthContext, IJEPA):
+class MaskedPredictor(Predictor):
+    """The predictor with padded sequences under key masks instead of packed sequences."""
+
+    def predict(self, context: torch.Tensor, context_pos: torch.Tensor, query_pos: torch.Tensor,
+                attn_mask: Optional[torch.Tensor] = None,
+                valid: Optional[torch.Tensor] = None) -> torch.Tensor:
+        if valid is not None:
+            attn_mask = valid[:, None, None, :]
+        return super().predict(context, context_pos, query_pos, attn_mask)
+
+
+class PaddedIJEPA(MaskedRows, IJEPA):
     pass
 
 
-class FullLengthDSeqJEPA(FullLengthContext, DSeqJEPA):
-    pass
+class FullLengthIJEPA(MaskedRows, IJEPA):
+    full_length = True
+
+
+class FullLengthDSeqJEPA(MaskedRows, DSeqJEPA):
+    full_length = True
 
 
 #: variant -> (model class, extra model arguments)
 VARIANTS: Dict[str, tuple] = {
     'gathered': (IJEPA, {}),
+    'padded': (PaddedIJEPA, {}),
     'full': (FullLengthIJEPA, {}),
     'dseq-prefix': (DSeqJEPA, dict(mode='prefix', curriculum=False)),
     'dseq-causal': (DSeqJEPA, dict(mode='causal', curriculum=False)),
@@ -78,23 +109,29 @@ VARIANTS: Dict[str, tuple] = {
 
 def time_region_selection(model: DSeqJEPA, images: torch.Tensor, device: torch.device,
                           repeats: int) -> Dict[str, float]:
-    """Seconds per call of select_regions on this batch's saliency, and of the OpenCV loop."""
+    """Seconds per call of select_regions on this batch's saliency, of its kernels launched one by
+    one (``eager``; on a GPU select_regions replays a CUDA graph), and of the OpenCV loop."""
     import cv2  # the reference, only for the comparison
     import numpy as np
     sal = model.target_pass(images)[1]
+    select_regions(sal)  # on a GPU the first call per shape captures the graph
+    sync(device)
     if device.type == 'cuda':
         torch.cuda.set_sync_debug_mode('error')  # raises on any device-to-host wait
     try:
         select_regions(sal)
+        _select_regions(sal, 5, 0.15)
     finally:
         if device.type == 'cuda':
             torch.cuda.set_sync_debug_mode('default')
-    sync(device)
-    start = time.perf_counter()
-    for _ in range(repeats):
-        select_regions(sal)
-    sync(device)
-    ours = (time.perf_counter() - start) / repeats
+    result = {}
+    for name, fn in (('ours', select_regions), ('eager', lambda s: _select_regions(s, 5, 0.15))):
+        sync(device)
+        start = time.perf_counter()
+        for _ in range(repeats):
+            fn(sal)
+        sync(device)
+        result[name] = (time.perf_counter() - start) / repeats
     maps = sal.cpu().numpy()
     start = time.perf_counter()
     for _ in range(repeats):
@@ -106,7 +143,8 @@ def time_region_selection(model: DSeqJEPA, images: torch.Tensor, device: torch.d
                 mask = labels == c
                 if mask.sum() >= 0.15 * m.size:
                     m[mask].astype(np.float64).mean()
-    return dict(ours=ours, opencv=(time.perf_counter() - start) / repeats)
+    result['opencv'] = (time.perf_counter() - start) / repeats
+    return result
 
 
 def make_step(model: IJEPA, device: torch.device) -> Callable:
@@ -123,6 +161,27 @@ def make_step(model: IJEPA, device: torch.device) -> Callable:
     return step
 
 
+def profile(step: Callable, batches: List, device: torch.device, rows: int) -> None:
+    """Print the operators that take the most time over a few steps, and the device's busy share."""
+    from torch.profiler import ProfilerActivity
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == 'cuda' else [])
+    batches = batches[:3]
+    sync(device)
+    start = time.perf_counter()
+    with torch.profiler.profile(activities=activities) as prof:
+        for images, masks in batches:
+            step(images, masks)
+        sync(device)
+    wall = (time.perf_counter() - start) / len(batches)
+    events = prof.key_averages()
+    sort = 'self_device_time_total' if device.type == 'cuda' else 'self_cpu_time_total'
+    print(events.table(sort_by=sort, row_limit=rows))
+    if device.type == 'cuda':
+        busy = sum(e.self_device_time_total for e in events) / 1e6 / len(batches)
+        print(f'profiled: {wall * 1e3:.1f} ms/step wall, device kernels {busy * 1e3:.1f} ms/step '
+              f'({100 * busy / wall:.0f}% busy)')
+
+
 def sync(device: torch.device) -> None:
     if device.type == 'cuda':
         torch.cuda.synchronize()
@@ -137,9 +196,12 @@ def main() -> None:
     parser.add_argument('--steps', type=int, default=5, help='timed steps per repeat')
     parser.add_argument('--warmup', type=int, default=2)
     parser.add_argument('--repeats', type=int, default=3)
-    parser.add_argument('--variants', nargs='+', default=['gathered', 'full'], choices=VARIANTS)
+    parser.add_argument('--variants', nargs='+', default=['gathered', 'padded', 'full'],
+                        choices=VARIANTS)
     parser.add_argument('--regions-batch', type=int, default=256,
                         help='batch of saliency maps for timing region selection')
+    parser.add_argument('--profile', type=int, default=0, metavar='ROWS',
+                        help="print the profiler's top ROWS operators of the first variant's step")
     parser.add_argument('--peak-tflops', type=float, default=989.0,
                         help='dense bf16 peak of the GPU (H100/H200 SXM: 989)')
     args = parser.parse_args()
@@ -162,13 +224,24 @@ def main() -> None:
     steps = {v: make_step(models[v], device) for v in args.variants}
 
     flops = {}
-    for name, step in steps.items():
-        for images, masks in batches[:args.warmup]:
-            step(images, masks)
-        with FlopCounterMode(display=False) as counter:
-            step(*batches[0])
+    for name, step in list(steps.items()):
+        try:
+            start = time.perf_counter()
+            for images, masks in batches[:args.warmup]:
+                step(images, masks)
+            sync(device)
+            print(f'  {name}: {args.warmup} warm-up steps in {time.perf_counter() - start:.1f} s')
+            with FlopCounterMode(display=False) as counter:
+                step(*batches[0])
+        except Exception as error:  # report it and measure the other variants
+            print(f'  {name}: failed, left out: {type(error).__name__}: {str(error)[:300]}')
+            del steps[name]
+            continue
         flops[name] = counter.get_total_flops()
     sync(device)
+    variants = list(steps)
+    if args.profile:
+        profile(steps[variants[0]], batches[args.warmup:], device, args.profile)
 
     times = {v: [] for v in steps}
     peak = {}
@@ -189,12 +262,12 @@ def main() -> None:
     precision = 'bf16 autocast' if device.type == 'cuda' else 'fp32'
     print(f'ViT-{args.arch.upper()}/{args.patch} at {args.img}, batch {args.batch}, {precision}, '
           f'{where}; median of {args.repeats} repeats x {args.steps} steps')
-    base = statistics.median(times[args.variants[0]])
+    base = statistics.median(times[variants[0]])
     for name in steps:
         t = statistics.median(times[name])
-        line = (f'  {name:12s} {t * 1e3:9.1f} ms/step  {args.batch / t:9.1f} images/s  '
+        line = (f'  {name:17s} {t * 1e3:9.1f} ms/step  {args.batch / t:9.1f} images/s  '
                 f'{flops[name] / args.batch / 1e9:6.1f} GFLOP/image  x{t / base:.2f} vs '
-                f'{args.variants[0]}')
+                f'{variants[0]}')
         if device.type == 'cuda':
             achieved = flops[name] / t / 1e12
             line += (f'  {peak[name]:.1f} GiB peak  {achieved:.0f} TFLOP/s '
@@ -205,7 +278,7 @@ def main() -> None:
         for name in ('dseq-prefix', 'dseq-causal'):
             if name in steps:
                 print(f'  {name} / dseq-full: x{statistics.median(times[name]) / full:.2f}')
-    dseq = [v for v in args.variants if v.startswith('dseq')]
+    dseq = [v for v in variants if v.startswith('dseq')]
     if dseq:
         model = models[dseq[0]]
         with torch.no_grad():
@@ -218,9 +291,10 @@ def main() -> None:
         own = time_region_selection(model, batches[0][0], device, args.repeats)['ours']
         step = statistics.median(times[dseq[0]])
         print(f'  region selection, {args.regions_batch} maps of {args.img // args.patch}x'
-              f'{args.img // args.patch}: {t["ours"] * 1e3:.1f} ms (per-image OpenCV loop '
-              f'{t["opencv"] * 1e3:.1f} ms, x{t["ours"] / t["opencv"]:.2f}); at batch '
-              f'{args.batch}: {own * 1e3:.1f} ms, {100 * own / step:.2f}% of a {dseq[0]} step')
+              f'{args.img // args.patch}: {t["ours"] * 1e3:.1f} ms (kernels launched one by one '
+              f'{t["eager"] * 1e3:.1f} ms; per-image OpenCV loop {t["opencv"] * 1e3:.1f} ms, '
+              f'x{t["ours"] / t["opencv"]:.2f}); at batch {args.batch}: {own * 1e3:.1f} ms, '
+              f'{100 * own / step:.2f}% of a {dseq[0]} step')
 
 if __name__ == '__main__':
     main()

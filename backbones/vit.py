@@ -284,25 +284,29 @@ class VisionTransformer(nn.Module):
 
     def forward_features(self, x: torch.Tensor, keep: Optional[torch.Tensor] = None,
                          keep_valid: Optional[torch.Tensor] = None,
-                         image_of: Optional[torch.Tensor] = None) -> torch.Tensor:
+                         image_of: Optional[torch.Tensor] = None,
+                         attn_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Tokens (prefix first) after the final LayerNorm, (B, prefix + N, D).
 
         With ``keep`` (S, L) patch indices only those patches are encoded (gathered before the first
         block; the others are never computed), giving (S, prefix + L, D). ``keep_valid`` (S, L) marks
         real entries of padded index rows: only those are computed (:mod:`backbones.packed`) and
         the padding comes out as zeros. ``image_of`` (S,) says which image each index row reads,
-        for several sequences per image (default: row i, image i).
+        for several sequences per image (default: row i, image i). ``attn_mask`` (boolean,
+        broadcastable to (S, heads, prefix + L, prefix + L), True = attend) restricts attention
+        among the encoded tokens instead of ``keep_valid`` (a block-causal order, say).
         """
+        if keep_valid is not None and attn_mask is not None:
+            raise ValueError('give keep_valid (packed rows) or attn_mask, not both')
         tokens, grid = self.patchify(x)
         if image_of is not None:
             tokens = tokens[image_of]
-        if keep is None:
-            out, _ = self.run_blocks(self.add_prefix(tokens), grid)
-            return self.norm(out)
-        tokens = self.add_prefix(
-            torch.gather(tokens, 1, keep[..., None].expand(-1, -1, tokens.shape[-1])))
+        if keep is not None:  # a subset of the grid: global attention, no windows
+            tokens = torch.gather(tokens, 1, keep[..., None].expand(-1, -1, tokens.shape[-1]))
+            grid = None
+        tokens = self.add_prefix(tokens)
         if keep_valid is None:
-            return self.norm(self.run_blocks(tokens)[0])
+            return self.norm(self.run_blocks(tokens, grid, attn_mask=attn_mask)[0])
         rows = pack_rows(F.pad(keep_valid, (self.num_prefix_tokens, 0), value=True))
         out, _ = self.run_blocks(pack(tokens, rows), packed=rows)
         return unpack(self.norm(out), rows)

@@ -208,10 +208,9 @@ class DSeqJEPA(IJEPA):
                        layout: Dict[str, torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor]:
         """Context outputs (B, Lc, D) and predictions (B, Lq, D) of a :func:`causal_layout`."""
         enc = self.context_encoder
-        tokens, _ = enc.patchify(images)
-        tokens = enc.add_prefix(gather_tokens(tokens, layout['context']))
-        out, _ = enc.run_blocks(tokens, attn_mask=layout['encoder_mask'][:, None])
-        context = enc.norm(out)[:, enc.num_prefix_tokens:]
+        context = enc.forward_features(images, layout['context'],
+                                       attn_mask=layout['encoder_mask'][:, None])
+        context = context[:, enc.num_prefix_tokens:]
         pred = self.predictor.predict(context, layout['context'], layout['query'],
                                       layout['predictor_mask'][:, None])
         return context, pred

@@ -4,6 +4,7 @@ import math
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from backbones import JEPAViT, SimpleFeaturePyramid, VisionTransformer
 from backbones.pos_embed import resample_pos_embed, sincos_2d
@@ -169,3 +170,21 @@ def test_patch_embedding_is_the_strided_convolution(size):
     assert grid == tuple(conv.shape[2:])
     torch.testing.assert_close(tokens, conv.flatten(2).transpose(1, 2) + vit.pos_embed_for(grid),
                                atol=1e-5, rtol=1e-5)
+
+
+def test_a_key_mask_over_kept_patches_equals_packed_rows():
+    """forward_features: an attn_mask hiding padded keys gives the packed rows' real outputs."""
+    torch.manual_seed(0)
+    vit = VisionTransformer(img_size=64, patch_size=16, use_cls_token=True, **TINY).eval()
+    x = torch.randn(3, 3, 64, 64)
+    keep = torch.randint(0, 16, (3, 7))
+    valid = torch.rand(3, 7) > 0.3
+    valid[:, 0] = True
+    with torch.no_grad():
+        packed = vit.forward_features(x, keep, valid)
+        masked = vit.forward_features(x, keep, attn_mask=F.pad(valid, (1, 0), value=True)[:, None, None])
+    real = F.pad(valid, (1, 0), value=True)
+    torch.testing.assert_close(packed[real], masked[real], atol=1e-5, rtol=1e-5)
+    assert not packed[~real].any()  # padding comes out as zeros
+    with pytest.raises(ValueError, match='not both'):
+        vit.forward_features(x, keep, valid, attn_mask=valid[:, None, None])

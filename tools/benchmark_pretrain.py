@@ -58,18 +58,16 @@ class MaskedRows:
                        keep_valid: Optional[torch.Tensor],
                        image_of: Optional[torch.Tensor] = None) -> torch.Tensor:
         enc = self.context_encoder
-        tokens, _ = enc.patchify(images)
-        if image_of is not None:
-            tokens = tokens[image_of]
-        real = torch.ones_like(keep) if keep_valid is None else keep_valid.long()
+        real = torch.ones_like(keep, dtype=torch.bool) if keep_valid is None else keep_valid
         if self.full_length:
-            visible = torch.zeros(tokens.shape[:2], dtype=torch.long, device=tokens.device)
-            key_mask = visible.scatter_add_(1, keep, real) > 0  # padding entries add nothing
+            patches = (images.shape[-2] // enc.patch_size) * (images.shape[-1] // enc.patch_size)
+            visible = torch.zeros(keep.shape[0], patches, dtype=torch.long, device=keep.device)
+            key_mask = visible.scatter_add_(1, keep, real.long()) > 0  # padding entries add nothing
         else:
-            tokens, key_mask = gather_tokens(tokens, keep), real > 0
-        key_mask = F.pad(key_mask, (enc.num_prefix_tokens, 0), value=True)
-        out, _ = enc.run_blocks(enc.add_prefix(tokens), attn_mask=key_mask[:, None, None, :])
-        out = enc.norm(out)[:, enc.num_prefix_tokens:]
+            key_mask = real
+        key_mask = F.pad(key_mask, (enc.num_prefix_tokens, 0), value=True)[:, None, None, :]
+        out = enc.forward_features(images, None if self.full_length else keep, image_of=image_of,
+                                   attn_mask=key_mask)[:, enc.num_prefix_tokens:]
         return gather_tokens(out, keep) if self.full_length else out
 
 

@@ -23,6 +23,7 @@ the same machine load. On a GPU the step runs in bf16 autocast and the report ad
 FLOP utilisation (FLOPs counted by ``torch.utils.flop_counter`` over one step).
 """
 import argparse
+import functools
 import os.path as osp
 import statistics
 import sys
@@ -112,18 +113,21 @@ def time_region_selection(model: DSeqJEPA, images: torch.Tensor, device: torch.d
     import cv2  # the reference, only for the comparison
     import numpy as np
     sal = model.target_pass(images)[1]
-    select_regions(sal)  # on a GPU the first call per shape captures the graph
+    ours = functools.partial(select_regions, num_regions=model.num_regions, min_area=model.min_area)
+    eager = functools.partial(_select_regions, num_regions=model.num_regions,
+                              min_area=model.min_area)
+    ours(sal)  # on a GPU the first call per shape captures the graph
     sync(device)
     if device.type == 'cuda':
         torch.cuda.set_sync_debug_mode('error')  # raises on any device-to-host wait
     try:
-        select_regions(sal)
-        _select_regions(sal, 5, 0.15)
+        ours(sal)
+        eager(sal)
     finally:
         if device.type == 'cuda':
             torch.cuda.set_sync_debug_mode('default')
     result = {}
-    for name, fn in (('ours', select_regions), ('eager', lambda s: _select_regions(s, 5, 0.15))):
+    for name, fn in (('ours', ours), ('eager', eager)):
         sync(device)
         start = time.perf_counter()
         for _ in range(repeats):
@@ -139,7 +143,7 @@ def time_region_selection(model: DSeqJEPA, images: torch.Tensor, device: torch.d
             count, labels = cv2.connectedComponents((levels > t).astype(np.uint8), connectivity=8)
             for c in range(1, count):
                 mask = labels == c
-                if mask.sum() >= 0.15 * m.size:
+                if mask.sum() >= model.min_area * m.size:
                     m[mask].astype(np.float64).mean()
     result['opencv'] = (time.perf_counter() - start) / repeats
     return result
@@ -161,6 +165,7 @@ def make_step(model: IJEPA, device: torch.device) -> Callable:
 
 def profile(step: Callable, batches: List, device: torch.device, rows: int) -> None:
     """Print the operators that take the most time over a few steps, and the device's busy share."""
+    from torch.autograd import DeviceType
     from torch.profiler import ProfilerActivity
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == 'cuda' else [])
     batches = batches[:3]
@@ -174,8 +179,10 @@ def profile(step: Callable, batches: List, device: torch.device, rows: int) -> N
     events = prof.key_averages()
     sort = 'self_device_time_total' if device.type == 'cuda' else 'self_cpu_time_total'
     print(events.table(sort_by=sort, row_limit=rows))
-    if device.type == 'cuda':
-        busy = sum(e.self_device_time_total for e in events) / 1e6 / len(batches)
+    if device.type == 'cuda':  # kernels only: an operator's row repeats its kernels' time
+        busy = sum(e.self_device_time_total for e in events
+                   if e.device_type == DeviceType.CUDA and not e.is_user_annotation)
+        busy = busy / 1e6 / len(batches)
         print(f'profiled: {wall * 1e3:.1f} ms/step wall, device kernels {busy * 1e3:.1f} ms/step '
               f'({100 * busy / wall:.0f}% busy)')
 

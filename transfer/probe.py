@@ -40,10 +40,15 @@ class LinearProbe(BaseModel):
             pretrained target encoder); frozen and kept in eval mode.
         num_classes: classes of the task.
         readouts: any of :data:`READOUTS`; ``'cls'`` needs ``use_cls_token=True``.
+        feature_norm: standardise each feature with a BatchNorm without affine parameters before
+            the linear layer (the linear probe of MAE), its statistics averaged over all training
+            batches. At test time it is a fixed affine map, so the probe stays linear; it lets
+            features of a small spread train at a usual lr.
     """
 
     def __init__(self, backbone: dict, num_classes: int, readouts: Sequence[str] = ('avg',),
-                 data_preprocessor: Optional[dict] = None, init_cfg: Optional[dict] = None) -> None:
+                 feature_norm: bool = False, data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         unknown = set(readouts) - set(READOUTS)
         if unknown:
@@ -54,11 +59,14 @@ class LinearProbe(BaseModel):
                              '(model.backbone.use_cls_token=True)')
         self.readouts = tuple(readouts)
         dim = self.backbone.embed_dim
-        self.heads = nn.ModuleDict({r: nn.Linear(dim * (4 if r == 'concat4' else 1), num_classes)
-                                    for r in self.readouts})
-        for head in self.heads.values():
-            nn.init.trunc_normal_(head.weight, std=0.01)
-            nn.init.zeros_(head.bias)
+        self.heads = nn.ModuleDict()
+        for r in self.readouts:
+            width = dim * (4 if r == 'concat4' else 1)
+            linear = nn.Linear(width, num_classes)
+            nn.init.trunc_normal_(linear.weight, std=0.01)
+            nn.init.zeros_(linear.bias)
+            self.heads[r] = (nn.Sequential(nn.BatchNorm1d(width, eps=1e-6, momentum=None, affine=False), linear)
+                             if feature_norm else linear)
         self.register_buffer('mean', torch.tensor(_IMAGENET_MEAN).view(1, 3, 1, 1), False)
         self.register_buffer('std', torch.tensor(_IMAGENET_STD).view(1, 3, 1, 1), False)
 

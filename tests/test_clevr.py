@@ -159,7 +159,9 @@ def test_probe_trains_once_encoded_features_for_every_readout(synthetic_clevr, t
         assert torch.equal(v, backbone[k]), f'frozen encoder changed: {k}'
     metrics = runner.test()
     assert sum(encoded) == 80 + 12 + 40
-    assert set(metrics) == {f'clevr_count/top1_{r}' for r in ('cls', 'avg', 'concat4')}
+    assert set(metrics) == {f'clevr_count/top1_{r}' for r in ('cls', 'avg', 'concat4')} | {
+        'clevr_count/num_samples'}
+    assert metrics.pop('clevr_count/num_samples') == 40
     assert all(0 <= v <= 100 for v in metrics.values())
 
 

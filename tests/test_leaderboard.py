@@ -127,3 +127,17 @@ def test_a_method_below_random_is_said_so():
     assert leaderboard.against_random(table) == [
         'ViT-S/16 CLEVR Count top-1 avg: I-JEPA does NOT beat random init (32.0 vs 32.5, -0.5)',
         'ViT-S/16 CLEVR Count top-1 avg: DSeq-JEPA does NOT beat random init (31.0 vs 32.5, -1.5)']
+
+
+def test_a_gain_within_the_test_sets_noise_is_not_a_win(tmp_path):
+    # 1000 test images: the difference's standard error is about 2.2 points here
+    dirs = [fake_run(tmp_path / m, '20260101_000000', m, 'count',
+                     test={'clevr_count/top1_avg': acc, 'clevr_count/num_samples': 1000})
+            for m, acc in (('ijepa', 47.9), ('dseq', 44.0), ('random', 43.2))]
+    table = leaderboard.collect(dirs)
+    assert [r[2] for r in leaderboard.rows(table)[1]] == ['top-1 avg']  # no row for the sizes
+    assert leaderboard.against_random(table) == [
+        'ViT-B/16 CLEVR Count top-1 avg: I-JEPA beats random init '
+        '(47.9 vs 43.2, +4.7, +2.1 standard errors)',
+        'ViT-B/16 CLEVR Count top-1 avg: DSeq-JEPA does NOT beat random init beyond noise '
+        '(44.0 vs 43.2, +0.8, +0.4 standard errors)']

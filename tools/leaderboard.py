@@ -8,7 +8,9 @@ class) and the seed (``randomness.seed``). Its numbers are the last evaluation i
 results (``tools/test.py``) where there are some, else the last validation. Rows are task and metric
 per encoder size; columns I-JEPA, DSeq-JEPA, their difference, a randomly initialised encoder where
 one was run, and the published numbers of SPEC section 5 with their sources. Several seeds give
-mean +- std; a cell without a run says so and is never filled in.
+mean +- std; a cell without a run says so and is never filled in. Below the table, each pretrained
+method is set against the random-init encoder, with the gain in standard errors of the test set
+where the probe logged its size: a gain within two of them is reported as noise, not a win.
 
 Writes ``leaderboard.md``, ``.csv``, ``.html`` and a bar chart ``leaderboard.png`` to ``--out`` and
 prints the markdown table.
@@ -18,6 +20,7 @@ import csv
 import glob
 import html
 import json
+import math
 import os
 import os.path as osp
 import statistics
@@ -35,6 +38,8 @@ PUBLISHED = {
     ('CLEVR Count', 'top-1 avg'): {'ijepa': (86.7, 'I-JEPA paper Table 4, ViT-H/14, not VTAB-1k')},
     ('CLEVR Dist', 'top-1 avg'): {'ijepa': (72.4, 'I-JEPA paper Table 4, ViT-H/14, not VTAB-1k')},
 }
+#: the pseudo-metric holding how many images an accuracy was measured on (not a table row)
+SAMPLES = 'num_samples'
 _TASKS = {'CocoInstanceDataset': 'COCO', 'ADE20KSegDataset': 'ADE20K'}
 _ARCHS = {'s': 'S', 'b': 'B', 'l': 'L', 'h': 'H'}
 
@@ -92,6 +97,8 @@ def leaderboard_metrics(logged: dict) -> Dict[str, float]:
             out['mIoU'] = value
         elif key.startswith('clevr_') and '/top1_' in key:
             out[f"top-1 {key.split('/top1_')[1]}"] = value
+        elif key.startswith('clevr_') and key.endswith('/num_samples'):
+            out[SAMPLES] = value
     return out
 
 
@@ -143,6 +150,8 @@ def rows(table) -> Tuple[List[str], List[List[str]]]:
     order = {'COCO': 0, 'ADE20K': 1, 'CLEVR Count': 2, 'CLEVR Dist': 3}
     out = []
     for size, task, metric in sorted(table, key=lambda k: (k[0], order.get(k[1], 9), k[2])):
+        if metric == SAMPLES:
+            continue
         by = table[(size, task, metric)]
         diff = 'missing'
         if by.get('ijepa') and by.get('dseq'):
@@ -155,19 +164,40 @@ def rows(table) -> Tuple[List[str], List[List[str]]]:
     return header, out
 
 
+def _standard_error(accuracy: float, samples: Optional[float]) -> Optional[float]:
+    """The binomial standard error (%) of an accuracy (%) measured on ``samples`` images."""
+    if not samples:
+        return None
+    p = accuracy / 100
+    return 100 * math.sqrt(p * (1 - p) / samples)
+
+
 def against_random(table) -> List[str]:
-    """For every row with a random-init run: whether each pretrained method beats it."""
+    """For every row with a random-init run: whether each pretrained method beats it. Where the
+    runs logged their test-set sizes, a gain within two standard errors of the difference (test-set
+    sampling only) is called noise, not a win."""
     lines = []
     for (size, task, metric), by in sorted(table.items()):
-        if not by.get('random'):
+        if metric == SAMPLES or not by.get('random'):
             continue
+        samples = table.get((size, task, SAMPLES), {})
         base = statistics.mean(by['random'])
+        base_se = _standard_error(base, min(samples.get('random', [0])))
         for method in ('ijepa', 'dseq'):
-            if by.get(method):
-                gain = statistics.mean(by[method]) - base
+            if not by.get(method):
+                continue
+            value = statistics.mean(by[method])
+            gain, se = value - base, _standard_error(value, min(samples.get(method, [0])))
+            numbers = f'{value:.1f} vs {base:.1f}, {gain:+.1f}'
+            if se is None or base_se is None:
                 verdict = 'beats random init' if gain > 0 else 'does NOT beat random init'
-                lines.append(f'{size} {task} {metric}: {METHODS[method]} {verdict} '
-                             f'({statistics.mean(by[method]):.1f} vs {base:.1f}, {gain:+.1f})')
+            else:
+                ratio = gain / math.hypot(se, base_se)
+                numbers += f', {ratio:+.1f} standard errors'
+                verdict = ('beats random init' if ratio > 2 else
+                           'does NOT beat random init beyond noise' if ratio > 0 else
+                           'does NOT beat random init')
+            lines.append(f'{size} {task} {metric}: {METHODS[method]} {verdict} ({numbers})')
     return lines
 
 
@@ -190,7 +220,7 @@ def write_chart(path: str, table) -> None:
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    keys = sorted(table)
+    keys = sorted(k for k in table if k[2] != SAMPLES)
     labels = [f'{task}\n{metric}\n{size}' for size, task, metric in keys]
     fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(keys)), 4), dpi=100)
     width = 0.8 / len(METHODS)

@@ -192,7 +192,8 @@ class FeatureCacheTestLoop(_FeatureCacheEvalLoop, TestLoop):
 
 @METRICS.register_module()
 class ProbeAccuracy(BaseMetric):
-    """Top-1 accuracy (%) of each readout: ``<prefix>/top1_<readout>``."""
+    """Top-1 accuracy (%) of each readout, ``<prefix>/top1_<readout>``, and the number of samples
+    it was measured on, ``<prefix>/num_samples`` (the leaderboard's standard errors need it)."""
 
     default_prefix = 'probe'
 
@@ -201,6 +202,7 @@ class ProbeAccuracy(BaseMetric):
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
         readouts = results[0]['pred'].keys()
-        return {f'top1_{r}': 100.0 * sum(s['pred'][r] == s['gt'] for s in results) / len(results)
-                for r in readouts}
+        metrics = {f'top1_{r}': 100.0 * sum(s['pred'][r] == s['gt'] for s in results) / len(results)
+                   for r in readouts}
+        return dict(metrics, num_samples=len(results))
 

@@ -22,7 +22,7 @@ work_dir = '{tmp}/work'
 synthetic = dict(_delete_=True, clevr=dict(root='{tmp}/clevr', num_train=64, num_val=16, seed=1))
 env = dict(_delete_=True, SYNTH_CLEVR_ROOT='{tmp}/clevr')
 pretrain_options = ['train_cfg.max_epochs=1', 'default_hooks.checkpoint.interval=1']
-transfer = [dict(name='clevr_count', random='ijepa', test=True,
+transfer = [dict(name='clevr_count', random='dseq', test=True,
                  options=['train_dataloader.dataset.num_train=40',
                           'val_dataloader.dataset.num_val=6', 'train_cfg.max_epochs=4',
                           'train_cfg.val_interval=4'],
@@ -46,6 +46,8 @@ def test_every_stage_runs_and_the_table_has_the_random_row(suite):
     assert len(rows) == 3  # top-1 avg, cls, concat4
     avg = next(r for r in rows if '| top-1 avg |' in r).split('|')
     assert all(c.strip() not in ('missing', '-') for c in avg[4:8])  # I-JEPA, DSeq, diff, random
+    cls = next(r for r in rows if '| top-1 cls |' in r).split('|')
+    assert [c.strip() == 'missing' for c in cls[4:8]] == [True, False, True, False]  # no I-JEPA CLS
     for name in ('md', 'csv', 'html', 'png'):
         assert (work / 'leaderboard' / f'leaderboard.{name}').exists()
 

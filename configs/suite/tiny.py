@@ -20,17 +20,18 @@ pretrain = dict(ijepa='configs/pretrain/smoke/ijepa_vittiny_synthclevr.py',
 _clevr = ['train_dataloader.dataset.num_train=800', 'val_dataloader.dataset.num_val=200',
           'train_dataloader.batch_size=100', 'val_dataloader.batch_size=100',
           'test_dataloader.batch_size=100']
-# each task: one config per method; `random` names the config run again without weights;
+# each task: one config per method; `random` names the config run again without weights (DSeq-JEPA's,
+# whose CLS token gives the random encoder every readout);
 # `test` evaluates the best checkpoint on the test split after training
 transfer = [
     dict(name='coco', configs=dict(ijepa='configs/smoke/maskrcnn_ijepa_vittiny_synthcoco.py',
                                    dseq='configs/smoke/maskrcnn_dseq_vittiny_synthcoco.py')),
     dict(name='ade20k', configs=dict(ijepa='configs/smoke/upernet_ijepa_vittiny_synthade.py',
                                      dseq='configs/smoke/upernet_dseq_vittiny_synthade.py')),
-    dict(name='clevr_count', random='ijepa', test=True, options=_clevr,
+    dict(name='clevr_count', random='dseq', test=True, options=_clevr,
          configs=dict(ijepa='configs/smoke/clevr_count_ijepa_vittiny_synthclevr.py',
                       dseq='configs/smoke/clevr_count_dseq_vittiny_synthclevr.py')),
-    dict(name='clevr_dist', random='ijepa', test=True, options=_clevr,
+    dict(name='clevr_dist', random='dseq', test=True, options=_clevr,
          configs=dict(ijepa='configs/smoke/clevr_dist_ijepa_vittiny_synthclevr.py',
                       dseq='configs/smoke/clevr_dist_dseq_vittiny_synthclevr.py')),
 ]

@@ -14,10 +14,10 @@ transfer = [
                                    dseq='configs/maskrcnn_dseq_vitb.py')),
     dict(name='ade20k', configs=dict(ijepa='configs/upernet_ijepa_vitb_ade20k.py',
                                      dseq='configs/upernet_dseq_vitb_ade20k.py')),
-    dict(name='clevr_count', random='ijepa', test=True, gpus=0,
+    dict(name='clevr_count', random='dseq', test=True, gpus=0,
          configs=dict(ijepa='configs/clevr_count_ijepa_vitb.py',
                       dseq='configs/clevr_count_dseq_vitb.py')),
-    dict(name='clevr_dist', random='ijepa', test=True, gpus=0,
+    dict(name='clevr_dist', random='dseq', test=True, gpus=0,
          configs=dict(ijepa='configs/clevr_dist_ijepa_vitb.py',
                       dseq='configs/clevr_dist_dseq_vitb.py')),
 ]

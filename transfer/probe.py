@@ -204,5 +204,6 @@ class ProbeAccuracy(BaseMetric):
         readouts = results[0]['pred'].keys()
         metrics = {f'top1_{r}': 100.0 * sum(s['pred'][r] == s['gt'] for s in results) / len(results)
                    for r in readouts}
-        return dict(metrics, num_samples=len(results))
+        # a float: mmengine's json log drops numpy integers, which its message hub makes of ints
+        return dict(metrics, num_samples=float(len(results)))
 

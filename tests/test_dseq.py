@@ -89,14 +89,14 @@ def test_curriculum_draws_depend_on_seed_and_step_only():
 
 @pytest.mark.parametrize('mode', ['prefix', 'causal'])
 def test_dseq_pretraining_reduces_the_loss_and_its_weights_load_with_cls(tmp_path, mode):
-    from test_pretrain_training import _losses, _train
+    from test_pretrain_training import _logged, _train
     from synthetic import make_imagenet
     make_imagenet(str(tmp_path / 'data'), num_train=64, num_val=0, seed=0)
     config = os.path.join(ROOT, 'configs', 'pretrain', 'smoke', 'dseq_vittiny_synthetic.py')
     _train(tmp_path / 'work', str(tmp_path / 'data'), 'train_cfg.max_epochs=10',
            'default_hooks.logger.interval=1', 'model.curriculum=False', f'model.mode={mode}',
            config=config)
-    losses = _losses(tmp_path / 'work')
+    losses = _logged(tmp_path / 'work')
     assert sum(losses[-5:]) / 5 < 0.8 * sum(losses[:5]) / 5
     vit = JEPAViT(embed_dim=64, depth=4, num_heads=4, img_size=96, patch_size=8, out_indices=(3,),
                   use_cls_token=True, init_cfg=dict(type='Pretrained',

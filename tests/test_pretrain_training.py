@@ -54,19 +54,21 @@ def _with_hooks(tmp_path, *hooks, base=SMOKE) -> str:
     return str(path)
 
 
-def _losses(work_dir):
+def _logged(work_dir, key='loss'):
     runs = sorted(d for d in os.listdir(work_dir) if d[:8].isdigit())
     with open(os.path.join(work_dir, runs[-1], 'vis_data', 'scalars.json')) as f:
-        return [json.loads(line)['loss'] for line in f if '"loss"' in line]
+        return [json.loads(line)[key] for line in f if f'"{key}"' in line]
 
 
 def test_loss_decreases_and_the_checkpoint_loads_into_the_backbone(synthetic_imagenet, tmp_path):
     proc = _train(tmp_path, synthetic_imagenet, 'train_cfg.max_epochs=10',
                   'default_hooks.logger.interval=1')
     assert "1 unreadable images were skipped" in proc.stdout + proc.stderr
-    losses = _losses(tmp_path)
+    losses = _logged(tmp_path)
     assert len(losses) == 40
     assert sum(losses[-5:]) / 5 < 0.8 * sum(losses[:5]) / 5
+    ranks = _logged(tmp_path, 'target_rank')  # at the first iteration, then every 50th: one value
+    assert len(ranks) == 40 and len(set(ranks)) == 1 and 1 < ranks[0] < 64
 
     ckpt = str(tmp_path / 'iter_40.pth')
     state = torch.load(ckpt, weights_only=True)['state_dict']
@@ -90,6 +92,18 @@ def test_loss_decreases_and_the_checkpoint_loads_into_the_backbone(synthetic_ima
                   init_cfg=dict(type='Pretrained', checkpoint=release))
     vit.init_weights()
     assert torch.equal(vit.norm.weight, state['target_encoder.norm.weight'])
+
+
+def test_effective_rank():
+    from pretrain.runtime import effective_rank
+    g = torch.Generator().manual_seed(0)
+    iso = torch.randn(20000, 16, generator=g)
+    assert 15 < effective_rank(iso) <= 16
+    assert effective_rank(100 * iso + 3) == pytest.approx(effective_rank(iso), rel=1e-4)
+    line = torch.randn(500, 1, generator=g) * torch.randn(1, 16, generator=g)
+    assert effective_rank(line.view(50, 10, 16)) == pytest.approx(1.0, abs=1e-4)
+    two = iso[:, :2] @ torch.tensor([[1.0] * 8 + [0.0] * 8, [0.0] * 8 + [1.0] * 8])  # 2 equal axes
+    assert 1.9 < effective_rank(two) < 2.0
 
 
 def test_killed_and_resumed_run_ends_with_identical_weights(synthetic_imagenet, tmp_path):

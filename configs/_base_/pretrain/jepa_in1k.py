@@ -56,6 +56,7 @@ default_hooks = dict(
 custom_hooks = [
     dict(type='TargetEMAHook', momentum=(0.996, 1.0)),
     dict(type='PretrainLogHook'),
+    dict(type='TargetRankHook', interval=50),
 ]
 log_processor = dict(by_epoch=False, window_size=50)
 

@@ -15,8 +15,10 @@ Ri attend to R1..Ri; CLS is in the R1 block); in the predictor, step k's queries
 and to each other. Cheaper when images have several regions, but R1's tokens never see later regions,
 a different model than Eq. 5. Both modes compute and show nothing of the hidden patches.
 
-An image with no region at all contributes nothing to a DSeq step; if no image of the batch has
-one, the step falls back to an I-JEPA step on the batch's multi-block masks.
+An image with no region at all contributes nothing to a DSeq step (``no_region='skip'``, the
+default) or its I-JEPA prediction on its multi-block masks (``no_region='ijepa'``), pooled token by
+token with the region steps; if no image of the batch has a region, the step is the I-JEPA step on
+the batch's masks either way, on the targets of the same target pass.
 """
 import math
 from typing import Dict, Optional, Tuple
@@ -125,11 +127,22 @@ def causal_layout(regions: torch.Tensor) -> Dict[str, torch.Tensor]:
                 predictor_mask=predictor_mask)
 
 
-def _masked_smooth_l1(pred: torch.Tensor, target: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
-    """Smooth L1 (beta 1) pooled over the valid (S, L) rows of (S, L, D) predictions."""
+def _error_sum(pred: torch.Tensor, target: torch.Tensor,
+               valid: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Smooth L1 (beta 1) of (..., L, D) predictions summed over the valid (..., L) tokens (all
+    when None), and the number of elements summed: parts of one step pool by adding both."""
     error = F.smooth_l1_loss(pred.float(), target.float(), beta=1.0, reduction='none')
+    if valid is None:
+        return error.sum(), error.new_tensor(error.numel())
     error = torch.where(valid[..., None], error, 0.0)
-    return error.sum() / (valid.sum() * error.shape[-1])
+    return error.sum(), valid.sum() * error.shape[-1]
+
+
+def _select(masks: Dict[str, torch.Tensor], rows: torch.Tensor) -> Dict[str, torch.Tensor]:
+    """The multi-block masks of the images ``rows`` (B,) bool of a batch."""
+    valid = masks['context_valid']
+    return dict(context=masks['context'][rows], targets=masks['targets'][rows],
+                context_valid=None if valid is None else valid[rows])
 
 
 @MODELS.register_module()
@@ -143,19 +156,24 @@ class DSeqJEPA(IJEPA):
         mode: ``'prefix'`` or ``'causal'`` (see the module's docstring).
         curriculum: DSeq step with probability t / T; False makes every step a DSeq step.
         seed: seeds the curriculum's draws.
+        no_region: what an image without any region does in a DSeq step: ``'skip'`` (nothing)
+            or ``'ijepa'`` (its I-JEPA prediction, pooled with the region steps' tokens).
     """
 
     def __init__(self, encoder: dict, predictor: dict, num_regions: int = 5,
                  min_area: float = 0.15, saliency_block: Optional[int] = None,
-                 mode: str = 'prefix', curriculum: bool = True, seed: int = 0, **kwargs) -> None:
+                 mode: str = 'prefix', curriculum: bool = True, seed: int = 0,
+                 no_region: str = 'skip', **kwargs) -> None:
         if mode not in ('prefix', 'causal'):
             raise ValueError(f"mode must be 'prefix' or 'causal', got {mode!r}")
+        if no_region not in ('skip', 'ijepa'):
+            raise ValueError(f"no_region must be 'skip' or 'ijepa', got {no_region!r}")
         super().__init__(dict(encoder, use_cls_token=True), predictor, **kwargs)
         self.mode = mode
         depth = self.target_encoder.depth
         self.saliency_block = int(depth * 5 / 6) if saliency_block is None else saliency_block
         self.num_regions, self.min_area = num_regions, min_area
-        self.curriculum, self.seed = curriculum, seed
+        self.curriculum, self.seed, self.no_region = curriculum, seed, no_region
 
     def use_dseq(self, step: int) -> bool:
         if not self.curriculum:
@@ -188,12 +206,24 @@ class DSeqJEPA(IJEPA):
         if not self.use_dseq(masks['step']):
             return dict(super().loss(images, masks), dseq=images.new_zeros(()))
         targets, regions = self.targets_and_regions(images)
-        stats = dict(dseq=images.new_ones(()),
-                     no_region=(~regions[:, 0].any(-1)).float().mean())
-        if not bool(regions[:, 0].any()):  # no image has a region: keep the I-JEPA step
-            return dict(super().loss(images, masks), **stats)
-        step_loss = self.prefix_loss if self.mode == 'prefix' else self.causal_loss
-        return dict(loss=step_loss(images, targets, regions), **stats)
+        has_region = regions[:, 0].any(-1)
+        stats = dict(dseq=images.new_ones(()), no_region=(~has_region).float().mean())
+        parts = []
+        if bool(has_region.any()):
+            step_errors = self.prefix_errors if self.mode == 'prefix' else self.causal_errors
+            parts.append(step_errors(images, targets, regions))
+        if self.no_region == 'ijepa' or not parts:  # with no image to predict, the I-JEPA step
+            rest = ~has_region
+            if bool(rest.any()):
+                parts.append(self.block_errors(images[rest], targets[rest], _select(masks, rest)))
+        error, count = (sum(part) for part in zip(*parts))
+        return dict(loss=error / count, **stats)
+
+    def block_errors(self, images: torch.Tensor, targets: torch.Tensor,
+                     masks: Dict[str, torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor]:
+        """The I-JEPA step's :func:`_error_sum` on given targets (B, P, D)."""
+        return _error_sum(self.predict_blocks(images, masks),
+                          gather_tokens(targets, masks['targets']))
 
     def prefix_forward(self, images: torch.Tensor,
                        steps: Dict[str, torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -215,18 +245,17 @@ class DSeqJEPA(IJEPA):
                                       layout['predictor_mask'][:, None])
         return context, pred
 
-    def prefix_loss(self, images: torch.Tensor, targets: torch.Tensor,
-                    regions: torch.Tensor) -> torch.Tensor:
+    def prefix_errors(self, images: torch.Tensor, targets: torch.Tensor,
+                      regions: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         """Every step k re-encodes its own context C_k; all steps in one padded pass."""
         steps = prefix_steps(regions)
         _, pred = self.prefix_forward(images, steps)
         target = gather_tokens(targets[steps['image']], steps['target'])
-        return _masked_smooth_l1(pred, target, steps['target_valid'])
+        return _error_sum(pred, target, steps['target_valid'])
 
-    def causal_loss(self, images: torch.Tensor, targets: torch.Tensor,
-                    regions: torch.Tensor) -> torch.Tensor:
+    def causal_errors(self, images: torch.Tensor, targets: torch.Tensor,
+                      regions: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         """One block-causal pass per image over its regions in rank order."""
         layout = causal_layout(regions)
         _, pred = self.causal_forward(images, layout)
-        return _masked_smooth_l1(pred, gather_tokens(targets, layout['query']),
-                                 layout['query_valid'])
+        return _error_sum(pred, gather_tokens(targets, layout['query']), layout['query_valid'])

@@ -23,8 +23,11 @@ class IJEPA(JEPAModel):
     ``masks``: ``context`` (B, Lc), ``context_valid`` (B, Lc) or None, ``targets`` (B, M, Lt).
     """
 
+    def predict_blocks(self, images: torch.Tensor, masks: Dict[str, torch.Tensor]) -> torch.Tensor:
+        """Predictions (B, M, Lt, D) of the target blocks from the context block."""
+        context = self.encode_context(images, masks['context'], masks['context_valid'])
+        return self.predictor(context, masks['context'], masks['context_valid'], masks['targets'])
+
     def loss(self, images: torch.Tensor, masks: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
         targets = gather_tokens(self.target_tokens(images), masks['targets'])
-        context = self.encode_context(images, masks['context'], masks['context_valid'])
-        pred = self.predictor(context, masks['context'], masks['context_valid'], masks['targets'])
-        return dict(loss=smooth_l1(pred, targets))
+        return dict(loss=smooth_l1(self.predict_blocks(images, masks), targets))

@@ -182,3 +182,42 @@ def test_curriculum_draws_agree_across_two_gloo_ranks(tmp_path):
     assert kinds[0] == kinds[1] and len(kinds[0]) == 16  # 2 ranks x 16 images: 2 steps an epoch
     assert 0 < sum(kinds[0]) < 16  # the curriculum mixed both kinds of step
     assert kinds[0] == [int(curriculum_draw(0, t) < t / 16) for t in range(16)]
+
+
+def _token_errors(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean smooth L1 of each predicted token: (..., D) -> (...)."""
+    return torch.nn.functional.smooth_l1_loss(pred, target, reduction='none').mean(-1)
+
+
+@pytest.mark.parametrize('no_region', ['skip', 'ijepa'])
+def test_a_dseq_step_pools_every_predicted_token(monkeypatch, no_region):
+    from pretrain.ijepa import IJEPA
+    from pretrain.masks import MultiBlockMaskSampler
+    torch.manual_seed(0)
+    model = DSeqJEPA(**TINY, curriculum=False, no_region=no_region).eval()
+    images = torch.randn(3, 3, 96, 96)
+    masks = dict(MultiBlockMaskSampler(input_size=96, patch_size=8)(3, step=0), step=0)
+    targets = model.target_pass(images)[0]
+    regions = _three_region_batch()
+    regions = torch.cat([regions, torch.zeros(1, 5, 144, dtype=torch.bool)])
+    regions[2, 4] = True  # image 2 has no region
+    monkeypatch.setattr(model, 'targets_and_regions', lambda x: (targets, regions))
+    with torch.no_grad():
+        steps = prefix_steps(regions)
+        _, pred = model.prefix_forward(images, steps)
+        per_token = [_token_errors(pred, targets[steps['image'][:, None], steps['target']])
+                     [steps['target_valid']]]
+        if no_region == 'ijepa':  # image 2 predicts its own multi-block targets
+            one = {k: masks[k][2:] if masks[k] is not None else None
+                   for k in ('context', 'context_valid', 'targets')}
+            blocks = model.predict_blocks(images[2:], one)
+            per_token.append(_token_errors(blocks, targets[2][one['targets'][0]][None]).flatten())
+        expected = torch.cat(per_token).mean()
+        out = model.loss(images, masks)
+        torch.testing.assert_close(out['loss'], expected)
+        assert out['no_region'] == pytest.approx(1 / 3)
+        # a batch without any region takes the I-JEPA step on its masks, in either mode
+        regions = torch.zeros_like(regions)
+        regions[:, 4] = True
+        torch.testing.assert_close(model.loss(images, masks)['loss'],
+                                   IJEPA.loss(model, images, masks)['loss'])

@@ -151,7 +151,7 @@ def test_probe_trains_once_encoded_features_for_every_readout(synthetic_clevr, t
     runner = Runner.from_cfg(cfg)
     backbone = {k: v.clone() for k, v in runner.model.backbone.state_dict().items()}
     runner.train()
-    # 80 training + 12 validation images, each encoded once over 40 epochs and 2 validations
+    # 80 training + 12 validation images, each encoded once over 100 epochs and 2 validations
     assert sum(encoded) == 80 + 12
     losses = list(runner.message_hub.get_scalar('train/loss').data[0])
     assert np.mean(losses[-6:]) < np.mean(losses[:6]) - 0.05

@@ -48,7 +48,8 @@ def test_every_stage_runs_and_the_table_has_the_random_row(suite):
     assert all(c.strip() not in ('missing', '-') for c in avg[4:8])  # I-JEPA, DSeq, diff, random
     cls = next(r for r in rows if '| top-1 cls |' in r).split('|')
     assert [c.strip() == 'missing' for c in cls[4:8]] == [True, False, True, False]  # no I-JEPA CLS
-    verdicts = [line for line in out.splitlines() if 'random init (' in line]
+    verdicts = [line for line in out.splitlines()
+                if line.startswith('- ') and 'random init' in line]
     assert len(verdicts) == 5  # I-JEPA: avg, concat4; DSeq-JEPA: avg, cls, concat4
     assert all('standard errors)' in line for line in verdicts)  # the probes logged their sizes
     for name in ('md', 'csv', 'html', 'png'):

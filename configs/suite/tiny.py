@@ -1,13 +1,13 @@
 # The `tiny` suite preset (tools/run_suite.py --preset tiny, the README's main job): synthetic data in
 # the real layouts, the 6-block 96-wide ViT pretrained for 12 epochs with each method on CPU, then
 # COCO Mask R-CNN, ADE20K UperNet and the CLEVR Count/Dist probes on each checkpoint, plus a
-# randomly initialised encoder on CLEVR, and the leaderboard. About 11 minutes on 2 CPU cores.
+# randomly initialised encoder on CLEVR, and the leaderboard. About 12 minutes on 2 CPU cores.
 work_dir = 'work_dirs/suite_tiny'
 gpus = 0  # 0: one process on this machine (tools/train.py); N: torchrun over N GPUs
 
 # written once (tools/make_synthetic_data.py) when the folder is absent
 synthetic = dict(
-    clevr=dict(root='data/suite_tiny/clevr', num_train=2000, num_val=1000, seed=0),
+    clevr=dict(root='data/suite_tiny/clevr', num_train=2000, num_val=3000, seed=0),
     coco=dict(root='data/suite_tiny/coco', num_train=16, num_val=8, seed=0),
     ade20k=dict(root='data/suite_tiny/ade', num_train=16, num_val=8, seed=0))
 env = dict(SYNTH_CLEVR_ROOT='data/suite_tiny/clevr', SYNTH_COCO_ROOT='data/suite_tiny/coco',
@@ -16,8 +16,11 @@ env = dict(SYNTH_CLEVR_ROOT='data/suite_tiny/clevr', SYNTH_COCO_ROOT='data/suite
 pretrain = dict(ijepa='configs/pretrain/smoke/ijepa_vittiny_synthclevr.py',
                 dseq='configs/pretrain/smoke/dseq_vittiny_synthclevr.py')
 
-# the VTAB-1k splits of the 2000 training scenes (800 train, 200 val), the 1000 others for the test
-_clevr = ['train_dataloader.dataset.num_train=800', 'val_dataloader.dataset.num_val=200',
+# Probes on the whole pools of the 2000 training scenes (90% / 10%: 1800 train, 200 val), not
+# VTAB-1k's 800 / 200, tested on 3000 scenes: the tiny encoders differ from random init by a few
+# points, which an 800-scene probe tested on 1000 scenes cannot resolve (two standard errors of
+# the difference: 4.4 points); the vitb16 preset keeps the paper's VTAB-1k protocol.
+_clevr = ['train_dataloader.dataset.num_train=1800', 'val_dataloader.dataset.num_val=200',
           'train_dataloader.batch_size=100', 'val_dataloader.batch_size=100',
           'test_dataloader.batch_size=100']
 # each task: one config per method; `random` names the config run again without weights (DSeq-JEPA's,

@@ -8,8 +8,9 @@ On top of the plain encoder it offers what dense transfer needs: positional embe
 an optional CLS token, windowed attention outside chosen global blocks, drop path and gradient
 checkpointing. Nothing here depends on OpenMMLab; the registered wrapper lives in ``mm_backbone.py``.
 """
+import functools
 import math
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -78,10 +79,6 @@ class Attention(nn.Module):
         self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
         self.proj = nn.Linear(dim, dim)
 
-    def _merge(self, out: torch.Tensor) -> torch.Tensor:
-        b, _, n, _ = out.shape
-        return self.proj(out.transpose(1, 2).reshape(b, n, -1))
-
     def forward(self, x: torch.Tensor, attn_mask: Optional[torch.Tensor] = None,
                 grid: Optional[Tuple[int, int]] = None, window: int = 0,
                 num_prefix: int = 0, packed: Optional[PackedRows] = None) -> torch.Tensor:
@@ -95,36 +92,61 @@ class Attention(nn.Module):
             packed: ``x`` holds the real tokens of padded rows (:mod:`backbones.packed`); each
                 token attends to its own row.
         """
+        out = self.attend(self.qkv(x), attn_mask, grid, window, num_prefix, packed)
+        return self.proj(out)
+
+    def attend(self, qkv: torch.Tensor, attn_mask: Optional[torch.Tensor] = None,
+               grid: Optional[Tuple[int, int]] = None, window: int = 0, num_prefix: int = 0,
+               packed: Optional[PackedRows] = None) -> torch.Tensor:
+        """The attention between the projections: ``qkv`` (..., 3C) -> heads merged (..., C).
+
+        It holds no token-wise layer, so that :class:`Block` can compile those around it.
+        """
         if (window or packed is not None) and attn_mask is not None:
             raise ValueError('windowed or packed attention takes no attn_mask')
         if packed is not None:
-            q, k, v = self.qkv(x).view(x.shape[0], 3, self.num_heads, -1).unbind(1)
-            return self.proj(packed_attention(q, k, v, packed).flatten(1))
-        b, n, c = x.shape
-        q, k, v = self.qkv(x).view(b, n, 3, self.num_heads, -1).permute(2, 0, 3, 1, 4)
+            q, k, v = qkv.view(qkv.shape[0], 3, self.num_heads, -1).unbind(1)
+            return packed_attention(q, k, v, packed).flatten(1)
+        b, n, _ = qkv.shape
+        q, k, v = qkv.view(b, n, 3, self.num_heads, -1).permute(2, 0, 3, 1, 4)
         if not window:
-            return self._merge(F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask))
-        p = num_prefix
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)
+        else:
+            out = self._windowed(q, k, v, grid, window, num_prefix)
+        return out.transpose(1, 2).reshape(b, n, -1)
+
+    @staticmethod
+    def _windowed(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, grid: Tuple[int, int],
+                  window: int, p: int) -> torch.Tensor:
+        b = q.shape[0]
         qw, kw, vw = (_window_partition(t[:, :, p:], grid, window) for t in (q, k, v))
         if p:  # every window also sees the prefix tokens, so one window over the grid is global
             per_window = qw.shape[0] // b
             kw = torch.cat([k[:, :, :p].repeat_interleave(per_window, dim=0), kw], dim=2)
             vw = torch.cat([v[:, :, :p].repeat_interleave(per_window, dim=0), vw], dim=2)
         out = F.scaled_dot_product_attention(
-            qw, kw, vw, attn_mask=_window_pad_mask(grid, window, b, p, x.device))
+            qw, kw, vw, attn_mask=_window_pad_mask(grid, window, b, p, q.device))
         out = _window_unpartition(out, b, grid, window)
         if p:
             out = torch.cat([F.scaled_dot_product_attention(q[:, :, :p], k, v), out], dim=2)
-        return self._merge(out)
+        return out
 
 
 class Block(nn.Module):
-    """Pre-norm transformer block; ``window_size > 0`` makes its attention windowed on dense grids."""
+    """Pre-norm transformer block; ``window_size > 0`` makes its attention windowed on dense grids.
+
+    ``compiled``: the token-wise layers before and after attention (LayerNorms, projections, MLP,
+    residual adds) run through ``torch.compile``, which fuses the element-wise work (the LayerNorms
+    with autocast's casts, bias, GELU and residual adds) into few kernels; attention itself stays
+    eager, so the variable-length kernel of packed rows is called as it is. Every block of the same
+    width shares the compiled code (parameters are graph inputs), with dynamic token counts.
+    """
 
     def __init__(self, dim: int, num_heads: int, mlp_ratio: float = 4.0, qkv_bias: bool = True,
-                 drop_path: float = 0.0, window_size: int = 0) -> None:
+                 drop_path: float = 0.0, window_size: int = 0, compiled: bool = False) -> None:
         super().__init__()
         self.window_size = window_size
+        self.compiled = compiled
         self.norm1 = nn.LayerNorm(dim, eps=1e-6)
         self.attn = Attention(dim, num_heads, qkv_bias=qkv_bias)
         self.drop_path1 = DropPath(drop_path) if drop_path > 0 else nn.Identity()
@@ -138,16 +160,37 @@ class Block(nn.Module):
         """``x`` (B, N, C), or the packed tokens (T, C) of the rows described by ``packed``."""
         # Windows need the full patch grid; gathered token subsets (pretraining) attend globally.
         window = self.window_size if grid is not None else 0
-        y = self.attn(self.norm1(x), attn_mask=attn_mask, grid=grid, window=window,
-                      num_prefix=num_prefix, packed=packed)
-        x = x + self._drop_path(self.drop_path1, y, packed)
-        return x + self._drop_path(self.drop_path2, self.mlp(self.norm2(x)), packed)
+        before, after = (_compiled(_before_attention), _compiled(_after_attention)) \
+            if self.compiled else (_before_attention, _after_attention)
+        out = self.attn.attend(before(self, x), attn_mask, grid, window, num_prefix, packed)
+        return after(self, x, out, packed)
 
     @staticmethod
     def _drop_path(drop: nn.Module, y: torch.Tensor, packed: Optional[PackedRows]) -> torch.Tensor:
         if packed is None or not (drop.training and isinstance(drop, DropPath)):
             return drop(y)
         return pack(drop(unpack(y, packed)), packed)  # a whole row is dropped, not single tokens
+
+
+def _before_attention(blk: Block, x: torch.Tensor) -> torch.Tensor:
+    return blk.attn.qkv(blk.norm1(x))
+
+
+def _after_attention(blk: Block, x: torch.Tensor, out: torch.Tensor,
+                     packed: Optional[PackedRows]) -> torch.Tensor:
+    x = x + blk._drop_path(blk.drop_path1, blk.attn.proj(out), packed)
+    return x + blk._drop_path(blk.drop_path2, blk.mlp(blk.norm2(x)), packed)
+
+
+@functools.lru_cache(maxsize=None)
+def _compiled(fn: Callable) -> Callable:
+    """``fn`` through ``torch.compile``, built once (on first use) and shared by every block.
+
+    ``fullgraph``: past dynamo's recompile limit a function would silently run eagerly again;
+    with one whole graph expected it fails instead, so compiled blocks never quietly stop being
+    compiled.
+    """
+    return torch.compile(fn, dynamic=True, fullgraph=True)
 
 
 def jepa_init_(module: nn.Module, blocks: Sequence[Block]) -> None:
@@ -180,6 +223,8 @@ class VisionTransformer(nn.Module):
         window_size: windowed attention in every block except ``global_blocks`` (0: all global).
         drop_path_rate: stochastic depth, increasing linearly over the blocks.
         grad_checkpointing: recompute block activations in the backward pass.
+        compile_blocks: run the token-wise layers of every block through ``torch.compile``
+            (see :class:`Block`); the first steps then take longer while it compiles.
     """
 
     def __init__(self, arch: str = 'b', img_size: int = 224, patch_size: int = 16,
@@ -187,7 +232,7 @@ class VisionTransformer(nn.Module):
                  num_heads: Optional[int] = None, mlp_ratio: float = 4.0, qkv_bias: bool = True,
                  pos_embed: str = 'sincos', use_cls_token: bool = False, window_size: int = 0,
                  global_blocks: Sequence[int] = (), drop_path_rate: float = 0.0,
-                 grad_checkpointing: bool = False) -> None:
+                 grad_checkpointing: bool = False, compile_blocks: bool = False) -> None:
         super().__init__()
         if arch not in ARCHS:
             raise KeyError(f'unknown ViT arch {arch!r}; choose one of {sorted(ARCHS)}')
@@ -217,7 +262,7 @@ class VisionTransformer(nn.Module):
         rates = torch.linspace(0, drop_path_rate, self.depth).tolist()
         self.blocks = nn.ModuleList([
             Block(self.embed_dim, self.num_heads, mlp_ratio, qkv_bias, rates[i],
-                  window_size=0 if i in global_blocks else window_size)
+                  window_size=0 if i in global_blocks else window_size, compiled=compile_blocks)
             for i in range(self.depth)])
         self.norm = nn.LayerNorm(self.embed_dim, eps=1e-6)
         self.reset_parameters()

@@ -18,18 +18,20 @@ class Predictor(nn.Module):
     Parameter names follow the released I-JEPA predictor (``predictor_embed``, ``mask_token``,
     ``predictor_pos_embed``, ``predictor_blocks``, ``predictor_norm``, ``predictor_proj``), so a
     checkpoint converted to that layout reads in tools built for the released weights.
+    ``compile_blocks`` compiles the blocks' token-wise layers (:class:`~backbones.vit.Block`).
     """
 
     def __init__(self, embed_dim: int = 768, width: int = 384, depth: int = 6, num_heads: int = 12,
                  grid: Tuple[int, int] = (14, 14), mlp_ratio: float = 4.0,
-                 drop_path_rate: float = 0.0) -> None:
+                 drop_path_rate: float = 0.0, compile_blocks: bool = False) -> None:
         super().__init__()
         self.predictor_embed = nn.Linear(embed_dim, width)
         self.mask_token = nn.Parameter(torch.zeros(1, 1, width))
         self.register_buffer('predictor_pos_embed', sincos_2d(width, grid))
         rates = torch.linspace(0, drop_path_rate, depth).tolist()
         self.predictor_blocks = nn.ModuleList(
-            [Block(width, num_heads, mlp_ratio, True, rates[i]) for i in range(depth)])
+            [Block(width, num_heads, mlp_ratio, True, rates[i], compiled=compile_blocks)
+             for i in range(depth)])
         self.predictor_norm = nn.LayerNorm(width, eps=1e-6)
         self.predictor_proj = nn.Linear(width, embed_dim)
         self.reset_parameters()
@@ -63,21 +65,22 @@ class Predictor(nn.Module):
             tgt_valid = (target_valid.flatten(0, 1) if target_valid is not None else
                          torch.ones(b * m, lt, dtype=torch.bool, device=context.device))
             valid = torch.cat([ctx_valid.repeat_interleave(m, dim=0), tgt_valid], dim=1)
-        out = self.predict(context.repeat_interleave(m, dim=0),
-                           context_pos.repeat_interleave(m, dim=0), target_pos.flatten(0, 1),
-                           valid=valid)
+        out = self.predict(context, context_pos, target_pos.flatten(0, 1), valid=valid, repeats=m)
         return out.view(b, m, lt, -1)
 
     def predict(self, context: torch.Tensor, context_pos: torch.Tensor, query_pos: torch.Tensor,
-                attn_mask: Optional[torch.Tensor] = None,
-                valid: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """One sequence per row: context (S, Lc, D) at ``context_pos`` (S, Lc) and mask-token queries
-        at ``query_pos`` (S, Lq). Either ``attn_mask`` (broadcastable to (S, heads, L, L), True =
-        attend) or ``valid`` (S, Lc + Lq), False on padding: only the real tokens are computed
+                attn_mask: Optional[torch.Tensor] = None, valid: Optional[torch.Tensor] = None,
+                repeats: int = 1) -> torch.Tensor:
+        """One sequence per query row: context (S, Lc, D) at ``context_pos`` (S, Lc) and mask-token
+        queries at ``query_pos`` (S * repeats, Lq); context row i serves query rows
+        ``i * repeats`` to ``(i + 1) * repeats - 1`` and is embedded once for all of them. Either
+        ``attn_mask`` (broadcastable to (S * repeats, heads, L, L), True = attend) or ``valid``
+        (S * repeats, Lc + Lq), False on padding: only the real tokens are computed
         (:mod:`backbones.packed`) and padded queries come out as meaningless values.
-        Returns the (S, Lq, D) predictions."""
+        Returns the (S * repeats, Lq, D) predictions."""
         pos = self.predictor_pos_embed[0]
-        x = torch.cat([self.predictor_embed(context) + pos[context_pos],
+        context = self.predictor_embed(context) + pos[context_pos]
+        x = torch.cat([context.repeat_interleave(repeats, dim=0),
                        self.mask_token + pos[query_pos]], dim=1)
         rows = None
         if valid is not None:

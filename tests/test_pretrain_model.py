@@ -14,10 +14,10 @@ TINY = dict(encoder=dict(embed_dim=64, depth=3, num_heads=4, img_size=96, patch_
             predictor=dict(width=32, depth=2))
 
 
-def _model(**encoder):
+def _model(predictor=None, **encoder):
     torch.manual_seed(0)
-    cfg = dict(TINY, encoder=dict(TINY['encoder'], **encoder))
-    return IJEPA(**cfg).eval()
+    return IJEPA(encoder=dict(TINY['encoder'], **encoder),
+                 predictor=dict(TINY['predictor'], **(predictor or {}))).eval()
 
 
 def _padded_masks():
@@ -60,6 +60,36 @@ def test_hidden_patches_never_reach_the_context_or_the_predictions(cls):
     torch.testing.assert_close(outs[0], outs[1])
     with torch.no_grad():  # while the target encoder, which sees everything, does change
         assert not torch.allclose(model.target_tokens(images), model.target_tokens(changed))
+
+
+def test_compiled_blocks_take_the_eager_step_and_really_run_compiled():
+    from torch._dynamo.utils import counters
+    from backbones.vit import Block
+    eager = _model(grad_checkpointing=True).train()
+    compiled = _model(dict(compile_blocks=True), grad_checkpointing=True, compile_blocks=True)
+    compiled.train()
+    sampler = MultiBlockMaskSampler(input_size=96, patch_size=8)
+    lengths, graphs = set(), []
+    for step in range(3):
+        masks, images = sampler(4, step=step, rank=0), torch.randn(4, 3, 96, 96)
+        lengths.add(int(masks['context_valid'].sum()))  # tokens packed in the context encoder
+        for model in (eager, compiled):
+            model.zero_grad()
+            model.loss(images, masks)['loss'].backward()
+        for (name, a), b in zip(eager.named_parameters(), compiled.parameters()):
+            if a.grad is not None:
+                torch.testing.assert_close(b.grad, a.grad, atol=1e-6, rtol=1e-5, msg=name)
+        graphs.append(counters['stats']['unique_graphs'])
+    assert len(lengths) == 3 and graphs[0] == graphs[-1]  # new context lengths, no new graph
+    calls = []
+    hooks = [m.register_forward_pre_hook(lambda *_: calls.append(1))
+             for m in compiled.modules() if isinstance(m, Block)]
+    with torch.profiler.profile() as prof:  # what ran, not what was compiled
+        compiled.loss(images, masks)['loss'].backward()
+    for hook in hooks:
+        hook.remove()
+    ran = sum(e.name.startswith('Torch-Compiled Region') for e in prof.events())
+    assert ran == 2 * len(calls) == 2 * (3 + 3 + 3 + 2)  # target, context + its recompute, predictor
 
 
 def test_target_encoder_stays_in_eval_mode():

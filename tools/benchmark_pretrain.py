@@ -17,6 +17,9 @@ data workers do). Variants:
   (on a GPU under ``torch.cuda.set_sync_debug_mode('error')``: it fails if selection waits for the host).
 * ``dseq-full``: the prefix-mode DSeq step with each step's context encoder run over all tokens under
   a key mask, as the released DSeq-JEPA code does; the dseq modes are also reported against it.
+* ``gathered-compiled`` / ``dseq-prefix-compiled``: those steps with ``compile_blocks`` in the
+  encoders and the predictor (the blocks' token-wise layers through ``torch.compile``); the report
+  adds what dynamo compiled, so a fallback to eager code shows.
 
 Variants alternate within each repeat and the median time is reported, so ratios are measured under
 the same machine load. On a GPU the step runs in bf16 autocast and the report adds peak memory and
@@ -76,11 +79,11 @@ class MaskedPredictor(Predictor):
     """The predictor with padded sequences under key masks instead of packed sequences."""
 
     def predict(self, context: torch.Tensor, context_pos: torch.Tensor, query_pos: torch.Tensor,
-                attn_mask: Optional[torch.Tensor] = None,
-                valid: Optional[torch.Tensor] = None) -> torch.Tensor:
+                attn_mask: Optional[torch.Tensor] = None, valid: Optional[torch.Tensor] = None,
+                repeats: int = 1) -> torch.Tensor:
         if valid is not None:
             attn_mask = valid[:, None, None, :]
-        return super().predict(context, context_pos, query_pos, attn_mask)
+        return super().predict(context, context_pos, query_pos, attn_mask, repeats=repeats)
 
 
 class PaddedIJEPA(MaskedRows, IJEPA):
@@ -103,6 +106,8 @@ VARIANTS: Dict[str, tuple] = {
     'dseq-prefix': (DSeqJEPA, dict(mode='prefix', curriculum=False)),
     'dseq-causal': (DSeqJEPA, dict(mode='causal', curriculum=False)),
     'dseq-full': (FullLengthDSeqJEPA, dict(mode='prefix', curriculum=False)),
+    'gathered-compiled': (IJEPA, dict(compile_blocks=True)),
+    'dseq-prefix-compiled': (DSeqJEPA, dict(mode='prefix', curriculum=False, compile_blocks=True)),
 }
 
 
@@ -187,6 +192,25 @@ def profile(step: Callable, batches: List, device: torch.device, rows: int) -> N
               f'({100 * busy / wall:.0f}% busy)')
 
 
+def compiled_regions(step: Callable, batch: tuple, model: torch.nn.Module) -> str:
+    """How many block halves of one step ran compiled code, out of how many there were."""
+    from backbones.vit import Block
+    calls = [0]
+
+    def count(*_) -> None:
+        calls[0] += 1
+    hooks = [m.register_forward_pre_hook(count) for m in model.modules() if isinstance(m, Block)]
+    try:
+        with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+            step(*batch)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    ran = sum(e.name.startswith('Torch-Compiled Region') for e in prof.events())
+    graphs = torch._dynamo.utils.counters['stats']['unique_graphs']
+    return f'{ran} of {2 * calls[0]} block halves ran compiled ({graphs} graphs compiled in all)'
+
+
 def sync(device: torch.device) -> None:
     if device.type == 'cuda':
         torch.cuda.synchronize()
@@ -215,9 +239,13 @@ def main() -> None:
     models = {}
     for name in args.variants:
         cls, extra = VARIANTS[name]
+        extra = dict(extra)
+        compiled = extra.pop('compile_blocks', False)
         torch.manual_seed(0)
-        models[name] = cls(encoder=dict(arch=args.arch, img_size=args.img, patch_size=args.patch),
-                           predictor=dict(width=384, depth=PREDICTOR_DEPTH[args.arch]),
+        models[name] = cls(encoder=dict(arch=args.arch, img_size=args.img, patch_size=args.patch,
+                                        compile_blocks=compiled),
+                           predictor=dict(width=384, depth=PREDICTOR_DEPTH[args.arch],
+                                          compile_blocks=compiled),
                            **extra).to(device)
     sampler = MultiBlockMaskSampler(input_size=args.img, patch_size=args.patch)
     batches: List = []
@@ -236,7 +264,9 @@ def main() -> None:
                 step(images, masks)
             sync(device)
             print(f'  {name}: {args.warmup} warm-up steps in {time.perf_counter() - start:.1f} s')
-            with FlopCounterMode(display=False) as counter:
+            # A compiled function called under a dispatch mode such as the FLOP counter is
+            # skipped, and stays skipped: later calls run eagerly. So the count runs eagerly.
+            with torch.compiler.set_stance('force_eager'), FlopCounterMode(display=False) as counter:
                 step(*batches[0])
         except Exception as error:  # report it and measure the other variants
             print(f'  {name}: failed, left out: {type(error).__name__}: {str(error)[:300]}')
@@ -270,7 +300,7 @@ def main() -> None:
     base = statistics.median(times[variants[0]])
     for name in steps:
         t = statistics.median(times[name])
-        line = (f'  {name:17s} {t * 1e3:9.1f} ms/step  {args.batch / t:9.1f} images/s  '
+        line = (f'  {name:20s} {t * 1e3:9.1f} ms/step  {args.batch / t:9.1f} images/s  '
                 f'{flops[name] / args.batch / 1e9:6.1f} GFLOP/image  x{t / base:.2f} vs '
                 f'{variants[0]}')
         if device.type == 'cuda':
@@ -278,6 +308,9 @@ def main() -> None:
             line += (f'  {peak[name]:.1f} GiB peak  {achieved:.0f} TFLOP/s '
                      f'({100 * achieved / args.peak_tflops:.0f}% of {args.peak_tflops:.0f})')
         print(line)
+    for name in steps:
+        if VARIANTS[name][1].get('compile_blocks'):
+            print(f'  {name}: {compiled_regions(steps[name], batches[0], models[name])}')
     if 'dseq-full' in steps:
         full = statistics.median(times['dseq-full'])
         for name in ('dseq-prefix', 'dseq-causal'):

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from timm.layers import DropPath, Mlp, PatchEmbed, trunc_normal_
 from torch import nn
+from torch.utils._python_dispatch import is_in_torch_dispatch_mode
 from torch.utils.checkpoint import checkpoint
 
 from .packed import PackedRows, pack, pack_rows, packed_attention, unpack
@@ -139,7 +140,11 @@ class Block(nn.Module):
     residual adds) run through ``torch.compile``, which fuses the element-wise work (the LayerNorms
     with autocast's casts, bias, GELU and residual adds) into few kernels; attention itself stays
     eager, so the variable-length kernel of packed rows is called as it is. Every block of the same
-    width shares the compiled code (parameters are graph inputs), with dynamic token counts.
+    width shares the compiled code (parameters are graph inputs), with dynamic token counts. Only
+    the element-wise share of those layers gains; their matrix products are what they were.
+
+    The block calls the parts of its :class:`Attention` (``qkv``, ``attend``, ``proj``), not its
+    ``forward``, so hooks on ``attn`` itself do not fire.
     """
 
     def __init__(self, dim: int, num_heads: int, mlp_ratio: float = 4.0, qkv_bias: bool = True,
@@ -160,8 +165,12 @@ class Block(nn.Module):
         """``x`` (B, N, C), or the packed tokens (T, C) of the rows described by ``packed``."""
         # Windows need the full patch grid; gathered token subsets (pretraining) attend globally.
         window = self.window_size if grid is not None else 0
-        before, after = (_compiled(_before_attention), _compiled(_after_attention)) \
-            if self.compiled else (_before_attention, _after_attention)
+        # Dynamo skips a compiled function called under a dispatch mode (a FLOP counter, say), and
+        # keeps skipping it after the mode ends: such calls run the eager code instead.
+        if self.compiled and not is_in_torch_dispatch_mode(include_infra_modes=False):
+            before, after = _compiled(_before_attention), _compiled(_after_attention)
+        else:
+            before, after = _before_attention, _after_attention
         out = self.attn.attend(before(self, x), attn_mask, grid, window, num_prefix, packed)
         return after(self, x, out, packed)
 
@@ -186,11 +195,12 @@ def _after_attention(blk: Block, x: torch.Tensor, out: torch.Tensor,
 def _compiled(fn: Callable) -> Callable:
     """``fn`` through ``torch.compile``, built once (on first use) and shared by every block.
 
-    ``fullgraph``: past dynamo's recompile limit a function would silently run eagerly again;
-    with one whole graph expected it fails instead, so compiled blocks never quietly stop being
-    compiled.
+    Every model in the process shares these two functions, and each width, grad mode, train/eval
+    mode and input layout is one more compiled variant, so the limit is well above dynamo's
+    default of 8. ``fullgraph``: past the limit a function would silently run eagerly again; with
+    one whole graph expected it fails instead.
     """
-    return torch.compile(fn, dynamic=True, fullgraph=True)
+    return torch.compile(fn, dynamic=True, fullgraph=True, recompile_limit=64)
 
 
 def jepa_init_(module: nn.Module, blocks: Sequence[Block]) -> None:

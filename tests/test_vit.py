@@ -152,6 +152,25 @@ def test_drop_path_is_active_in_training_only():
         assert not torch.equal(vit(x), vit(x))
 
 
+def test_compiled_blocks_on_windowed_dense_grids():
+    torch.manual_seed(0)
+    kwargs = dict(out_indices=(1, 3), use_cls_token=True, window_size=2, global_blocks=(1,),
+                  drop_path_rate=0.5, **TINY)
+    eager, compiled = JEPAViT(**kwargs).eval(), JEPAViT(compile_blocks=True, **kwargs).eval()
+    compiled.load_state_dict(eager.state_dict())
+    x = torch.randn(2, 3, 64, 80)
+    with torch.no_grad():
+        for a, b in zip(eager(x), compiled(x)):
+            torch.testing.assert_close(b, a, atol=1e-5, rtol=1e-5)
+    compiled.train()
+    with torch.profiler.profile() as prof:
+        first = compiled(x)[1]
+        first.square().mean().backward()
+    assert sum(e.name.startswith('Torch-Compiled Region') for e in prof.events()) == 2 * 4
+    assert not torch.equal(first, compiled(x)[1])  # drop path draws anew in compiled code too
+    assert all(p.grad is not None for p in compiled.blocks.parameters())
+
+
 def test_init_scales_residual_projections_by_depth():
     torch.manual_seed(0)
     vit = VisionTransformer(arch='s', depth=12)

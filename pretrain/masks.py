@@ -120,6 +120,11 @@ class MultiBlockMaskSampler:
         """
         sizes = _generator(seed, step)
         target_size = self.block_size(sizes, self.target_scale, self.target_aspect)
+        if target_size[0] * target_size[1] <= self.min_keep:  # SPEC: a valid mask has more
+            raise ValueError(
+                f'target blocks of {target_size[0]}x{target_size[1]} patches on a {self.grid} grid '
+                f'do not hold more than min_keep={self.min_keep} patches: raise target_scale '
+                f'{self.target_scale} or the input size, or lower min_keep')
         context_size = self.block_size(sizes, self.context_scale, self.context_aspect)
         g = _generator(seed, step, _rank() if rank is None else rank)
         contexts, targets = zip(*(self._image_masks(g, target_size, context_size)

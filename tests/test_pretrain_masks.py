@@ -90,6 +90,11 @@ def test_min_keep_holds_when_targets_crowd_the_grid():
         assert lengths > 4
 
 
+def test_target_blocks_below_min_keep_are_refused():
+    with pytest.raises(ValueError, match=r'target blocks of \d+x\d+ patches on a \(4, 4\) grid'):
+        MultiBlockMaskSampler(input_size=64, patch_size=16)(2, step=0, rank=0)
+
+
 def test_collate_needs_the_step_and_reports_skipped_images():
     img = torch.zeros(3, 224, 224, dtype=torch.uint8)
     batch = multiblock_collate([dict(img=img, step=3, skipped=['a.jpg']),

@@ -196,11 +196,13 @@ def _compiled(fn: Callable) -> Callable:
     """``fn`` through ``torch.compile``, built once (on first use) and shared by every block.
 
     Every model in the process shares these two functions, and each width, grad mode, train/eval
-    mode and input layout is one more compiled variant, so the limit is well above dynamo's
-    default of 8. ``fullgraph``: past the limit a function would silently run eagerly again; with
-    one whole graph expected it fails instead.
+    mode and input layout is one more compiled variant, so dynamo's process-wide recompile limit is
+    raised from its default of 8 to at least 64. ``fullgraph``: past the limit a function would
+    silently run eagerly again; with one whole graph expected it fails instead.
     """
-    return torch.compile(fn, dynamic=True, fullgraph=True, recompile_limit=64)
+    limits = torch._dynamo.config
+    limits.recompile_limit = max(limits.recompile_limit, 64)
+    return torch.compile(fn, dynamic=True, fullgraph=True)
 
 
 def jepa_init_(module: nn.Module, blocks: Sequence[Block]) -> None:

@@ -119,8 +119,9 @@ def test_synthetic_scenes_match_their_pixels(synthetic_clevr):
             # drawn last, so on top: its centre is its colour with the centre's shading
             expected = np.array(_COLOURS[closest['color']]) * 0.975
             assert np.abs(pixels[y, x] - expected).max() < 1, s['image_filename']
-    labels = [count_label(s) for s in scenes] + [dist_label(s) for s in scenes]
-    assert len(set(labels)) > 6  # both tasks spread over their classes
+    # each task spreads over its classes (8 for Count, 6 for Dist)
+    assert len({count_label(s) for s in scenes}) >= 6
+    assert len({dist_label(s) for s in scenes}) >= 4
 
 
 def test_count_labels_equal_torchvision_minus_three(synthetic_clevr):

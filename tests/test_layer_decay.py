@@ -53,11 +53,11 @@ def test_cls_and_learned_positions_get_no_weight_decay():
     constructor = OPTIM_WRAPPER_CONSTRUCTORS.build(dict(
         type='ViTLayerDecayOptimWrapperConstructor',
         optim_wrapper_cfg=dict(optimizer=dict(type='AdamW', lr=1.0, weight_decay=0.1)),
-        paramwise_cfg=dict(num_layers=2)))
+        paramwise_cfg=dict(num_layers=2, decay_rate=0.5)))
     groups = constructor(model).optimizer.param_groups
-    for p in (model.backbone.cls_token, model.backbone.pos_embed):
+    for p in (model.backbone.cls_token, model.backbone.pos_embed):  # layer 0, below block 0
         (g,) = [g for g in groups if any(q is p for q in g['params'])]
-        assert g['weight_decay'] == 0.0 and g['lr'] == pytest.approx(1.0)
+        assert g['weight_decay'] == 0.0 and g['lr'] == pytest.approx(0.5 ** 3)
 
 
 def test_missing_num_layers_is_a_clear_error():

@@ -75,6 +75,9 @@ def test_patches_outside_the_context_never_reach_step_k():
         real = steps['context_valid'][i]  # padded rows are computed, never attended to, never used
         torch.testing.assert_close(after[0][i][real], before[0][i][real], msg=f'context of step {k}')
         torch.testing.assert_close(after[1][i], before[1][i], msg=f'predictions of step {k}')
+        inside = images.clone()  # the control: step k does read its own image's context
+        repaint_outside(inside, b, set(range(144)) - visible)
+        assert not torch.allclose(step_outputs(inside)[1][i], before[1][i]), f'step {k}'
 
 
 def test_curriculum_draws_depend_on_seed_and_step_only():

@@ -45,7 +45,16 @@ def test_every_stage_runs_and_the_table_has_the_random_row(suite):
     rows = [line for line in out.splitlines() if line.startswith('| ViT-96x6/16 | CLEVR Count')]
     assert len(rows) == 3  # top-1 avg, cls, concat4
     avg = next(r for r in rows if '| top-1 avg |' in r).split('|')
-    assert all(c.strip() not in ('missing', '-') for c in avg[4:8])  # I-JEPA, DSeq, diff, random
+    tested = {}  # each cell is its stage's test result (tools/test.py's json)
+    for method in ('ijepa', 'dseq', 'random'):
+        stage = work / f'clevr_count_{method}'
+        (stamp,) = [d for d in os.listdir(stage) if d[:8].isdigit() and
+                    (stage / d / f'{d}.json').exists()]
+        with open(stage / stamp / f'{stamp}.json') as f:
+            tested[method] = json.load(f)['clevr_count/top1_avg']
+    assert [c.strip() for c in avg[4:8]] == [
+        f"{tested['ijepa']:.1f}", f"{tested['dseq']:.1f}",
+        f"{tested['dseq'] - tested['ijepa']:+.1f}", f"{tested['random']:.1f}"]
     cls = next(r for r in rows if '| top-1 cls |' in r).split('|')
     assert [c.strip() == 'missing' for c in cls[4:8]] == [True, False, True, False]  # no I-JEPA CLS
     verdicts = [line for line in out.splitlines()

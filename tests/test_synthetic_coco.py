@@ -9,6 +9,7 @@ from pycocotools.coco import COCO
 from pycocotools import mask as mask_utils
 
 from synthetic import COCO_CLASSES, make_coco
+from synthetic.shapes import _COLOURS
 
 
 def test_same_seed_same_files_other_seed_other_files(tmp_path):
@@ -29,6 +30,7 @@ def test_layout_and_annotations_are_valid_coco(synthetic_coco):
         for img in coco.imgs.values():
             with Image.open(os.path.join(synthetic_coco, f'{split}2017', img['file_name'])) as im:
                 assert im.size == (img['width'], img['height'])
+                pixels = np.asarray(im.convert('RGB'), dtype=np.float64)
             union = np.zeros((img['height'], img['width']), dtype=np.int64)
             for ann in coco.imgToAnns[img['id']]:
                 mask = coco.annToMask(ann)
@@ -37,6 +39,10 @@ def test_layout_and_annotations_are_valid_coco(synthetic_coco):
                 rle = mask_utils.encode(np.asfortranarray(mask))
                 assert np.allclose(mask_utils.toBbox(rle), ann['bbox'], atol=0.01)
                 kinds.add(type(ann['segmentation']).__name__)
+                # the pixels under the mask have the colour of the annotated class, not another's
+                mean = pixels[mask.astype(bool)].mean(0)
+                nearest = np.linalg.norm(_COLOURS - mean, axis=1).argmin()
+                assert nearest == ann['category_id'] - 1, (img['file_name'], ann['id'])
             assert union.max() <= 1, 'instances overlap'
         assert kinds == {'list', 'dict'}  # polygons and RLE
 

@@ -1,6 +1,7 @@
 """The ADE20K UperNet path: paper configs, the layout error, the synthetic data, real training on
 it, and SyncBN turning into BN without distribution."""
 import filecmp
+import glob
 import math
 import os
 
@@ -175,10 +176,15 @@ def test_train_and_evaluate_on_synthetic_ade(synthetic_ade, tmp_path):
     run_tool('train.py', SMOKE, '--work-dir', work, env=env)
     rows = logged_scalars(work)
     losses = [r['loss'] for r in rows if 'loss' in r]
-    assert len(losses) >= 4 and all(math.isfinite(v) for v in losses)
-    assert losses[-1] < losses[0]
+    assert len(losses) >= 6 and all(math.isfinite(v) for v in losses)
+    assert np.mean(losses[-3:]) < 0.85 * np.mean(losses[:3])
     (metrics,) = [r for r in rows if 'mIoU' in r]
-    assert math.isfinite(metrics['mIoU']) and 0.0 <= metrics['mIoU'] <= 100.0
+    # above twice the mIoU of painting every pixel with the most frequent class of the val split
+    ids = np.concatenate([np.asarray(Image.open(p)).ravel() for p in glob.glob(
+        os.path.join(synthetic_ade, 'annotations', 'validation', '*.png'))])
+    counts = np.unique(ids[ids > 0], return_counts=True)[1]  # id 0 is ignored
+    majority = 100 * counts.max() / counts.sum() / len(counts)
+    assert metrics['mIoU'] > 2 * majority
     assert metrics['step'] == Config.fromfile(SMOKE).train_cfg.max_iters
     assert os.path.exists(os.path.join(work, 'best_mIoU_iter_40.pth'))
 

@@ -5,8 +5,10 @@ import sys
 import pytest
 import timm
 import torch
+import torch.nn.functional as F
 
 from backbones import JEPAViT, VisionTransformer, encoder_state_dict, load_encoder_weights
+from backbones.pos_embed import sincos_2d
 from conftest import ROOT
 
 TINY = dict(embed_dim=64, depth=4, num_heads=4)
@@ -94,7 +96,9 @@ def test_position_table_from_another_grid_is_resampled():
     sd = VisionTransformer(img_size=224, pos_embed='learned', **TINY).state_dict()
     model = VisionTransformer(img_size=448, pos_embed='learned', **TINY)
     load_encoder_weights(model, sd)
-    assert model.pos_embed.shape == (1, 784, 64)
+    grid = sd['pos_embed'].reshape(1, 14, 14, 64).permute(0, 3, 1, 2)
+    expected = F.interpolate(grid, size=(28, 28), mode='bicubic', align_corners=False)
+    torch.testing.assert_close(model.pos_embed, expected.permute(0, 2, 3, 1).reshape(1, 784, 64))
 
 
 def test_converted_backbone_and_timm_files_load_strictly(tmp_path):
@@ -123,6 +127,6 @@ def test_converted_backbone_and_timm_files_load_strictly(tmp_path):
 def test_fixed_position_table_from_another_grid_is_recomputed():
     sd = VisionTransformer(img_size=224, **TINY).state_dict()
     model = VisionTransformer(img_size=448, **TINY)
-    expected = model.pos_embed.clone()
     load_encoder_weights(model, sd)
-    assert torch.equal(model.pos_embed, expected)
+    assert torch.equal(model.pos_embed, sincos_2d(64, (28, 28)))
+    assert torch.equal(model.blocks[0].attn.qkv.weight, sd['blocks.0.attn.qkv.weight'])

@@ -49,6 +49,16 @@ def run_tool(tool: str, *args: str, env: dict) -> str:
     return proc.stdout + proc.stderr
 
 
+def metrics_of_test_run(work_dir: str) -> dict:
+    """The metrics of the one ``tools/test.py`` run of a work dir (``<run>/<run>.json``)."""
+    import json
+    import os
+    (path,) = [p for run in sorted(os.listdir(work_dir)) if run[:8].isdigit()
+               for p in [osp.join(work_dir, run, f'{run}.json')] if osp.exists(p)]
+    with open(path) as f:
+        return json.load(f)
+
+
 def logged_scalars(work_dir: str) -> list:
     """Every row of the scalars.json logs of a work dir's runs, oldest run first."""
     import json

@@ -1,12 +1,11 @@
 """The COCO Mask R-CNN path: paper configs, the layout error, and real training on synthetic COCO."""
-import json
 import math
 import os
 
 import pytest
 from mmengine.config import Config
 
-from conftest import ROOT, config_differences, logged_scalars, run_tool
+from conftest import ROOT, config_differences, logged_scalars, metrics_of_test_run, run_tool
 
 DSEQ = os.path.join(ROOT, 'configs', 'maskrcnn_dseq_vitb.py')
 SMOKE = os.path.join(ROOT, 'configs', 'smoke', 'maskrcnn_dseq_vittiny_synthcoco.py')
@@ -57,32 +56,26 @@ def test_missing_coco_says_which_layout_and_how_to_point_elsewhere(tmp_path, mon
         assert part in message
 
 
-def _rle(segmentation, h: int, w: int) -> dict:
-    """A COCO segmentation as the synthetic set writes it (polygons, or RLE for discs) as RLE."""
-    import pycocotools.mask as mask_utils
-    if isinstance(segmentation, list):
-        return mask_utils.merge(mask_utils.frPyObjects(segmentation, h, w))
-    return dict(segmentation, counts=segmentation['counts'].encode())
-
-
 def test_ground_truth_as_predictions_scores_a_perfect_coco_map(synthetic_coco, monkeypatch):
     """The smoke config's dataset, class names and evaluator agree with the synthetic json."""
     import numpy as np
-    import pycocotools.mask as mask_utils
     import torch
     from mmdet.registry import DATASETS, METRICS
     from mmdet.utils import register_all_modules
+    from pycocotools.coco import COCO
     register_all_modules()
     monkeypatch.setenv('SYNTH_COCO_ROOT', synthetic_coco)
     cfg = Config.fromfile(SMOKE)
     dataset = DATASETS.build(cfg.val_dataloader.dataset)
     metric = METRICS.build(cfg.val_evaluator)
     metric.dataset_meta = dataset.metainfo
+    coco = COCO(cfg.val_evaluator.ann_file)  # to rasterise the annotations' polygons and RLE
     for i in range(len(dataset)):
         info = dataset.get_data_info(i)
         h, w = info['height'], info['width']
         objects = [o for o in info['instances'] if not o['ignore_flag']]
-        masks = [mask_utils.decode(_rle(o['mask'], h, w)) for o in objects]
+        masks = [coco.annToMask(dict(segmentation=o['mask'], image_id=info['img_id']))
+                 for o in objects]
         metric.process({}, [dict(img_id=info['img_id'], ori_shape=(h, w), pred_instances=dict(
             bboxes=torch.tensor([o['bbox'] for o in objects], dtype=torch.float32),
             labels=torch.tensor([o['bbox_label'] for o in objects]),
@@ -111,9 +104,7 @@ def test_train_evaluate_resume_and_test_on_synthetic_coco(synthetic_coco, tmp_pa
 
     run_tool('test.py', SMOKE, os.path.join(work, 'epoch_2.pth'), '--work-dir',
              str(tmp_path / 'test'), env=env)
-    (stamp,) = [d for d in os.listdir(tmp_path / 'test') if d[:8].isdigit()]
-    with open(tmp_path / 'test' / stamp / f'{stamp}.json') as f:
-        tested = json.load(f)
+    tested = metrics_of_test_run(str(tmp_path / 'test'))
     # the test split is the val split: testing epoch 2 repeats its validation exactly
     validated = [r for r in logged_scalars(work) if 'coco/bbox_mAP' in r][-1]
     for key in ('coco/bbox_mAP', 'coco/bbox_mAP_50', 'coco/segm_mAP', 'coco/segm_mAP_50'):

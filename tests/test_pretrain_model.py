@@ -65,7 +65,7 @@ def test_hidden_patches_never_reach_the_context_or_the_predictions(cls):
 
 def test_compiled_blocks_take_the_eager_step_and_really_run_compiled():
     from torch._dynamo.utils import counters
-    from backbones.vit import Block
+    from benchmark_pretrain import compiled_block_halves  # tools/ is on the path (conftest)
     eager = _model(grad_checkpointing=True).train()
     compiled = _model(dict(compile_blocks=True), grad_checkpointing=True, compile_blocks=True)
     compiled.train()
@@ -84,15 +84,9 @@ def test_compiled_blocks_take_the_eager_step_and_really_run_compiled():
     assert len(lengths) == 3 and graphs[0] == graphs[-1]  # new context lengths, no new graph
     with FlopCounterMode(display=False):  # a dispatch mode: these calls run eagerly ...
         compiled.loss(images, masks)['loss'].backward()
-    calls = []  # ... and later ones compiled again
-    hooks = [m.register_forward_pre_hook(lambda *_: calls.append(1))
-             for m in compiled.modules() if isinstance(m, Block)]
-    with torch.profiler.profile() as prof:  # what ran, not what was compiled
-        compiled.loss(images, masks)['loss'].backward()
-    for hook in hooks:
-        hook.remove()
-    ran = sum(e.name.startswith('Torch-Compiled Region') for e in prof.events())
-    assert ran == 2 * len(calls) == 2 * (3 + 3 + 3 + 2)  # target, context + its recompute, predictor
+    ran, halves = compiled_block_halves(  # ... and later ones compiled again
+        lambda: compiled.loss(images, masks)['loss'].backward(), compiled)
+    assert ran == halves == 2 * (3 + 3 + 3 + 2)  # target, context + its recompute, predictor
 
 
 def test_target_encoder_stays_in_eval_mode():

@@ -7,7 +7,7 @@ import os.path as osp
 import pytest
 from PIL import Image
 
-from conftest import ROOT, run_tool
+from conftest import ROOT, metrics_of_test_run, run_tool
 
 
 @pytest.fixture(scope='module')
@@ -45,13 +45,8 @@ def test_every_stage_runs_and_the_table_has_the_random_row(suite):
     rows = [line for line in out.splitlines() if line.startswith('| ViT-96x6/16 | CLEVR Count')]
     assert len(rows) == 3  # top-1 avg, cls, concat4
     avg = next(r for r in rows if '| top-1 avg |' in r).split('|')
-    tested = {}  # each cell is its stage's test result (tools/test.py's json)
-    for method in ('ijepa', 'dseq', 'random'):
-        stage = work / f'clevr_count_{method}'
-        (stamp,) = [d for d in os.listdir(stage) if d[:8].isdigit() and
-                    (stage / d / f'{d}.json').exists()]
-        with open(stage / stamp / f'{stamp}.json') as f:
-            tested[method] = json.load(f)['clevr_count/top1_avg']
+    tested = {m: metrics_of_test_run(str(work / f'clevr_count_{m}'))['clevr_count/top1_avg']
+              for m in ('ijepa', 'dseq', 'random')}  # each cell is its stage's test result
     assert [c.strip() for c in avg[4:8]] == [
         f"{tested['ijepa']:.1f}", f"{tested['dseq']:.1f}",
         f"{tested['dseq'] - tested['ijepa']:+.1f}", f"{tested['random']:.1f}"]

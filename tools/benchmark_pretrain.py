@@ -31,7 +31,7 @@ import os.path as osp
 import statistics
 import sys
 import time
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -193,24 +193,22 @@ def profile(step: Callable, batches: List, device: torch.device, rows: int) -> N
               f'({100 * busy / wall:.0f}% busy)')
 
 
-def compiled_regions(step: Callable, batch: tuple, model: torch.nn.Module) -> str:
-    """How many block halves of one step (one more optimiser step) ran compiled code, out of how
-    many there were."""
+def compiled_block_halves(run: Callable[[], None], model: torch.nn.Module) -> Tuple[int, int]:
+    """How many block halves ran compiled code during ``run()``, and how many ran in all."""
     from backbones.vit import Block
     calls = [0]
 
     def count(*_) -> None:
         calls[0] += 1
     hooks = [m.register_forward_pre_hook(count) for m in model.modules() if isinstance(m, Block)]
-    try:
+    try:  # the profiler records what ran, not what was compiled
         with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
-            step(*batch)
+            run()
     finally:
         for hook in hooks:
             hook.remove()
     ran = sum(e.name.startswith('Torch-Compiled Region') for e in prof.events())
-    graphs = torch._dynamo.utils.counters['stats']['unique_graphs']
-    return f'{ran} of {2 * calls[0]} block halves ran compiled ({graphs} graphs compiled in all)'
+    return ran, 2 * calls[0]
 
 
 def sync(device: torch.device) -> None:
@@ -313,8 +311,11 @@ def main() -> None:
         print(line)
     for name in steps:
         if VARIANTS[name][1].get('compile_blocks'):
-            try:
-                print(f'  {name}: {compiled_regions(steps[name], batches[0], models[name])}')
+            try:  # one more optimiser step
+                ran, halves = compiled_block_halves(lambda: steps[name](*batches[0]), models[name])
+                graphs = torch._dynamo.utils.counters['stats']['unique_graphs']
+                print(f'  {name}: {ran} of {halves} block halves ran compiled ({graphs} graphs '
+                      'compiled in all)')
             except Exception as error:  # keep the timings above
                 print(f'  {name}: counting compiled regions failed: {type(error).__name__}: '
                       f'{str(error)[:300]}')

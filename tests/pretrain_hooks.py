@@ -1,5 +1,6 @@
 """Hooks that the pretraining tests inject into real runs (through custom_imports)."""
 import json
+import multiprocessing
 import os
 import signal
 
@@ -58,3 +59,15 @@ class DumpStepKindsHook(Hook):
     def after_train(self, runner) -> None:
         with open(os.path.join(runner.work_dir, f'kinds{get_rank()}.json'), 'w') as f:
             json.dump(self.kinds, f)
+
+
+@HOOKS.register_module()
+class CountChildProcessesHook(Hook):
+    """Save the live child processes at the last iteration and once training has ended."""
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+        self.training = len(multiprocessing.active_children())
+
+    def after_run(self, runner) -> None:
+        with open(os.path.join(runner.work_dir, 'children.json'), 'w') as f:
+            json.dump(dict(training=self.training, ended=len(multiprocessing.active_children())), f)

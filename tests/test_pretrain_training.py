@@ -141,3 +141,12 @@ def test_non_finite_loss_stops_the_run_and_keeps_the_last_checkpoint(synthetic_i
     state = torch.load(tmp_path / 'iter_3.pth', weights_only=True)['state_dict']
     assert all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point())
     assert not os.path.exists(tmp_path / 'iter_6.pth')
+
+
+def test_persistent_data_workers_stop_when_training_ends(synthetic_imagenet, tmp_path):
+    # Left running, pinned-memory workers hold the finished process for 5 s each at exit (on GPU).
+    _train(tmp_path, synthetic_imagenet, 'train_cfg.max_epochs=1',
+           'train_dataloader.persistent_workers=True',
+           config=_with_hooks(tmp_path, "dict(type='CountChildProcessesHook')"))
+    with open(tmp_path / 'children.json') as f:
+        assert json.load(f) == dict(training=2, ended=0)  # the smoke config's 2 workers

@@ -2,6 +2,8 @@
 # RandomResizedCrop(224, scale 0.3-1.0) only; batch 2048 = 8 GPUs x 256; AdamW, lr 1e-4 -> 1e-3 over
 # 15 epochs then cosine to 1e-6, weight decay 0.04 -> 0.4 (cosine-shaped), none on biases and 1-D
 # parameters; EMA momentum 0.996 -> 1.0 per iteration; bf16 autocast on GPU; 600 epochs.
+# compile_blocks: the blocks' token-wise layers run through torch.compile (x1.15 steps/s for ViT-B/16
+# at batch 256 on an H200, tools/benchmark_pretrain.py); the first steps wait for compilation.
 # The data root comes from IMAGENET_ROOT (default data/imagenet): <root>/train/<class>/<image>.
 custom_imports = dict(imports=['pretrain'], allow_failed_imports=False)
 default_scope = 'mmengine'
@@ -16,8 +18,8 @@ batch_size = 256  # per GPU
 model = dict(
     data_preprocessor=dict(type='ImgDataPreprocessor', mean=[123.675, 116.28, 103.53],
                            std=[58.395, 57.12, 57.375]),
-    encoder=dict(arch='b', img_size=img_size, patch_size=patch_size),
-    predictor=dict(width=384, depth=6))
+    encoder=dict(arch='b', img_size=img_size, patch_size=patch_size, compile_blocks=True),
+    predictor=dict(width=384, depth=6, compile_blocks=True))
 
 train_dataloader = dict(
     batch_size=batch_size,

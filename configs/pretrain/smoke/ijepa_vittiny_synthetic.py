@@ -6,9 +6,11 @@ _base_ = '../ijepa_vitb16_in1k.py'
 img_size = 96
 patch_size = 8
 max_epochs = 10
+# eager blocks: compiling costs more than it saves on CPU and would move the tiny table's numbers
 model = dict(
-    encoder=dict(embed_dim=64, depth=4, num_heads=4, img_size=img_size, patch_size=patch_size),
-    predictor=dict(width=32, depth=2))
+    encoder=dict(embed_dim=64, depth=4, num_heads=4, img_size=img_size, patch_size=patch_size,
+                 compile_blocks=False),
+    predictor=dict(width=32, depth=2, compile_blocks=False))
 train_dataloader = dict(
     batch_size=16, num_workers=2, persistent_workers=False, pin_memory=False,
     collate_fn=dict(input_size=img_size, patch_size=patch_size),

@@ -22,7 +22,7 @@ from torch.utils.checkpoint import checkpoint
 from .packed import PackedRows, pack, pack_rows, packed_attention, unpack
 from .pos_embed import resample_pos_embed, sincos_2d
 
-__all__ = ['ARCHS', 'Attention', 'Block', 'VisionTransformer', 'jepa_init_']
+__all__ = ['ARCHS', 'Attention', 'Block', 'VisionTransformer', 'jepa_init_', 'patch_grid']
 
 #: Standard sizes: width, depth and heads (SPEC section 2).
 ARCHS: Dict[str, Dict[str, int]] = {
@@ -222,6 +222,16 @@ def jepa_init_(module: nn.Module, blocks: Sequence[Block]) -> None:
             blk.mlp.fc2.weight.div_(math.sqrt(2.0 * layer_id))
 
 
+def patch_grid(size: Tuple[int, int], patch_size: int, what: str) -> Tuple[int, int]:
+    """(rows, cols) of patches in an image of ``size`` (h, w); a side that is not a whole number of
+    patches is refused rather than cropped, which would leave pixels out without a word."""
+    h, w = size
+    if h % patch_size or w % patch_size:
+        raise ValueError(f'{what} is {h}x{w} pixels, which patch size {patch_size} does not divide: '
+                         f'give it sides that are multiples of {patch_size}')
+    return h // patch_size, w // patch_size
+
+
 class VisionTransformer(nn.Module):
     """ViT encoder with fixed or learned absolute positions and an optional CLS token.
 
@@ -253,7 +263,7 @@ class VisionTransformer(nn.Module):
                                            num_heads=num_heads).items() if v is not None})
         self.embed_dim, self.depth, self.num_heads = size['embed_dim'], size['depth'], size['num_heads']
         self.patch_size = patch_size
-        self.grid_size = (img_size // patch_size, img_size // patch_size)
+        self.grid_size = patch_grid((img_size, img_size), patch_size, 'img_size')
         self.grad_checkpointing = grad_checkpointing
 
         self.patch_embed = PatchEmbed(img_size, patch_size, in_chans, self.embed_dim,
@@ -302,11 +312,12 @@ class VisionTransformer(nn.Module):
         one matrix product over the flattened patches: the same function, but cuDNN's kernel for
         that convolution took about 2 ms a call at batch 256 on an H200 (ViT-B/16, two calls in a
         pretraining step of about 110 ms); the matrix product is not among the 25 costliest operators
-        of that step. Pixels past the last whole patch are left out, as the convolution does.
+        of that step. An image side that is not a whole number of patches is refused
+        (:func:`patch_grid`).
         """
         b, c, h, w = x.shape
         p = self.patch_size
-        grid = (h // p, w // p)
+        grid = patch_grid((h, w), p, 'the input')
         patches = x[:, :, :grid[0] * p, :grid[1] * p].reshape(b, c, grid[0], p, grid[1], p)
         patches = patches.permute(0, 2, 4, 1, 3, 5).reshape(b, grid[0] * grid[1], c * p * p)
         proj = self.patch_embed.proj

@@ -82,7 +82,8 @@ class JEPAModel(BaseModel):
             dist.all_reduce(finite, op=dist.ReduceOp.MIN)  # every rank stops together
         if not finite:
             raise FloatingPointError(
-                f'non-finite loss ({loss.item()} here): stopping before the optimiser step, so the '
-                'weights and the last checkpoint in the work dir are intact. Resume from it with '
-                '--resume after lowering the learning rate or checking the data.')
+                f'non-finite loss ({loss.item()} here): stopping before the optimiser step. Every '
+                'checkpoint in the work dir holds finite weights (each is checked before it is '
+                'written): resume from the last with --resume after lowering the learning rate or '
+                'checking the data.')
         return loss, log_vars

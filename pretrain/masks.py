@@ -27,6 +27,8 @@ import torch
 from mmengine.dist import get_rank
 from mmengine.registry import FUNCTIONS
 
+from backbones.vit import patch_grid
+
 __all__ = ['MultiBlockMaskSampler', 'derive_seed', 'multiblock_collate']
 
 
@@ -65,7 +67,7 @@ class MultiBlockMaskSampler:
                  context_scale: Tuple[float, float] = (0.85, 1.0),
                  context_aspect: Tuple[float, float] = (1.0, 1.0), min_keep: int = 10,
                  compat: bool = False, max_tries: int = 20) -> None:
-        self.grid = (input_size // patch_size, input_size // patch_size)
+        self.grid = patch_grid((input_size, input_size), patch_size, 'the masks\' input_size')
         self.num_targets = num_targets
         self.target_scale, self.target_aspect = target_scale, target_aspect
         self.context_scale, self.context_aspect = context_scale, context_aspect

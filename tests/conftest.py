@@ -17,6 +17,18 @@ def synthetic_coco(tmp_path_factory) -> str:
     return root
 
 
+@pytest.fixture(scope='session')
+def synthetic_imagenet(tmp_path_factory) -> str:
+    """A synthetic ImageNet train folder with one unreadable image, which every run meets."""
+    import os
+    from synthetic import make_imagenet
+    root = str(tmp_path_factory.mktemp('synthetic_imagenet'))
+    make_imagenet(root, num_train=64, num_val=0, seed=0)
+    with open(os.path.join(root, 'train', 'n00000000', 'corrupt.JPEG'), 'wb') as f:
+        f.write(b'truncated')
+    return root
+
+
 def repaint_outside(images, image: int, visible, patch: int = 8) -> None:
     """Overwrite, in place, every patch of ``images[image]`` whose raster index is not in ``visible``."""
     import torch

@@ -13,22 +13,13 @@ from conftest import ROOT
 SMOKE = os.path.join(ROOT, 'configs', 'pretrain', 'smoke', 'ijepa_vittiny_synthetic.py')
 
 
-@pytest.fixture(scope='module')
-def synthetic_imagenet(tmp_path_factory) -> str:
-    from synthetic import make_imagenet
-    root = str(tmp_path_factory.mktemp('synthetic_imagenet'))
-    make_imagenet(root, num_train=64, num_val=0, seed=0)
-    with open(os.path.join(root, 'train', 'n00000000', 'corrupt.JPEG'), 'wb') as f:
-        f.write(b'truncated')  # every run meets one unreadable image
-    return root
-
-
 def _env(data_root):
     return dict(os.environ, SYNTH_IMAGENET_ROOT=data_root,
                 PYTHONPATH=os.pathsep.join([ROOT, os.path.join(ROOT, 'tests')]))
 
 
-def _train(work_dir, data_root, *options, config=SMOKE, args=(), launcher=None, check=True):
+def _train(work_dir, data_root, *options, config=SMOKE, args=(), launcher=None, check=True,
+           env=None):
     """tools/train.py (or a launcher script with its process count) on a config."""
     if launcher:
         cmd = ['bash', os.path.join(ROOT, 'tools', launcher[0]), config, launcher[1]]
@@ -37,7 +28,8 @@ def _train(work_dir, data_root, *options, config=SMOKE, args=(), launcher=None, 
     cmd += ['--work-dir', str(work_dir), *args]
     if options:
         cmd += ['--cfg-options', *options]
-    proc = subprocess.run(cmd, cwd=ROOT, env=_env(data_root), capture_output=True, text=True)
+    proc = subprocess.run(cmd, cwd=ROOT, env=dict(_env(data_root), **(env or {})),
+                          capture_output=True, text=True)
     if check:
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc
@@ -48,7 +40,7 @@ def _with_hooks(tmp_path, *hooks, base=SMOKE) -> str:
     path = tmp_path / 'with_hooks.py'
     path.write_text(
         f"_base_ = {base!r}\n"
-        "custom_imports = dict(imports=['pretrain', 'pretrain_hooks'])\n"
+        "custom_imports = dict(imports=['engine.checkpoint', 'pretrain', 'pretrain_hooks'])\n"
         "custom_hooks = [dict(type='TargetEMAHook'), dict(type='PretrainLogHook'), "
         f"{', '.join(hooks)}]\n")
     return str(path)
@@ -137,7 +129,7 @@ def test_non_finite_loss_stops_the_run_and_keeps_the_last_checkpoint(synthetic_i
     proc = _train(tmp_path, synthetic_imagenet, 'default_hooks.checkpoint.interval=3', check=False,
                   config=_with_hooks(tmp_path, "dict(type='PoisonAtIterHook', at=5)"))
     assert proc.returncode != 0
-    assert 'non-finite loss' in proc.stderr and 'last checkpoint' in proc.stderr
+    assert 'non-finite loss' in proc.stderr and 'holds finite weights' in proc.stderr
     state = torch.load(tmp_path / 'iter_3.pth', weights_only=True)['state_dict']
     assert all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point())
     assert not os.path.exists(tmp_path / 'iter_6.pth')
@@ -150,3 +142,47 @@ def test_persistent_data_workers_stop_when_training_ends(synthetic_imagenet, tmp
            config=_with_hooks(tmp_path, "dict(type='CountChildProcessesHook')"))
     with open(tmp_path / 'children.json') as f:
         assert json.load(f) == dict(training=2, ended=0)  # the smoke config's 2 workers
+
+
+def _finite(path) -> bool:
+    checkpoint = torch.load(path, weights_only=True)
+    tensors = list(checkpoint['state_dict'].values())
+    tensors += [v for s in checkpoint['optimizer']['state'].values() for v in s.values()]
+    return all(torch.isfinite(t).all() for t in tensors if t.is_floating_point())
+
+
+def test_weights_made_non_finite_by_a_step_are_never_saved(synthetic_imagenet, tmp_path):
+    # lr 1e6: AdamW's decay multiplies the weights by 1 - lr * wd each step until they overflow while
+    # the loss of the step before is still finite.
+    proc = _train(tmp_path, synthetic_imagenet, 'optim_wrapper.optimizer.lr=1e6',
+                  'default_hooks.checkpoint.interval=1', 'default_hooks.checkpoint.max_keep_ckpts=-1',
+                  check=False)
+    assert proc.returncode != 0
+    saved = sorted(f for f in os.listdir(tmp_path) if f.endswith('.pth'))
+    assert saved and all(_finite(tmp_path / f) for f in saved)
+    last = max(saved, key=lambda f: int(f[5:-4]))
+    assert 'weight and optimiser tensors are inf or NaN at iteration' in proc.stderr
+    assert f'The last checkpoint, {tmp_path / last}, holds finite weights' in proc.stderr
+    assert 'non-finite loss' not in proc.stderr  # stopped at the save, not one step later
+
+
+def test_a_resume_that_changes_the_batch_or_the_model_is_refused(synthetic_imagenet, tmp_path):
+    common = ('train_cfg.max_epochs=2', 'default_hooks.checkpoint.interval=4')
+    _train(tmp_path, synthetic_imagenet, *common, config=_with_hooks(
+        tmp_path, "dict(type='KillAtIterHook', at=6)"), check=False)
+    batch = _train(tmp_path, synthetic_imagenet, *common, 'train_dataloader.batch_size=8',
+                   args=['--resume'], check=False)
+    assert batch.returncode != 0
+    assert 'the run has changed:\n  batch size per process: 16 in the checkpoint, 8 now' in \
+        batch.stderr
+    width = _train(tmp_path, synthetic_imagenet, *common, 'model.encoder.embed_dim=96',
+                   args=['--resume', '--resume-changed'], check=False)
+    assert width.returncode != 0
+    assert 'the model has changed:\n  context_encoder.pos_embed: (1, 144, 64) in the ' \
+        'checkpoint, (1, 144, 96) now' in width.stderr
+    threads = 1 if torch.get_num_threads() > 1 else 2
+    anyway = _train(tmp_path, synthetic_imagenet, *common, 'train_dataloader.batch_size=8',
+                    args=['--resume', '--resume-changed'], env=dict(OMP_NUM_THREADS=str(threads)))
+    out = anyway.stdout + anyway.stderr
+    assert 'resuming with a changed run (batch size per process: 16 in the checkpoint, 8 now)' in out
+    assert f'this run has {threads}: CPU results now differ' in out

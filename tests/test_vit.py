@@ -180,9 +180,9 @@ def test_init_scales_residual_projections_by_depth():
     assert np.allclose(stds, expected, rtol=0.1)
 
 
-@pytest.mark.parametrize('size', [(64, 80), (70, 53)])
+@pytest.mark.parametrize('size', [(64, 80), (48, 32)])
 def test_patch_embedding_is_the_strided_convolution(size):
-    """patchify runs patch_embed.proj as a matrix product; leftover pixels are dropped like the conv."""
+    """patchify runs patch_embed.proj as a matrix product."""
     vit = VisionTransformer(img_size=64, patch_size=16, **TINY)
     x = torch.randn(2, 3, *size)
     tokens, grid = vit.patchify(x)
@@ -190,6 +190,17 @@ def test_patch_embedding_is_the_strided_convolution(size):
     assert grid == tuple(conv.shape[2:])
     torch.testing.assert_close(tokens, conv.flatten(2).transpose(1, 2) + vit.pos_embed_for(grid),
                                atol=1e-5, rtol=1e-5)
+
+
+def test_a_size_the_patch_does_not_divide_is_refused_with_the_numbers():
+    from pretrain.masks import MultiBlockMaskSampler
+    with pytest.raises(ValueError, match='img_size is 100x100 pixels, which patch size 16'):
+        VisionTransformer(img_size=100, patch_size=16, **TINY)
+    vit = VisionTransformer(img_size=64, patch_size=16, **TINY)
+    with pytest.raises(ValueError, match='the input is 70x64 pixels, which patch size 16'):
+        vit.patchify(torch.randn(1, 3, 70, 64))  # the convolution would drop 6 rows of pixels
+    with pytest.raises(ValueError, match="input_size is 100x100 pixels, which patch size 8"):
+        MultiBlockMaskSampler(input_size=100, patch_size=8)
 
 
 def test_a_key_mask_over_kept_patches_equals_packed_rows():

@@ -1,7 +1,8 @@
 """Train any config of the suite: pretraining, detection, segmentation or a linear probe.
 
-    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp] [--auto-scale-lr]
-                          [--cfg-options KEY=VALUE ...] [--launcher none|pytorch|slurm|mpi]
+    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--resume-changed] [--amp]
+                          [--auto-scale-lr] [--cfg-options KEY=VALUE ...]
+                          [--launcher none|pytorch|slurm|mpi]
 
 The config decides what runs: its ``default_scope`` selects the registries (mmdet, mmseg, ...) and
 its ``custom_imports`` load the suite's modules, so this script has no per-task code.
@@ -19,6 +20,8 @@ import torch.distributed as dist  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
+
+from engine.checkpoint import latest_checkpoint  # noqa: E402
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
@@ -60,7 +63,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('config', help='config file path')
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
                         help='resume from CKPT, or without a value from the latest checkpoint '
-                        'in the work dir')
+                        'in the work dir (the newest complete one if the record of it is lost)')
+    parser.add_argument('--resume-changed', action='store_true',
+                        help='resume even if the batch size per process or the number of '
+                        'processes differs from the checkpoint\'s (refused otherwise)')
     parser.add_argument('--amp', action='store_true', help='bf16 automatic mixed precision')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale lr by total batch / auto_scale_lr.base_batch_size')
@@ -81,9 +87,16 @@ def build_config(args: argparse.Namespace) -> Config:
             raise KeyError(f'{args.config} has no auto_scale_lr.base_batch_size to scale from')
         cfg.auto_scale_lr.enable = True
     if args.resume == 'auto':
-        cfg.resume, cfg.load_from = True, None
+        found = latest_checkpoint(cfg.work_dir)
+        cfg.resume, cfg.load_from = found is not None, found
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
+    if args.resume_changed:
+        hook = cfg.get('default_hooks', {}).get('checkpoint', {})
+        if hook.get('type') != 'SafeCheckpointHook':
+            raise KeyError(f'--resume-changed needs default_hooks.checkpoint of type '
+                           f"SafeCheckpointHook in {args.config}, which has {hook.get('type')!r}")
+        hook.allow_changed_layout = True
     return cfg
 
 

@@ -1,6 +1,7 @@
 # Linear probe on the frozen pretrained target encoder, ViT-B/16 at 224 (SPEC section 4): one linear
 # layer per readout, trained side by side on features encoded once (transfer/probe.py).
-custom_imports = dict(imports=['backbones', 'transfer'], allow_failed_imports=False)
+custom_imports = dict(imports=['backbones', 'engine.checkpoint', 'transfer'],
+                      allow_failed_imports=False)
 
 model = dict(
     type='LinearProbe',

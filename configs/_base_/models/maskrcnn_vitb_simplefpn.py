@@ -1,7 +1,8 @@
 # Mask R-CNN on the suite's ViT-B/16 with the simple feature pyramid (SPEC section 4): features from
 # blocks 3/5/7/11 (global attention), window 14 elsewhere, drop path 0.1, CLS dropped from the maps.
 _base_ = 'mmdet::_base_/models/mask-rcnn_r50_fpn.py'
-custom_imports = dict(imports=['backbones', 'transfer'], allow_failed_imports=False)
+custom_imports = dict(imports=['backbones', 'engine.checkpoint', 'transfer'],
+                      allow_failed_imports=False)
 
 model = dict(
     data_preprocessor=dict(pad_size_divisor=32),

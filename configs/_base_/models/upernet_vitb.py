@@ -4,7 +4,8 @@
 # sliding-window inference of 512 crops with stride 341.
 # SyncBN is what 8 GPUs need; on one GPU or the CPU mmengine's Runner reverts it to BatchNorm itself
 # (Runner.wrap_model without a launcher), so the config stays the same everywhere.
-custom_imports = dict(imports=['backbones', 'transfer'], allow_failed_imports=False)
+custom_imports = dict(imports=['backbones', 'engine.checkpoint', 'transfer'],
+                      allow_failed_imports=False)
 
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 data_preprocessor = dict(

@@ -5,7 +5,7 @@
 # compile_blocks: the blocks' token-wise layers run through torch.compile (x1.15 steps/s for ViT-B/16
 # at batch 256 on an H200, tools/benchmark_pretrain.py); the first steps wait for compilation.
 # The data root comes from IMAGENET_ROOT (default data/imagenet): <root>/train/<class>/<image>.
-custom_imports = dict(imports=['pretrain'], allow_failed_imports=False)
+custom_imports = dict(imports=['engine.checkpoint', 'pretrain'], allow_failed_imports=False)
 default_scope = 'mmengine'
 
 seed = 0
@@ -53,7 +53,7 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=2500, max_keep_ckpts=2),
+    checkpoint=dict(type='SafeCheckpointHook', by_epoch=False, interval=2500, max_keep_ckpts=2),
     sampler_seed=dict(type='DistSamplerSeedHook'))
 custom_hooks = [
     dict(type='TargetEMAHook', momentum=(0.996, 1.0)),

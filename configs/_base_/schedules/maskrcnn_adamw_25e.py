@@ -24,5 +24,5 @@ param_scheduler = [
 # The recipe's total batch; --auto-scale-lr rescales lr for another one.
 auto_scale_lr = dict(enable=False, base_batch_size=16)
 default_hooks = dict(
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3,
+    checkpoint=dict(type='SafeCheckpointHook', interval=1, max_keep_ckpts=3,
                     save_best='coco/bbox_mAP', rule='greater'))

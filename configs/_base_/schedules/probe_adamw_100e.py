@@ -17,7 +17,7 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=10),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=max_epochs, save_best='auto',
+    checkpoint=dict(type='SafeCheckpointHook', interval=max_epochs, save_best='auto',
                     max_keep_ckpts=1),
     sampler_seed=dict(type='DistSamplerSeedHook'))
 log_processor = dict(by_epoch=True, window_size=10)

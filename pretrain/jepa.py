@@ -73,6 +73,14 @@ class JEPAModel(BaseModel):
                 mode: str = 'loss') -> Dict[str, torch.Tensor]:
         if mode != 'loss':
             raise ValueError(f'{type(self).__name__} only trains (mode="loss"), got mode={mode!r}')
+        enc = self.context_encoder
+        size = tuple(g * enc.patch_size for g in enc.grid_size)
+        if tuple(inputs.shape[-2:]) != size:  # the masks index the grid of model.encoder.img_size
+            raise ValueError(
+                f'pretraining images are {inputs.shape[-2]}x{inputs.shape[-1]} pixels but the encoder '
+                f'and its masks are built for {size[0]}x{size[1]} (model.encoder.img_size): give '
+                'train_dataloader.dataset.crop_size and train_dataloader.collate_fn.input_size the '
+                'same value')
         return self.loss(inputs, data_samples)
 
     def parse_losses(self, losses: Dict[str, torch.Tensor]) -> Tuple[torch.Tensor, dict]:

@@ -89,6 +89,13 @@ def test_compiled_blocks_take_the_eager_step_and_really_run_compiled():
     assert ran == halves == 2 * (3 + 3 + 3 + 2)  # target, context + its recompute, predictor
 
 
+def test_images_of_another_size_than_the_masks_grid_are_refused():
+    model, masks = _model(), _padded_masks()
+    with pytest.raises(ValueError, match='images are 104x104 pixels but the encoder and its masks '
+                       'are built for 96x96'):
+        model(torch.randn(4, 3, 104, 104), masks)  # 13x13 patches: the masks index a 12x12 grid
+
+
 def test_target_encoder_stays_in_eval_mode():
     model = _model()
     model.train()

@@ -35,7 +35,7 @@ def _state(path):
 
 
 def test_a_run_killed_anywhere_in_a_save_resumes_bit_exactly(synthetic_imagenet, tmp_path):
-    from engine.checkpoint import latest_checkpoint
+    from engine.resume import latest_checkpoint
     _train(tmp_path / 'straight', synthetic_imagenet, *COMMON)
     work = tmp_path / 'killed'
     for point, save, left, resumes_from in KILLS:
@@ -58,7 +58,7 @@ def test_a_run_killed_anywhere_in_a_save_resumes_bit_exactly(synthetic_imagenet,
 def test_resume_falls_back_to_the_newest_complete_checkpoint(tmp_path):
     """What mmengine's plain writes and a kill leave: an empty pointer, a truncated checkpoint."""
     import pytest
-    from engine.checkpoint import POINTER, latest_checkpoint
+    from engine.resume import POINTER, latest_checkpoint
     assert latest_checkpoint(str(tmp_path)) is None  # a new work dir
     (tmp_path / POINTER).write_text('')
     with pytest.warns(UserWarning, match='is empty: no complete checkpoint is left'):

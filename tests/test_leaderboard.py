@@ -1,6 +1,7 @@
 """tools/leaderboard.py on fabricated work dirs in mmengine's layout."""
 import csv
 import json
+import re
 
 import pytest
 from mmengine.config import Config
@@ -88,15 +89,61 @@ def test_cells_seeds_differences_and_published_columns(work_dirs):
         ('missing', 'missing', '45.0')
 
 
-def test_a_repeated_seed_counts_once_and_sizes_stay_apart(tmp_path, work_dirs):
-    again = fake_run(tmp_path / 'coco_ijepa_s1_again', '20260102_000000', 'ijepa', 'coco', seed=1,
-                     val=[{'coco/bbox_mAP': 0.440, 'coco/segm_mAP': 0.370}])
+def test_sizes_stay_apart(tmp_path, work_dirs):
     large = fake_run(tmp_path / 'coco_ijepa_large', '20260102_000000', 'ijepa', 'coco', arch='l',
                      val=[{'coco/bbox_mAP': 0.5, 'coco/segm_mAP': 0.4}])
-    header, body = leaderboard.rows(leaderboard.collect(work_dirs + [again, large]))
+    header, body = leaderboard.rows(leaderboard.collect(work_dirs + [large]))
     cells = {(r[0], r[1], r[2]): r[3] for r in body}
-    assert cells[('ViT-B/16', 'COCO', 'AP box')] == '42.0 +- 2.8 (n=2)'  # seeds 0 and 1 (later)
+    assert cells[('ViT-B/16', 'COCO', 'AP box')] == '41.0 +- 1.4 (n=2)'
     assert cells[('ViT-L/16', 'COCO', 'AP box')] == '50.0'
+
+
+def test_two_work_dirs_of_one_seed_are_refused_naming_both(tmp_path, work_dirs):
+    again = fake_run(tmp_path / 'coco_ijepa_s1_again', '20260102_000000', 'ijepa', 'coco', seed=1,
+                     val=[{'coco/bbox_mAP': 0.440, 'coco/segm_mAP': 0.370}])
+    first = work_dirs[1]  # coco_ijepa_s1
+    for order in ([first, again], [again, first]):  # neither order may pick a winner
+        with pytest.raises(ValueError) as error:
+            leaderboard.collect(order)
+        message = str(error.value)
+        assert f'{order[0]} and {order[1]} are both I-JEPA ViT-B/16 COCO with seed 1' in message
+        assert 'randomness.seed' in message and 'pass only one' in message
+    leaderboard.collect([first, first])  # the same work dir twice is one run
+
+
+def cut_last_line(path, keep=-12):
+    """What a run killed while writing ``path`` leaves: its last line cut in the middle."""
+    text = path.read_text().rstrip('\n')
+    path.write_text(text[:keep])
+
+
+def test_a_cut_off_last_line_is_skipped_with_a_warning_naming_the_file(tmp_path):
+    run_dir = fake_run(tmp_path / 'coco_dseq', '20260101_000000', 'dseq', 'coco',
+                       val=[{'coco/bbox_mAP': 0.300, 'coco/segm_mAP': 0.250},
+                            {'coco/bbox_mAP': 0.455, 'coco/segm_mAP': 0.401}])
+    scalars = tmp_path / 'coco_dseq' / '20260101_000000' / 'vis_data' / 'scalars.json'
+    cut_last_line(scalars)
+    with pytest.warns(UserWarning, match=re.escape(f'{scalars}, line 3 is cut off')):
+        run, metrics = leaderboard.result_of(run_dir)
+    assert metrics == pytest.approx({'AP box': 30.0, 'AP mask': 25.0})  # the last whole line
+
+    tested = fake_run(tmp_path / 'count_dseq', '20260101_000000', 'dseq', 'count',
+                      val=[{'clevr_count/top1_avg': 52.0}], test={'clevr_count/top1_avg': 63.0})
+    test_json = tmp_path / 'count_dseq' / '20260101_000000' / '20260101_000000.json'
+    cut_last_line(test_json)
+    with pytest.warns(UserWarning, match=re.escape(f'{test_json}, line 1 is cut off')):
+        assert leaderboard.result_of(tested)[1] == {'top-1 avg': 52.0}  # back to validation
+
+
+def test_a_bad_line_before_the_last_is_an_error_naming_file_and_line(tmp_path):
+    run_dir = fake_run(tmp_path / 'coco_dseq', '20260101_000000', 'dseq', 'coco',
+                       val=[{'coco/bbox_mAP': 0.300, 'coco/segm_mAP': 0.250},
+                            {'coco/bbox_mAP': 0.455, 'coco/segm_mAP': 0.401}])
+    scalars = tmp_path / 'coco_dseq' / '20260101_000000' / 'vis_data' / 'scalars.json'
+    lines = scalars.read_text().splitlines(keepends=True)
+    scalars.write_text(''.join(lines[:1] + [lines[1][:10] + '\n'] + lines[2:]))
+    with pytest.raises(ValueError, match=re.escape(f'{scalars}, line 2 is not JSON')):
+        leaderboard.collect([run_dir])
 
 
 def test_files_written_and_errors(tmp_path, work_dirs):

@@ -24,6 +24,7 @@ import math
 import os
 import os.path as osp
 import statistics
+import warnings
 from collections import defaultdict
 from typing import Dict, Iterable, List, Optional, Tuple
 
@@ -76,13 +77,30 @@ def describe(config: dict, source: str) -> Tuple[str, str, str, int]:
     return method, size, task, int(config.get('randomness', {}).get('seed', 0))
 
 
+def read_json_lines(path: str) -> List[dict]:
+    """The records of an mmengine json log, one JSON object a line. An unreadable last line is what
+    a run killed while writing leaves: it is skipped with a warning naming the file. An unreadable
+    line before it is an error naming the file and the line."""
+    with open(path, errors='replace') as f:  # bytes that are not text fail below, line named
+        lines = [(number, line) for number, line in enumerate(f, 1) if line.strip()]
+    records = []
+    for i, (number, line) in enumerate(lines):
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError as err:
+            where = f'{path}, line {number}'
+            if i < len(lines) - 1:
+                raise ValueError(f'{where} is not JSON ({err}); only a last line cut off by a '
+                                 'killed run is skipped') from err
+            warnings.warn(f'{where} is cut off (the run was killed while writing it?): skipped')
+    return records
+
+
 def _evaluations(path: str) -> List[dict]:
     """The rows of an mmengine json log that hold evaluation metrics."""
     if not osp.exists(path):
         return []
-    with open(path) as f:
-        rows = [json.loads(line) for line in f if line.strip()]
-    return [r for r in rows if leaderboard_metrics(r)]
+    return [r for r in read_json_lines(path) if leaderboard_metrics(r)]
 
 
 def leaderboard_metrics(logged: dict) -> Dict[str, float]:
@@ -118,18 +136,25 @@ def result_of(work_dir: str) -> Tuple[Optional[str], Dict[str, float]]:
 
 
 def collect(work_dirs: Iterable[str]) -> Dict[Tuple[str, str, str], Dict[str, List[float]]]:
-    """(size, task, metric) -> method -> values, one per seed (a later work dir of the same seed
-    replaces an earlier one)."""
+    """(size, task, metric) -> method -> values, one per seed. Two work dirs of the same method,
+    size, task and seed are an error: neither may silently stand for the other."""
     from mmengine.config import Config
     by_seed: Dict[Tuple[str, str, str], Dict[str, Dict[int, float]]] = \
         defaultdict(lambda: defaultdict(dict))
+    work_dir_of: Dict[Tuple[str, str, str, int], str] = {}
     for work_dir in work_dirs:
         run, metrics = result_of(work_dir)
         if run is None:
             print(f'note: {work_dir} has no evaluation yet; its cells stay missing')
             continue
         config = Config.fromfile(osp.join(run, 'vis_data', 'config.py')).to_dict()
-        method, size, task, seed = describe(config, run)
+        method, size, task, seed = identity = describe(config, run)
+        first = work_dir_of.setdefault(identity, work_dir)
+        if osp.realpath(first) != osp.realpath(work_dir):
+            raise ValueError(f'{first} and {work_dir} are both {METHODS[method]} {size} {task} '
+                             f'with seed {seed}, and the table keeps one result per seed: give '
+                             'each run its own randomness.seed (--cfg-options randomness.seed=N), '
+                             'or pass only one of them')
         for metric, value in metrics.items():
             by_seed[(size, task, metric)][method][seed] = value
     return {key: {method: list(seeds.values()) for method, seeds in methods.items()}

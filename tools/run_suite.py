@@ -11,23 +11,32 @@ each method and, per transfer task, the config of each method. Every stage runs 
 points (``tools/train.py``, ``tools/test.py``, ``tools/dist_*.sh``) in its own work dir and marks it
 done with ``suite_stage.json`` when it has finished; a rerun skips the stages that are done and
 resumes an interrupted one from its last checkpoint. Each stage's output goes to
-``<stage dir>/suite_stage.log``; progress lines are echoed.
+``<stage dir>/suite_stage.log``; progress lines are echoed. Stopping the runner (Ctrl-C, SIGTERM, on
+Linux even SIGKILL) stops the stage's process too, so a rerun never shares a work dir with it.
 """
 import argparse
+import ctypes
 import json
 import os
 import os.path as osp
 import re
+import signal
 import subprocess
 import sys
 import time
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from engine.resume import latest_checkpoint  # noqa: E402  (no torch: the runner stays light)
+
 _PROGRESS = re.compile(r'(Epoch|Iter)\((train|val|test)\)|Saving checkpoint|Error|error:')
 DONE = 'suite_stage.json'
+#: seconds a stopped stage process gets to exit before SIGKILL: more than the 30 s that torchrun
+#: gives its workers after passing SIGTERM on (killed itself, it would leave them running)
+STOP_TIMEOUT = 60
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 class Suite:
@@ -54,12 +63,21 @@ class Suite:
             f.write(f'$ {" ".join(args)}\n')
             f.flush()
             proc = subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=subprocess.PIPE,
-                                    stderr=subprocess.STDOUT, text=True, bufsize=1)
-            for line in proc.stdout:
-                f.write(line)
-                if _PROGRESS.search(line):
-                    print('    ' + line.rstrip().split(' - INFO - ')[-1][:150], flush=True)
-            if proc.wait() != 0:
+                                    stderr=subprocess.STDOUT, text=True, bufsize=1,
+                                    preexec_fn=die_with_parent())
+            try:
+                for line in proc.stdout:
+                    f.write(line)
+                    if _PROGRESS.search(line):
+                        print('    ' + line.rstrip().split(' - INFO - ')[-1][:150], flush=True)
+                proc.wait()
+            finally:
+                if proc.poll() is None:  # interrupted (Ctrl-C, SIGTERM) or failed here
+                    stop(proc)
+                    stopped = f'stopped {args[1]} (pid {proc.pid}, exit {proc.returncode})'
+                    f.write(f'[suite] {stopped}\n')
+                    self.say(stopped)
+            if proc.returncode != 0:
                 f.flush()
                 with open(log) as g:
                     tail = g.readlines()[-25:]
@@ -87,7 +105,7 @@ class Suite:
         return record
 
     def train_args(self, config: str, stage_dir: str, gpus: int, script: str) -> List[str]:
-        resume = ['--resume'] if osp.exists(osp.join(stage_dir, 'last_checkpoint')) else []
+        resume = ['--resume'] if osp.isdir(stage_dir) and latest_checkpoint(stage_dir) else []
         if gpus > 0:
             return ['bash', osp.join('tools', f'dist_{script}.sh'), config, str(gpus),
                     '--work-dir', stage_dir, *resume]
@@ -139,7 +157,12 @@ class Suite:
         if self.dry_run:
             return osp.join(stage_dir, '<best or last checkpoint>' if best else '<last checkpoint>')
         found = sorted(f for f in os.listdir(stage_dir) if f.startswith('best_')) if best else []
-        return osp.join(stage_dir, found[-1]) if found else last_checkpoint(stage_dir)
+        if found:
+            return osp.join(stage_dir, found[-1])
+        last = latest_checkpoint(stage_dir)
+        if last is None:
+            raise FileNotFoundError(f'{stage_dir} holds no complete checkpoint: the stage wrote none')
+        return last
 
     def regions(self, checkpoint_dir: str) -> None:
         spec = self.preset.get('regions', {})
@@ -177,13 +200,43 @@ class Suite:
         return text
 
 
-def last_checkpoint(work_dir: str) -> str:
-    """The checkpoint mmengine recorded last in a work dir."""
-    path = osp.join(work_dir, 'last_checkpoint')
-    if not osp.exists(path):
-        raise FileNotFoundError(f'{work_dir} has no last_checkpoint: the stage wrote no checkpoint')
-    with open(path) as f:
-        return f.read().strip()
+def die_with_parent() -> Optional[Callable[[], None]]:
+    """A ``preexec_fn`` after which Linux sends the child SIGTERM when this process dies, however
+    it dies (SIGKILL included), through ``prctl(PR_SET_PDEATHSIG)``. The request survives the
+    ``exec`` of the ``dist_*.sh`` scripts into torchrun, which passes SIGTERM on to its workers.
+    None elsewhere: other systems have no such request, and only ``stop`` on Ctrl-C and SIGTERM
+    takes the child down."""
+    if not sys.platform.startswith('linux'):
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up here: the forked child loads nothing
+    parent = os.getpid()
+
+    def preexec() -> None:
+        # this process's SIGTERM handler, inherited until exec, would swallow the death signal
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        if prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM)) != 0:
+            raise OSError(ctypes.get_errno(), 'prctl(PR_SET_PDEATHSIG) failed')
+        if os.getppid() != parent:  # the parent died before the request: no signal will come
+            os._exit(1)
+    return preexec
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """SIGTERM ``proc`` and wait for it to exit; SIGKILL it after ``STOP_TIMEOUT`` seconds."""
+    proc.terminate()
+    try:
+        proc.wait(STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def exit_on_sigterm() -> None:
+    """Turn SIGTERM into ``SystemExit`` (status 143, as if killed by it), so that a running stage
+    is stopped and waited for (``Suite.command``) before this process exits, as on Ctrl-C."""
+    def handler(signum: int, frame) -> None:
+        raise SystemExit(128 + signum)
+    signal.signal(signal.SIGTERM, handler)
 
 
 def load_preset(path: str) -> Dict:
@@ -208,6 +261,7 @@ def main() -> None:
     path = args.preset_file or osp.join(ROOT, 'configs', 'suite', f'{args.preset}.py')
     preset = load_preset(path)
     work_dir = osp.abspath(args.work_dir or osp.join(ROOT, preset['work_dir']))
+    exit_on_sigterm()
     print(Suite(preset, work_dir, args.dry_run).run(), end='')
 
 

@@ -21,7 +21,7 @@ from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-from engine.checkpoint import latest_checkpoint  # noqa: E402
+from engine.resume import latest_checkpoint  # noqa: E402
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:

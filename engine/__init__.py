@@ -1,4 +1,5 @@
 """Pieces that every job of the suite shares, whatever it trains: ``engine.files`` (file readers whose
-errors name their file) and ``engine.checkpoint`` (checkpoints that survive kills, resumes that find
-them). Kept free of heavy imports: each module is imported where it is needed; configs import
-``engine.checkpoint``, which registers ``SafeCheckpointHook``."""
+errors name their file), ``engine.checkpoint`` (checkpoints that survive kills and never hold
+non-finite weights; importing it registers ``SafeCheckpointHook``, as the configs do) and
+``engine.resume`` (the checkpoint a resume continues from). Kept free of heavy imports: each module is
+imported where it is needed, and ``engine.resume`` needs no torch."""

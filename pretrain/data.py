@@ -17,6 +17,8 @@ from PIL import Image
 from torch.utils.data import Dataset
 from torchvision.transforms.v2 import RandomResizedCrop
 
+from engine.files import read_rgb
+
 from .masks import derive_seed
 
 __all__ = ['ImageFolderDataset', 'StepBatchSampler', 'IMAGE_EXTENSIONS']
@@ -39,8 +41,9 @@ class ImageFolderDataset(Dataset):
         crop_size, crop_scale: RandomResizedCrop, the only augmentation of I-JEPA pretraining.
         seed: with the step and the index, fixes each sample's crop.
 
-    Unreadable images are skipped with a warning that names them (the next image is used instead) and
-    reported in the batch as ``skipped``, so the run can count them.
+    Images are decoded by :func:`engine.files.read_rgb` (16-bit grey images keep their high byte).
+    Unreadable images (empty, truncated, not images) are skipped with a warning that names them (the
+    next image is used instead) and reported in the batch as ``skipped``, so the run can count them.
     """
 
     def __init__(self, data_root: str, split: str = 'train', crop_size: int = 224,
@@ -69,10 +72,9 @@ class ImageFolderDataset(Dataset):
         for offset in range(len(self.samples)):
             path, label = self.samples[(index + offset) % len(self.samples)]
             try:
-                with Image.open(path) as img:
-                    return img.convert('RGB'), label, skipped
-            except (OSError, ValueError, Image.DecompressionBombError) as err:
-                warnings.warn(f'skipping unreadable image {path}: {err}')
+                return read_rgb(path), label, skipped
+            except OSError as err:  # read_rgb's message names the file
+                warnings.warn(f'skipping {err}')
                 skipped.append(path)
         raise RuntimeError(f'none of the {len(self.samples)} images under {self.root} can be read')
 

@@ -36,7 +36,8 @@ def test_paper_recipe():
     assert (warmup.type, warmup.end, cosine.type, cosine.begin, cosine.end) == \
         ('LinearLR', 1, 'CosineAnnealingLR', 1, 25)
     steps = [t['type'] for t in cfg.train_pipeline]
-    assert steps == ['LoadImageFromFile', 'LoadAnnotations', 'Resize', 'RandomFlip', 'PackDetInputs']
+    assert steps == ['LoadImageFromFileChecked', 'LoadAnnotations', 'Resize', 'RandomFlip',
+                     'PackDetInputs']
     assert cfg.train_pipeline[2]['scale'] == (1024, 1024) and cfg.train_pipeline[2]['keep_ratio']
     assert cfg.val_evaluator.metric == ['bbox', 'segm']
     assert cfg.train_dataloader.dataset.data_root == 'data/coco/'

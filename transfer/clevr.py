@@ -17,7 +17,6 @@ the rest the val pool. ``train800`` / ``val200`` are the first 800 / 200 of each
 ``train_full`` / ``val_full`` are the whole pools.
 """
 import bisect
-import json
 import os.path as osp
 from typing import List, Sequence
 
@@ -25,6 +24,8 @@ import numpy as np
 import torch
 from mmengine.registry import DATASETS
 from PIL import Image
+
+from engine.files import load_json, read_rgb
 
 __all__ = ['ClevrDataset', 'count_label', 'dist_label', 'scenes_in_split', 'DIST_THRESHOLDS',
            'CLEVR_LAYOUT', 'TASKS']
@@ -93,7 +94,9 @@ def scenes_in_split(scenes: Sequence[dict], split: str, num_train: int = 800,
 class ClevrDataset(torch.utils.data.Dataset):
     """CLEVR images resized (bicubic) to ``img_size`` squares, with the Count or Dist label.
 
-    Items are ``dict(inputs=uint8 (3, S, S) RGB tensor, data_samples=int64 label)``.
+    Items are ``dict(inputs=uint8 (3, S, S) RGB tensor, data_samples=int64 label)``. Images are
+    decoded by :func:`engine.files.read_rgb` (16-bit grey PNGs keep their high byte); an unreadable
+    image or scene file raises an error that names it.
 
     Args:
         data_root: the folder holding ``CLEVR_v1.0``.
@@ -120,8 +123,7 @@ class ClevrDataset(torch.utils.data.Dataset):
                     f'data_root ({data_root}):\n{CLEVR_LAYOUT}\nPoint the config at your copy with '
                     'the CLEVR_ROOT environment variable (the folder holding CLEVR_v1.0), or write '
                     'a small synthetic one with: python tools/make_synthetic_data.py clevr data/clevr')
-        with open(path) as f:
-            doc = json.load(f)
+        doc = load_json(path)
         if 'scenes' not in doc:
             raise KeyError(f'{path} has no "scenes" list (keys: {sorted(doc)})')
         chosen = scenes_in_split(doc['scenes'], split, num_train, num_val)
@@ -135,7 +137,6 @@ class ClevrDataset(torch.utils.data.Dataset):
         return len(self.files)
 
     def __getitem__(self, index: int) -> dict:
-        with Image.open(self.files[index]) as img:
-            img = img.convert('RGB').resize((self.img_size, self.img_size), Image.BICUBIC)
+        img = read_rgb(self.files[index]).resize((self.img_size, self.img_size), Image.BICUBIC)
         pixels = torch.from_numpy(np.asarray(img).copy()).permute(2, 0, 1)
         return dict(inputs=pixels, data_samples=torch.tensor(self.labels[index]))

@@ -1,23 +1,68 @@
-"""COCO instances read from the standard layout, with an error that says what is expected."""
+"""COCO instances read from the standard layout, with errors that say what is expected."""
 import os.path as osp
+import warnings
+from typing import List, Union
 
 from mmdet.datasets import CocoDataset
+from mmdet.datasets.api_wrappers import COCO
 from mmdet.registry import DATASETS
 
-__all__ = ['CocoInstanceDataset', 'COCO_LAYOUT']
+from engine.files import load_json
+
+__all__ = ['CocoInstanceDataset', 'CheckedCOCO', 'COCO_LAYOUT', 'INSTANCE_KEYS']
 
 COCO_LAYOUT = """\
   annotations/instances_train2017.json
   annotations/instances_val2017.json
   train2017/<image files>
   val2017/<image files>"""
+#: The top-level keys of a COCO instances file.
+INSTANCE_KEYS = ('images', 'annotations', 'categories')
+
+
+class CheckedCOCO(COCO):
+    """mmdet's COCO API that reads its file with :func:`engine.files.load_json` (invalid JSON is
+    reported with the file's name) and refuses a file without the keys of the instances layout,
+    which pycocotools would index as a dataset without ground truth."""
+
+    def __init__(self, annotation_file: str) -> None:
+        super().__init__()  # an empty index: the file is read here, where its errors can name it
+        self.dataset = load_json(annotation_file)
+        _check_instances_layout(self.dataset, annotation_file)
+        self.createIndex()
+        self.img_ann_map, self.cat_img_map = self.imgToAnns, self.catToImgs  # mmdet's aliases
+
+
+def _check_instances_layout(doc: object, path: str) -> None:
+    """Raise ``ValueError`` naming ``path`` unless ``doc`` holds every :data:`INSTANCE_KEYS`."""
+    if not isinstance(doc, dict):
+        raise ValueError(f'COCO annotation file {path} holds a JSON {type(doc).__name__}; an '
+                         f'instances file is an object with {list(INSTANCE_KEYS)}')
+    missing = [k for k in INSTANCE_KEYS if k not in doc]
+    if missing:
+        raise ValueError(f'COCO annotation file {path} lacks {missing}: its keys are '
+                         f'{sorted(doc)}; an instances file has {list(INSTANCE_KEYS)}')
+
+
+def _box_dropped_by_mmdet(ann: dict, img: dict) -> bool:
+    """Whether mmdet's ``CocoDataset.parse_data_info`` drops ``ann`` for its geometry: a box under
+    1 px wide or high, an area <= 0, or no overlap with the image (``img``: width and height)."""
+    x, y, w, h = ann['bbox']
+    overlap_w = min(x + w, img['width']) - max(x, 0)
+    overlap_h = min(y + h, img['height']) - max(y, 0)
+    return w < 1 or h < 1 or ann['area'] <= 0 or overlap_w <= 0 or overlap_h <= 0
 
 
 @DATASETS.register_module()
 class CocoInstanceDataset(CocoDataset):
-    """mmdet's ``CocoDataset`` that checks the files it needs before reading them."""
+    """mmdet's ``CocoDataset`` that checks the files it needs before reading them, refuses an
+    annotation file without ``images``, ``annotations`` or ``categories`` (:class:`CheckedCOCO`),
+    and warns, once per annotation file, about the boxes mmdet drops as degenerate (real COCO has a
+    few), with their count and an example."""
 
-    def load_data_list(self):
+    COCOAPI = CheckedCOCO
+
+    def load_data_list(self) -> List[dict]:
         img_dir = self.data_prefix.get('img', '')  # already joined with data_root
         for path, what in ((self.ann_file, 'annotation file'), (img_dir, 'image folder')):
             if not osp.exists(path):
@@ -28,4 +73,27 @@ class CocoInstanceDataset(CocoDataset):
                     'Point the config at your copy with the COCO_ROOT environment variable '
                     '(COCO_ROOT=/path/to/coco/ python tools/train.py ...), or write a small '
                     'synthetic one with: python tools/make_synthetic_data.py coco data/coco')
-        return super().load_data_list()
+        self._degenerate: List[tuple] = []  # (annotation, image) of each box mmdet drops
+        data_list = super().load_data_list()
+        self._warn_degenerate()
+        del self._degenerate  # as mmdet deletes its index: the dataset is copied to every worker
+        return data_list
+
+    def parse_data_info(self, raw_data_info: dict) -> Union[dict, List[dict]]:
+        img = raw_data_info['raw_img_info']
+        # the boxes mmdet drops for their geometry; ignored ones and unused classes are meant to go
+        self._degenerate += [
+            (ann, img) for ann in raw_data_info['raw_ann_info']
+            if _box_dropped_by_mmdet(ann, img) and not ann.get('ignore', False)
+            and ann['category_id'] in self.cat_ids]
+        return super().parse_data_info(raw_data_info)
+
+    def _warn_degenerate(self) -> None:
+        if not self._degenerate:
+            return
+        ann, img = self._degenerate[0]
+        warnings.warn(
+            f'{self.ann_file}: {len(self._degenerate)} annotation(s) have degenerate boxes, which '
+            'mmdet leaves out of the ground truth it trains on (under 1 px wide or high, area '
+            f'<= 0, or outside the image); e.g. annotation id {ann["id"]} of image '
+            f'{img["file_name"]}: bbox {ann["bbox"]}, area {ann["area"]}')

@@ -20,8 +20,8 @@ model = dict(
     test_cfg=dict(crop_size=crop_size, stride=(85, 85)))
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations', reduce_zero_label=True),
+    dict(type='LoadImageFromFileChecked'),
+    dict(type='LoadSegAnnotationsChecked', reduce_zero_label=True, max_label=150),
     dict(type='RandomResize', scale=scale, ratio_range=(0.5, 2.0), keep_ratio=True),
     dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
     dict(type='RandomFlip', prob=0.5),
@@ -29,9 +29,9 @@ train_pipeline = [
     dict(type='PackSegInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageFromFileChecked'),
     dict(type='Resize', scale=scale, keep_ratio=True),
-    dict(type='LoadAnnotations', reduce_zero_label=True),
+    dict(type='LoadSegAnnotationsChecked', reduce_zero_label=True, max_label=150),
     dict(type='PackSegInputs'),
 ]
 train_dataloader = dict(

@@ -7,8 +7,8 @@ data_root = '{{$ADE_ROOT:data/ade/ADEChallengeData2016}}' + '/'
 crop_size = (512, 512)
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations', reduce_zero_label=True),
+    dict(type='LoadImageFromFileChecked'),
+    dict(type='LoadSegAnnotationsChecked', reduce_zero_label=True, max_label=150),
     dict(type='RandomResize', scale=(2048, 512), ratio_range=(0.5, 2.0), keep_ratio=True),
     dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
     dict(type='RandomFlip', prob=0.5),
@@ -16,10 +16,10 @@ train_pipeline = [
     dict(type='PackSegInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageFromFileChecked'),
     dict(type='Resize', scale=(2048, 512), keep_ratio=True),
     # after Resize: the metric compares with the label map at the original size
-    dict(type='LoadAnnotations', reduce_zero_label=True),
+    dict(type='LoadSegAnnotationsChecked', reduce_zero_label=True, max_label=150),
     dict(type='PackSegInputs'),
 ]
 train_dataloader = dict(

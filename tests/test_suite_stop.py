@@ -123,6 +123,12 @@ pretrain_options = ['train_cfg.max_epochs=1000', 'default_hooks.logger.interval=
     return tmp
 
 
+def _interruptible() -> None:
+    # A shell without job control starts background commands with SIGINT ignored, and Python then
+    # installs no KeyboardInterrupt handler: give the runner the SIGINT of an interactive terminal.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Runner:
     """tools/run_suite.py on a preset, its output in ``<tmp>/runner.out``; on leaving the ``with``
     block, everything it started that still runs is killed."""
@@ -138,7 +144,7 @@ class Runner:
             self.proc = subprocess.Popen(
                 [sys.executable, osp.join(ROOT, 'tools', 'run_suite.py'), str(preset_file),
                  '--work-dir', str(tmp / 'work')], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-                env=dict(os.environ, PORT=port))
+                env=dict(os.environ, PORT=port), preexec_fn=_interruptible)
 
     def __enter__(self) -> 'Runner':
         return self

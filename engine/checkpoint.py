@@ -35,7 +35,8 @@ def non_finite_tensors(named: Iterable[Tuple[str, torch.Tensor]]) -> List[str]:
             finite.append(torch.isfinite(tensor).all())
     if not names:
         return []
-    flags = torch.stack([f.cpu() for f in finite]).tolist()
+    device = finite[0].device  # flags of other devices join it: one copy back to the host in all
+    flags = torch.stack([f.to(device) for f in finite]).tolist()
     return [name for name, ok in zip(names, flags) if not ok]
 
 
@@ -98,11 +99,11 @@ class SafeCheckpointHook(CheckpointHook):
             for path in glob.glob(osp.join(folder, _LEFTOVER)):
                 if path.endswith(('.pth', POINTER)):
                     os.remove(path)
-        kept = list(getattr(self, 'keep_ckpt_ids', []))
-        if self.max_keep_ckpts <= 0 or not kept:
+        if self.max_keep_ckpts <= 0 or not self.keep_ckpt_ids:  # nothing kept: nothing resumed
             return
+        oldest_kept = min(self.keep_ckpt_ids)
         for step, path in checkpoints_in(self.out_dir):
-            if step < min(kept) and osp.basename(path) == self.filename_tmpl.format(step):
+            if step < oldest_kept and osp.basename(path) == self.filename_tmpl.format(step):
                 os.remove(path)  # older than every checkpoint the resumed run keeps
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:

@@ -29,7 +29,8 @@ from typing import Callable, Dict, List, Optional
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from engine.resume import latest_checkpoint  # noqa: E402  (no torch: the runner stays light)
+# engine.resume imports no torch: the runner stays a light process
+from engine.resume import checkpoints_in, latest_checkpoint  # noqa: E402
 
 _PROGRESS = re.compile(r'(Epoch|Iter)\((train|val|test)\)|Saving checkpoint|Error|error:')
 DONE = 'suite_stage.json'
@@ -105,7 +106,8 @@ class Suite:
         return record
 
     def train_args(self, config: str, stage_dir: str, gpus: int, script: str) -> List[str]:
-        resume = ['--resume'] if osp.isdir(stage_dir) and latest_checkpoint(stage_dir) else []
+        # which checkpoint, and any warning about the pointer, is tools/train.py's to say
+        resume = ['--resume'] if checkpoints_in(stage_dir) else []
         if gpus > 0:
             return ['bash', osp.join('tools', f'dist_{script}.sh'), config, str(gpus),
                     '--work-dir', stage_dir, *resume]

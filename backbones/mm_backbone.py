@@ -89,4 +89,5 @@ class JEPAViT(VisionTransformer):
         return self
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-        return tuple(self.forward_dense(x, self.out_indices, self.norm_last))
+        return tuple(self.forward_intermediates(x, self.out_indices, norm='last' if self.norm_last
+                                                else False, intermediates_only=True))

@@ -10,7 +10,7 @@ checkpointing. Nothing here depends on OpenMMLab; the registered wrapper lives i
 """
 import functools
 import math
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -31,6 +31,9 @@ ARCHS: Dict[str, Dict[str, int]] = {
     'l': dict(embed_dim=1024, depth=24, num_heads=16),
     'h': dict(embed_dim=1280, depth=32, num_heads=16),
 }
+#: what :meth:`VisionTransformer.forward_intermediates` returns per block: patch tokens, or
+#: ``(patch tokens, prefix tokens)``
+Features = Union[torch.Tensor, Tuple[torch.Tensor, torch.Tensor]]
 
 
 def _window_partition(t: torch.Tensor, grid: Tuple[int, int], window: int) -> torch.Tensor:
@@ -305,7 +308,7 @@ class VisionTransformer(nn.Module):
             return self._sincos_cache[key]
         return resample_pos_embed(self.pos_embed, self.grid_size, grid)
 
-    def patchify(self, x: torch.Tensor) -> Tuple[torch.Tensor, Tuple[int, int]]:
+    def _patchify(self, x: torch.Tensor) -> Tuple[torch.Tensor, Tuple[int, int]]:
         """Images (B, C, H, W) -> patch tokens with positions (B, N, D), and the patch grid.
 
         The patch embedding (``patch_embed.proj``, a convolution of stride = kernel = p) runs as
@@ -324,16 +327,17 @@ class VisionTransformer(nn.Module):
         tokens = F.linear(patches, proj.weight.flatten(1), proj.bias)
         return tokens + self.pos_embed_for(grid), grid
 
-    def add_prefix(self, tokens: torch.Tensor) -> torch.Tensor:
+    def _add_prefix(self, tokens: torch.Tensor) -> torch.Tensor:
         """Prepend the CLS token (zero position) when the model has one."""
         if self.cls_token is None:
             return tokens
         return torch.cat([self.cls_token.expand(tokens.shape[0], -1, -1), tokens], dim=1)
 
-    def run_blocks(self, x: torch.Tensor, grid: Optional[Tuple[int, int]] = None,
-                   attn_mask: Optional[torch.Tensor] = None, out_indices: Sequence[int] = (),
-                   packed: Optional[PackedRows] = None) -> Tuple[torch.Tensor, List[torch.Tensor]]:
-        """Run every block on a token sequence; return the last output and those of ``out_indices``.
+    def _run_blocks(self, x: torch.Tensor, grid: Optional[Tuple[int, int]] = None,
+                    attn_mask: Optional[torch.Tensor] = None, out_indices: Sequence[int] = (),
+                    packed: Optional[PackedRows] = None) -> Tuple[torch.Tensor, List[torch.Tensor]]:
+        """Run every block on a token sequence; return the last output and those of ``out_indices``
+        in block order.
 
         ``grid`` is given only when ``x`` holds the prefix plus the full patch grid (windows need it);
         with ``packed``, ``x`` (T, D) holds the real tokens of padded rows.
@@ -350,11 +354,72 @@ class VisionTransformer(nn.Module):
                 outs.append(x)
         return x, outs
 
-    def forward_features(self, x: torch.Tensor, keep: Optional[torch.Tensor] = None,
-                         keep_valid: Optional[torch.Tensor] = None,
-                         image_of: Optional[torch.Tensor] = None,
-                         attn_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """Tokens (prefix first) after the final LayerNorm, (B, prefix + N, D).
+    def forward_intermediates(
+            self, x: torch.Tensor, indices: Union[int, Sequence[int]] = 1,
+            norm: Union[bool, str] = False, return_prefix_tokens: bool = False,
+            output_fmt: str = 'NCHW', intermediates_only: bool = False) -> Union[
+                List[Features], Tuple[torch.Tensor, List[Features]]]:
+        """The outputs of chosen blocks over the full patch grid, in one pass: the one feature API
+        of the encoder, which every transfer head and probe reads.
+
+        Args:
+            x: images (B, C, H, W), sides a multiple of the patch size.
+            indices: the last ``n`` blocks for an int ``n``, else block indices (negative ones count
+                from the end), returned in the order given.
+            norm: ``True`` passes every intermediate through the final LayerNorm; ``'last'`` only the
+                last block's, the encoder's output as dense transfer reads it.
+            return_prefix_tokens: each intermediate becomes ``(patches, prefix)``, the prefix
+                (CLS) tokens as (B, prefix, D).
+            output_fmt: patch tokens as maps (B, D, H/p, W/p) with ``'NCHW'``, as (B, N, D) with
+                ``'NLC'``.
+            intermediates_only: return the intermediates only.
+
+        Returns:
+            ``(final, intermediates)``, ``final`` being every token (prefix first) after the last
+            block and the final LayerNorm, (B, prefix + N, D); or the intermediates alone.
+        """
+        if output_fmt not in ('NCHW', 'NLC'):
+            raise ValueError(f"output_fmt must be 'NCHW' or 'NLC', got {output_fmt!r}")
+        if norm not in (True, False, 'last'):
+            raise ValueError(f"norm must be True, False or 'last', got {norm!r}")
+        take = self._block_indices(indices)
+        tokens, grid = self._patchify(x)
+        out, outs = self._run_blocks(self._add_prefix(tokens), grid, out_indices=take)
+        by_index = {}
+        for index, feat in zip(sorted(set(take)), outs):
+            if norm is True or (norm == 'last' and index == self.depth - 1):
+                feat = self.norm(feat)
+            by_index[index] = self._format(feat, grid, return_prefix_tokens, output_fmt)
+        intermediates = [by_index[i] for i in take]
+        return intermediates if intermediates_only else (self.norm(out), intermediates)
+
+    def _block_indices(self, indices: Union[int, Sequence[int]]) -> List[int]:
+        """Block numbers 0..depth-1 for :meth:`forward_intermediates`' ``indices``."""
+        if isinstance(indices, int):
+            indices = range(-indices, 0)
+        bad = [i for i in indices if not -self.depth <= i < self.depth]
+        if bad:
+            raise IndexError(f'block indices {bad} do not exist in a ViT of depth {self.depth}')
+        return [i % self.depth for i in indices]
+
+    def _format(self, tokens: torch.Tensor, grid: Tuple[int, int], return_prefix_tokens: bool,
+                output_fmt: str) -> Features:
+        """(B, prefix + N, D) tokens -> patch tokens in ``output_fmt``, with the prefix if asked."""
+        prefix, patches = tokens[:, :self.num_prefix_tokens], tokens[:, self.num_prefix_tokens:]
+        if output_fmt == 'NCHW':
+            patches = patches.transpose(1, 2).reshape(patches.shape[0], -1, *grid)
+        return (patches, prefix) if return_prefix_tokens else patches
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """Every token (prefix first) after the final LayerNorm, (B, prefix + N, D)."""
+        return self.forward_intermediates(x, ())[0]
+
+    def forward_masked(self, x: torch.Tensor, keep: Optional[torch.Tensor] = None,
+                       keep_valid: Optional[torch.Tensor] = None,
+                       image_of: Optional[torch.Tensor] = None,
+                       attn_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Pretraining's entry point: tokens (prefix first) after the final LayerNorm of a subset of
+        the patches, with padded rows or an attention mask.
 
         With ``keep`` (S, L) patch indices only those patches are encoded (gathered before the first
         block; the others are never computed), giving (S, prefix + L, D). ``keep_valid`` (S, L) marks
@@ -366,36 +431,18 @@ class VisionTransformer(nn.Module):
         """
         if keep_valid is not None and attn_mask is not None:
             raise ValueError('give keep_valid (packed rows) or attn_mask, not both')
-        tokens, grid = self.patchify(x)
+        tokens, grid = self._patchify(x)
         if image_of is not None:
             tokens = tokens[image_of]
         if keep is not None:  # a subset of the grid: global attention, no windows
             tokens = torch.gather(tokens, 1, keep[..., None].expand(-1, -1, tokens.shape[-1]))
             grid = None
-        tokens = self.add_prefix(tokens)
+        tokens = self._add_prefix(tokens)
         if keep_valid is None:
-            return self.norm(self.run_blocks(tokens, grid, attn_mask=attn_mask)[0])
+            return self.norm(self._run_blocks(tokens, grid, attn_mask=attn_mask)[0])
         rows = pack_rows(F.pad(keep_valid, (self.num_prefix_tokens, 0), value=True))
-        out, _ = self.run_blocks(pack(tokens, rows), packed=rows)
+        out, _ = self._run_blocks(pack(tokens, rows), packed=rows)
         return unpack(self.norm(out), rows)
-
-    def forward_dense(self, x: torch.Tensor, out_indices: Sequence[int],
-                      norm_last: bool = True) -> List[torch.Tensor]:
-        """Feature maps (B, D, H/p, W/p) of the blocks in ``out_indices``, prefix tokens dropped.
-
-        With ``norm_last`` the output of the final block passes through the final LayerNorm.
-        """
-        tokens, grid = self.patchify(x)
-        _, outs = self.run_blocks(self.add_prefix(tokens), grid, out_indices=out_indices)
-        order = sorted({i % self.depth for i in out_indices})
-        maps = []
-        for idx, feat in zip(order, outs):
-            if norm_last and idx == self.depth - 1:
-                feat = self.norm(feat)
-            feat = feat[:, self.num_prefix_tokens:]
-            maps.append(feat.transpose(1, 2).reshape(feat.shape[0], -1, *grid))
-        by_index = dict(zip(order, maps))
-        return [by_index[i % self.depth] for i in out_indices]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_features(x)

@@ -2,7 +2,7 @@
 
 Importing this package registers the models (``IJEPA``, ``DSeqJEPA``), the data pieces (``ImageFolderDataset``,
 ``StepBatchSampler``, ``multiblock_collate``) and the runtime pieces (``PretrainLoop``,
-``TargetEMAHook``, ``PretrainLogHook``, ``BF16OptimWrapper``, ``DeviceAwareDDP``) with mmengine, and
+``TrainingProgressHook``, ``PretrainLogHook``, ``BF16OptimWrapper``, ``DeviceAwareDDP``) with mmengine, and
 with :mod:`backbones` the safe checkpoint loading.
 """
 import backbones  # noqa: F401  (the ViT, safe checkpoint I/O)
@@ -10,13 +10,14 @@ import backbones  # noqa: F401  (the ViT, safe checkpoint I/O)
 from .data import ImageFolderDataset, StepBatchSampler
 from .dseq import DSeqJEPA
 from .ijepa import IJEPA
-from .jepa import JEPAModel
+from .jepa import JEPAModel, ema_momentum
 from .masks import MultiBlockMaskSampler, multiblock_collate
 from .predictor import Predictor
 from .runtime import (BF16OptimWrapper, DeviceAwareDDP, PretrainLogHook, PretrainLoop,
-                      TargetEMAHook, TrainableOptimWrapperConstructor, ema_momentum)
+                      TrainableOptimWrapperConstructor, TrainingProgressHook)
+from .sequence import SEQUENCE_MODES
 
 __all__ = ['BF16OptimWrapper', 'DeviceAwareDDP', 'DSeqJEPA', 'IJEPA', 'ImageFolderDataset', 'JEPAModel',
-           'MultiBlockMaskSampler', 'Predictor', 'PretrainLogHook', 'PretrainLoop',
-           'StepBatchSampler', 'TargetEMAHook', 'TrainableOptimWrapperConstructor', 'ema_momentum',
-           'multiblock_collate']
+           'MultiBlockMaskSampler', 'Predictor', 'PretrainLogHook', 'PretrainLoop', 'SEQUENCE_MODES',
+           'StepBatchSampler', 'TrainableOptimWrapperConstructor', 'TrainingProgressHook',
+           'ema_momentum', 'multiblock_collate']

@@ -14,7 +14,7 @@ from mmengine.model import BaseModel
 from backbones.vit import VisionTransformer
 from .predictor import Predictor
 
-__all__ = ['JEPAModel', 'smooth_l1']
+__all__ = ['JEPAModel', 'smooth_l1', 'smooth_l1_sum', 'layer_norm_targets', 'ema_momentum']
 
 
 def smooth_l1(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -22,18 +22,48 @@ def smooth_l1(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return F.smooth_l1_loss(pred.float(), target.float(), beta=1.0)
 
 
+def smooth_l1_sum(pred: torch.Tensor, target: torch.Tensor,
+                  valid: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Smooth L1 (beta 1) of (..., L, D) predictions summed over the valid (..., L) tokens (all
+    when None), and the number of elements summed: parts of one step pool by adding both."""
+    error = F.smooth_l1_loss(pred.float(), target.float(), beta=1.0, reduction='none')
+    if valid is None:
+        return error.sum(), error.new_tensor(error.numel())
+    error = torch.where(valid[..., None], error, 0.0)
+    return error.sum(), valid.sum() * error.shape[-1]
+
+
+def layer_norm_targets(tokens: torch.Tensor) -> torch.Tensor:
+    """Targets are the target encoder's outputs layer-normed once more, without parameters."""
+    return F.layer_norm(tokens, tokens.shape[-1:])
+
+
+def ema_momentum(step: int, total: int, start: float, end: float) -> float:
+    """Linear momentum from ``start`` at step 0 towards ``end`` at step ``total``."""
+    return start + (end - start) * step / total
+
+
 class JEPAModel(BaseModel):
     """Context encoder, its EMA copy as target encoder, and a predictor.
+
+    Training progress (step t of T) reaches the model in one way, :meth:`set_progress`, which
+    :class:`~pretrain.runtime.TrainingProgressHook` calls before every iteration; the EMA momentum
+    (:meth:`momentum`) and DSeq-JEPA's curriculum read it, so the model computes the same inside and
+    outside a Runner.
 
     Args:
         encoder: :class:`~backbones.vit.VisionTransformer` arguments; ``img_size`` sets the grid.
         predictor: :class:`Predictor` arguments (``width``, ``depth``); the heads follow the encoder.
+        ema_momentum: the EMA momentum at the first step and at the end of training, linear between.
         data_preprocessor: normalises the uint8 images on the device.
     """
 
     def __init__(self, encoder: dict, predictor: dict,
+                 ema_momentum: Tuple[float, float] = (0.996, 1.0),
                  data_preprocessor: Optional[dict] = None, init_cfg: Optional[dict] = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.momentum_schedule = tuple(ema_momentum)
+        self.step, self.total_steps = 0, 1
         self.context_encoder = VisionTransformer(**encoder)
         self.target_encoder = copy.deepcopy(self.context_encoder).requires_grad_(False)
         enc = self.context_encoder
@@ -45,18 +75,32 @@ class JEPAModel(BaseModel):
         self.target_encoder.eval()  # targets are deterministic (no drop path)
         return self
 
+    def set_progress(self, step: int, total: int) -> None:
+        """Training stands at step ``step`` (from 0) of ``total``."""
+        self.step, self.total_steps = step, total
+
+    @property
+    def progress(self) -> float:
+        """The fraction t / T of training done."""
+        return self.step / max(self.total_steps, 1)
+
+    def momentum(self) -> float:
+        """The EMA momentum of the current step."""
+        return ema_momentum(self.step, self.total_steps, *self.momentum_schedule)
+
     @torch.no_grad()
     def target_tokens(self, images: torch.Tensor) -> torch.Tensor:
         """Layer-normed target-encoder patch outputs (B, N, D), prefix tokens dropped."""
         out = self.target_encoder.forward_features(images)
-        out = out[:, self.target_encoder.num_prefix_tokens:]
-        return F.layer_norm(out, out.shape[-1:])
+        return layer_norm_targets(out[:, self.target_encoder.num_prefix_tokens:])
 
     def encode_context(self, images: torch.Tensor, keep: torch.Tensor,
-                       keep_valid: Optional[torch.Tensor],
-                       image_of: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """Context-encoder outputs (S, L, D) of the ``keep`` patches only, prefix tokens dropped."""
-        out = self.context_encoder.forward_features(images, keep, keep_valid, image_of)
+                       keep_valid: Optional[torch.Tensor] = None,
+                       image_of: Optional[torch.Tensor] = None,
+                       attn_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Context-encoder outputs (S, L, D) of the ``keep`` patches only, prefix tokens dropped
+        (see :meth:`~backbones.vit.VisionTransformer.forward_masked`)."""
+        out = self.context_encoder.forward_masked(images, keep, keep_valid, image_of, attn_mask)
         return out[:, self.context_encoder.num_prefix_tokens:]
 
     @torch.no_grad()

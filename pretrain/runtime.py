@@ -2,7 +2,7 @@
 
 * :class:`PretrainLoop`: an iteration loop sized in epochs whose resume repositions the batch sampler
   instead of re-reading every batch already trained on.
-* :class:`TargetEMAHook`: the EMA target update with its linear momentum schedule.
+* :class:`TrainingProgressHook`: training progress to the model, and the EMA target update.
 * :class:`PretrainLogHook`: weight decay, EMA momentum, images/s and unreadable images in the log.
 * :class:`TargetRankHook`: the effective rank of the targets in the log, where collapse shows.
 * :class:`BF16OptimWrapper`: bf16 autocast on GPU without a GradScaler, fp32 on CPU.
@@ -24,8 +24,8 @@ from mmengine.runner import IterBasedTrainLoop
 from mmengine.runner.loops import _InfiniteDataloaderIterator
 from torch.utils.data import DataLoader
 
-__all__ = ['PretrainLoop', 'TargetEMAHook', 'PretrainLogHook', 'TargetRankHook', 'BF16OptimWrapper',
-           'DeviceAwareDDP', 'TrainableOptimWrapperConstructor', 'ema_momentum', 'effective_rank']
+__all__ = ['PretrainLoop', 'TrainingProgressHook', 'PretrainLogHook', 'TargetRankHook', 'BF16OptimWrapper',
+           'DeviceAwareDDP', 'TrainableOptimWrapperConstructor', 'effective_rank']
 
 
 class _SkipTrained:
@@ -87,28 +87,27 @@ class PretrainLoop(IterBasedTrainLoop):
             self.dataloader._iterator = None
 
 
-def ema_momentum(step: int, total: int, start: float, end: float) -> float:
-    """Linear momentum from ``start`` at step 0 towards ``end`` at step ``total``."""
-    return start + (end - start) * step / total
-
-
 def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
     return model.module if is_model_wrapper(model) else model
 
 
 @HOOKS.register_module()
-class TargetEMAHook(Hook):
-    """After each optimiser step: target <- m * target + (1 - m) * context, m linear in the step."""
+class TrainingProgressHook(Hook):
+    """The one way training progress reaches a JEPA model: before each iteration it tells the model
+    its step and the run's length (:meth:`~pretrain.jepa.JEPAModel.set_progress`), which DSeq-JEPA's
+    curriculum reads; after the optimiser step it moves the target encoder with the EMA momentum
+    of that step (:meth:`~pretrain.jepa.JEPAModel.momentum`) and logs the momentum."""
 
-    priority = 'ABOVE_NORMAL'  # before the CheckpointHook saves the step
+    priority = 'ABOVE_NORMAL'  # the target moves before the CheckpointHook saves the step
 
-    def __init__(self, momentum: Tuple[float, float] = (0.996, 1.0)) -> None:
-        self.momentum = momentum
+    def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
+        _unwrap(runner.model).set_progress(runner.iter, runner.max_iters)
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
-        m = ema_momentum(runner.iter, runner.max_iters, *self.momentum)
-        _unwrap(runner.model).update_target(m)
-        runner.message_hub.update_scalar('train/ema_momentum', m)
+        model = _unwrap(runner.model)
+        momentum = model.momentum()
+        model.update_target(momentum)
+        runner.message_hub.update_scalar('train/ema_momentum', momentum)
 
 
 @HOOKS.register_module()

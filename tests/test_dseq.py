@@ -8,7 +8,8 @@ import torch
 
 from backbones import JEPAViT
 from conftest import ROOT, repaint_outside
-from pretrain.dseq import DSeqJEPA, causal_layout, curriculum_draw, prefix_steps, saliency_map
+from pretrain.dseq import DSeqJEPA, curriculum_draw, saliency_map
+from pretrain.sequence import CausalSequence, PrefixSequence, causal_layout, prefix_steps
 
 TINY = dict(encoder=dict(embed_dim=64, depth=4, num_heads=4, img_size=96, patch_size=8),
             predictor=dict(width=32, depth=2))
@@ -64,7 +65,7 @@ def test_patches_outside_the_context_never_reach_step_k():
 
     def step_outputs(x):
         with torch.no_grad():
-            return model.prefix_forward(x, steps)
+            return PrefixSequence().forward(model, x, steps)
 
     before = step_outputs(images)
     for i, (b, k) in enumerate(zip(steps['image'].tolist(), steps['k'].tolist())):
@@ -131,8 +132,8 @@ def test_causal_masks_follow_the_rank_order():
         for i in range(lc + 1):
             assert enc[i, :lc + 1].tolist() == [r <= ranks[i] for r in ranks]
         pm = layout['predictor_mask'][b]
-        query = layout['query'][b][layout['query_valid'][b]]
-        steps = layout['step'][b][layout['query_valid'][b]]
+        query = layout['target'][b][layout['target_valid'][b]]
+        steps = layout['step'][b][layout['target_valid'][b]]
         assert set(query.tolist()) == set(regions[b, 1:].any(0).nonzero()[:, 0].tolist())
         width = layout['context'].shape[1]
         for qi, s in enumerate(steps.tolist()):
@@ -151,7 +152,7 @@ def test_causal_mode_never_lets_later_regions_reach_step_k():
 
     def outputs(x):
         with torch.no_grad():
-            return model.causal_forward(x, layout)
+            return CausalSequence().forward(model, x, layout)
 
     before = outputs(images)
     rank = regions.to(torch.uint8).argmax(1)
@@ -162,7 +163,7 @@ def test_causal_mode_never_lets_later_regions_reach_step_k():
             repaint_outside(changed, b, visible)
             after = outputs(changed)
             ctx_rows = layout['context_valid'][b] & (rank[b, layout['context'][b]] < k)
-            q_rows = layout['query_valid'][b] & (layout['step'][b] == k)
+            q_rows = layout['target_valid'][b] & (layout['step'][b] == k)
             torch.testing.assert_close(after[0][b][ctx_rows], before[0][b][ctx_rows])
             torch.testing.assert_close(after[1][b][q_rows], before[1][b][q_rows])
             later = layout['context_valid'][b] & (rank[b, layout['context'][b]] >= k)
@@ -200,14 +201,14 @@ def test_a_dseq_step_pools_every_predicted_token(monkeypatch, no_region):
     model = DSeqJEPA(**TINY, curriculum=False, no_region=no_region).eval()
     images = torch.randn(3, 3, 96, 96)
     masks = dict(MultiBlockMaskSampler(input_size=96, patch_size=8)(3, step=0), step=0)
-    targets = model.target_pass(images)[0]
+    targets = model.targets_and_regions(images)[0]
     regions = _three_region_batch()
     regions = torch.cat([regions, torch.zeros(1, 5, 144, dtype=torch.bool)])
     regions[2, 4] = True  # image 2 has no region
     monkeypatch.setattr(model, 'targets_and_regions', lambda x: (targets, regions))
     with torch.no_grad():
         steps = prefix_steps(regions)
-        _, pred = model.prefix_forward(images, steps)
+        _, pred = PrefixSequence().forward(model, images, steps)
         per_token = [_token_errors(pred, targets[steps['image'][:, None], steps['target']])
                      [steps['target_valid']]]
         if no_region == 'ijepa':  # image 2 predicts its own multi-block targets
@@ -224,3 +225,30 @@ def test_a_dseq_step_pools_every_predicted_token(monkeypatch, no_region):
         regions[:, 4] = True
         torch.testing.assert_close(model.loss(images, masks)['loss'],
                                    IJEPA.loss(model, images, masks)['loss'])
+
+
+def test_the_curriculum_is_a_function_of_seed_step_and_the_models_progress_only():
+    from mmengine.logging import MessageHub
+    from pretrain.dseq import is_dseq_step
+    from pretrain.masks import MultiBlockMaskSampler
+    torch.manual_seed(0)
+    model = DSeqJEPA(**TINY, seed=3).eval()
+    images = torch.randn(2, 3, 96, 96)
+    sampler = MultiBlockMaskSampler(input_size=96, patch_size=8)
+    MessageHub.get_current_instance().update_info('iter', 15)  # no global state is read
+    kinds, total = [], 12
+    for step in range(total):
+        model.set_progress(step, total)
+        with torch.no_grad():
+            kinds.append(int(model.loss(images, dict(sampler(2, step=step), step=step))['dseq']))
+    assert kinds == [int(curriculum_draw(3, t) < t / total) for t in range(total)]
+    assert kinds == [int(is_dseq_step(3, t, t / total)) for t in range(total)]
+    assert 0 < sum(kinds) < total
+
+
+def test_sequence_modes_are_found_by_name():
+    from pretrain.sequence import SEQUENCE_MODES
+    assert isinstance(DSeqJEPA(**TINY, mode='causal').sequence, CausalSequence)
+    with pytest.raises(ValueError, match=r"mode must be one of \['causal', 'prefix'\], got 'rows'"):
+        DSeqJEPA(**TINY, mode='rows')
+    assert set(SEQUENCE_MODES.module_dict) == {'causal', 'prefix'}

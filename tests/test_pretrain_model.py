@@ -165,3 +165,26 @@ def test_schedules_of_the_paper_recipe():
     assert ema_momentum(0, total, 0.996, 1.0) == 0.996
     assert ema_momentum(total // 4, total, 0.996, 1.0) == pytest.approx(0.997)
     assert ema_momentum(total, total, 0.996, 1.0) == 1.0
+
+
+def test_the_progress_hook_sets_the_models_step_and_moves_the_target_by_its_momentum():
+    from mmengine.logging import MessageHub
+    from pretrain import TrainingProgressHook
+    torch.manual_seed(0)
+    model = IJEPA(encoder=dict(embed_dim=32, depth=2, num_heads=2, img_size=32, patch_size=8),
+                  predictor=dict(width=16, depth=1), ema_momentum=(0.5, 1.0))
+    with torch.no_grad():
+        for p in model.context_encoder.parameters():
+            p.add_(1.0)
+    runner = type('Runner', (), dict(iter=5, max_iters=20, model=model,
+                                     message_hub=MessageHub.get_instance('progress-test')))
+    before = [p.clone() for p in model.target_encoder.parameters()]
+    hook = TrainingProgressHook()
+    hook.before_train_iter(runner, 0)
+    assert (model.step, model.total_steps, model.progress) == (5, 20, 0.25)
+    hook.after_train_iter(runner, 0)
+    m = ema_momentum(5, 20, 0.5, 1.0)
+    assert runner.message_hub.get_scalar('train/ema_momentum').current() == m == 0.625
+    for old, new, src in zip(before, model.target_encoder.parameters(),
+                             model.context_encoder.parameters()):
+        torch.testing.assert_close(new, m * old + (1 - m) * src)

@@ -41,7 +41,7 @@ def _with_hooks(tmp_path, *hooks, base=SMOKE) -> str:
     path.write_text(
         f"_base_ = {base!r}\n"
         "custom_imports = dict(imports=['engine.checkpoint', 'pretrain', 'pretrain_hooks'])\n"
-        "custom_hooks = [dict(type='TargetEMAHook'), dict(type='PretrainLogHook'), "
+        "custom_hooks = [dict(type='TrainingProgressHook'), dict(type='PretrainLogHook'), "
         f"{', '.join(hooks)}]\n")
     return str(path)
 

@@ -182,10 +182,10 @@ def test_init_scales_residual_projections_by_depth():
 
 @pytest.mark.parametrize('size', [(64, 80), (48, 32)])
 def test_patch_embedding_is_the_strided_convolution(size):
-    """patchify runs patch_embed.proj as a matrix product."""
+    """The patch embedding runs patch_embed.proj as a matrix product."""
     vit = VisionTransformer(img_size=64, patch_size=16, **TINY)
     x = torch.randn(2, 3, *size)
-    tokens, grid = vit.patchify(x)
+    tokens, grid = vit._patchify(x)
     conv = vit.patch_embed.proj(x)
     assert grid == tuple(conv.shape[2:])
     torch.testing.assert_close(tokens, conv.flatten(2).transpose(1, 2) + vit.pos_embed_for(grid),
@@ -198,13 +198,13 @@ def test_a_size_the_patch_does_not_divide_is_refused_with_the_numbers():
         VisionTransformer(img_size=100, patch_size=16, **TINY)
     vit = VisionTransformer(img_size=64, patch_size=16, **TINY)
     with pytest.raises(ValueError, match='the input is 70x64 pixels, which patch size 16'):
-        vit.patchify(torch.randn(1, 3, 70, 64))  # the convolution would drop 6 rows of pixels
+        vit.forward_features(torch.randn(1, 3, 70, 64))  # the convolution would drop 6 rows of pixels
     with pytest.raises(ValueError, match="input_size is 100x100 pixels, which patch size 8"):
         MultiBlockMaskSampler(input_size=100, patch_size=8)
 
 
 def test_a_key_mask_over_kept_patches_equals_packed_rows():
-    """forward_features: an attn_mask hiding padded keys gives the packed rows' real outputs."""
+    """forward_masked: an attn_mask hiding padded keys gives the packed rows' real outputs."""
     torch.manual_seed(0)
     vit = VisionTransformer(img_size=64, patch_size=16, use_cls_token=True, **TINY).eval()
     x = torch.randn(3, 3, 64, 64)
@@ -212,10 +212,56 @@ def test_a_key_mask_over_kept_patches_equals_packed_rows():
     valid = torch.rand(3, 7) > 0.3
     valid[:, 0] = True
     with torch.no_grad():
-        packed = vit.forward_features(x, keep, valid)
-        masked = vit.forward_features(x, keep, attn_mask=F.pad(valid, (1, 0), value=True)[:, None, None])
+        packed = vit.forward_masked(x, keep, valid)
+        masked = vit.forward_masked(x, keep, attn_mask=F.pad(valid, (1, 0), value=True)[:, None, None])
     real = F.pad(valid, (1, 0), value=True)
     torch.testing.assert_close(packed[real], masked[real], atol=1e-5, rtol=1e-5)
     assert not packed[~real].any()  # padding comes out as zeros
     with pytest.raises(ValueError, match='not both'):
-        vit.forward_features(x, keep, valid, attn_mask=valid[:, None, None])
+        vit.forward_masked(x, keep, valid, attn_mask=valid[:, None, None])
+
+
+def test_forward_intermediates_match_timm_on_the_same_weights():
+    """The one feature API against timm's ViT (the suite's names are timm's; CLS at a zero
+    position, the final norm as timm's fc_norm)."""
+    import timm
+    from backbones.weights import to_timm_state_dict
+    torch.manual_seed(0)
+    ours = VisionTransformer(img_size=64, patch_size=16, use_cls_token=True, **TINY).eval()
+    ref = timm.create_model('vit_small_patch16_224', pretrained=False, img_size=64, embed_dim=64,
+                            depth=4, num_heads=4, class_token=True, global_pool='avg',
+                            num_classes=0).eval()
+    ref.load_state_dict(to_timm_state_dict(ours.state_dict()), strict=True)
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        final, mine = ours.forward_intermediates(x, [3, 0, -2], return_prefix_tokens=True)
+        theirs = ref.forward_intermediates(x, [0, 2, 3], return_prefix_tokens=True,
+                                           intermediates_only=True)
+        theirs = dict(zip([0, 2, 3], theirs))
+        for (maps, prefix), block in zip(mine, [3, 0, 2]):
+            torch.testing.assert_close(maps, theirs[block][0], atol=1e-5, rtol=1e-5)
+            torch.testing.assert_close(prefix, theirs[block][1], atol=1e-5, rtol=1e-5)
+        normed = ours.forward_intermediates(x, 2, norm=True, output_fmt='NLC',
+                                            intermediates_only=True)
+        for tokens, block in zip(normed, [2, 3]):
+            expected = ref.fc_norm(theirs[block][0].flatten(2).transpose(1, 2))
+            torch.testing.assert_close(tokens, expected, atol=1e-5, rtol=1e-5)
+        expected_final = ref.fc_norm(ref.forward_features(x))
+    torch.testing.assert_close(final, expected_final, atol=1e-5, rtol=1e-5)
+    assert mine[0][0].shape == (2, 64, 4, 4) and mine[0][1].shape == (2, 1, 64)
+
+
+def test_forward_intermediates_norm_last_and_bad_arguments():
+    vit = VisionTransformer(img_size=64, patch_size=16, **TINY).eval()
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        raw = vit.forward_intermediates(x, [1, 3], output_fmt='NLC', intermediates_only=True)
+        last = vit.forward_intermediates(x, [1, 3], norm='last', output_fmt='NLC',
+                                         intermediates_only=True)
+    assert torch.equal(last[0], raw[0])  # only the last block passes through the final norm
+    torch.testing.assert_close(last[1], vit.norm(raw[1]))
+    assert not torch.allclose(last[1], raw[1])
+    with pytest.raises(IndexError, match=r'block indices \[4\] do not exist in a ViT of depth 4'):
+        vit.forward_intermediates(x, [0, 4])
+    with pytest.raises(ValueError, match="output_fmt must be 'NCHW' or 'NLC'"):
+        vit.forward_intermediates(x, output_fmt='NHWC')

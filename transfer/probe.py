@@ -78,20 +78,19 @@ class LinearProbe(BaseModel):
     @torch.no_grad()
     def extract(self, images: torch.Tensor) -> Dict[str, torch.Tensor]:
         """uint8 RGB images (B, 3, H, W) -> features (B, D or 4D) per readout, in float32."""
-        enc = self.backbone
         x = (images.float() - self.mean) / self.std
-        tokens, grid = enc.patchify(x)
-        depth, prefix = enc.depth, enc.num_prefix_tokens
-        last4 = range(depth - 4, depth) if 'concat4' in self.readouts else ()
-        out, last4 = enc.run_blocks(enc.add_prefix(tokens), grid, out_indices=last4)
-        out = enc.norm(out)
+        blocks = 4 if 'concat4' in self.readouts else 1
+        layers = self.backbone.forward_intermediates(
+            x, blocks, norm=True, return_prefix_tokens=True, output_fmt='NLC',
+            intermediates_only=True)
+        patches, prefix = layers[-1]
         features = {}
         if 'cls' in self.readouts:
-            features['cls'] = out[:, 0]
+            features['cls'] = prefix[:, 0]
         if 'avg' in self.readouts:
-            features['avg'] = out[:, prefix:].mean(1)
+            features['avg'] = patches.mean(1)
         if 'concat4' in self.readouts:
-            features['concat4'] = torch.cat([enc.norm(t)[:, prefix:].mean(1) for t in last4], -1)
+            features['concat4'] = torch.cat([p.mean(1) for p, _ in layers], -1)
         return {k: v.float() for k, v in features.items()}
 
     def forward(self, inputs: Union[torch.Tensor, Dict[str, torch.Tensor]],

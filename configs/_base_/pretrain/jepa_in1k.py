@@ -19,7 +19,8 @@ model = dict(
     data_preprocessor=dict(type='ImgDataPreprocessor', mean=[123.675, 116.28, 103.53],
                            std=[58.395, 57.12, 57.375]),
     encoder=dict(arch='b', img_size=img_size, patch_size=patch_size, compile_blocks=True),
-    predictor=dict(width=384, depth=6, compile_blocks=True))
+    predictor=dict(width=384, depth=6, compile_blocks=True),
+    ema_momentum=(0.996, 1.0))
 
 train_dataloader = dict(
     batch_size=batch_size,
@@ -56,7 +57,7 @@ default_hooks = dict(
     checkpoint=dict(type='SafeCheckpointHook', by_epoch=False, interval=2500, max_keep_ckpts=2),
     sampler_seed=dict(type='DistSamplerSeedHook'))
 custom_hooks = [
-    dict(type='TargetEMAHook', momentum=(0.996, 1.0)),
+    dict(type='TrainingProgressHook'),
     dict(type='PretrainLogHook'),
     dict(type='TargetRankHook', interval=50),
 ]

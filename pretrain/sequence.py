@@ -1,0 +1,162 @@
+"""DSeq-JEPA's sequence: ranked regions predicted one after another (SPEC section 3).
+
+Given regions R1..RN (B, N, P) of a batch, step k predicts R(k+1) from the context
+C_k = R1 u ... u Rk, k = 1..N-1. :func:`sequence_errors` is the one entry point; how the steps are
+laid out and encoded is a :class:`SequenceMode`, registered by name in :data:`SEQUENCE_MODES`:
+
+* ``prefix`` (the default): every step k is its own sequence that encodes exactly C_k (real patches
+  plus CLS), Eq. 5 read literally and the released code's reading; all steps of the batch run in one
+  padded pass of gathered tokens. Steps whose target is empty are skipped, so the cost follows the
+  regions actually found: most images have one region at 14x14, which makes one step (the
+  background from R1) and a DSeq step about as cheap as an I-JEPA step.
+* ``causal``: one pass per image over R1..R(N-1) in rank order with a block-causal mask (tokens of Ri
+  attend to R1..Ri; CLS is in the R1 block); in the predictor, step k's queries attend to R1..Rk and
+  to each other. Cheaper when images have several regions, but R1's tokens never see later
+  regions, a different model than Eq. 5.
+
+Both modes compute and show nothing of the hidden patches.
+"""
+from typing import Dict, Tuple
+
+import torch
+import torch.nn.functional as F
+from mmengine.registry import Registry
+
+from .ijepa import gather_tokens
+from .jepa import JEPAModel, smooth_l1_sum
+
+__all__ = ['SEQUENCE_MODES', 'SequenceMode', 'PrefixSequence', 'CausalSequence', 'prefix_steps',
+           'causal_layout', 'sequence_errors']
+
+SEQUENCE_MODES = Registry('DSeq-JEPA sequence mode')
+
+
+def _pack(keys: torch.Tensor, excluded: int) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Per row, the positions of ``keys`` (S, P) in ascending key order, leaving out those equal to
+    ``excluded`` and padded to the longest row: positions and validity, both (S, L)."""
+    counts = (keys != excluded).sum(1)
+    length = max(int(counts.max()), 1)
+    order = torch.argsort(keys, dim=1, stable=True)[:, :length]
+    return order, torch.arange(length, device=keys.device)[None] < counts[:, None]
+
+
+def _raster(mask: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    """(S, P) bool -> raster-ordered indices of the True entries, padded, and their validity."""
+    p = mask.shape[1]
+    return _pack(torch.where(mask, torch.arange(p, device=mask.device), p), p)
+
+
+def prefix_steps(regions: torch.Tensor) -> Dict[str, torch.Tensor]:
+    """The prediction steps of a batch of regions (B, N, P) in prefix mode.
+
+    Step k of image b has context C_k = R1 u ... u Rk and target R(k+1), k = 1..N-1; steps with an
+    empty context or target are left out. Returns ``image`` (S,) and ``k`` (S,) of the kept steps,
+    their ``context`` / ``context_valid`` and ``target`` / ``target_valid`` index rows.
+    """
+    contexts = regions[:, :-1].cumsum(1) > 0
+    targets = regions[:, 1:]
+    keep = contexts.any(-1) & targets.any(-1)
+    image, k = keep.nonzero(as_tuple=True)
+    context, context_valid = _raster(contexts[image, k])
+    target, target_valid = _raster(targets[image, k])
+    return dict(image=image, k=k + 1, context=context, context_valid=context_valid, target=target,
+                target_valid=target_valid)
+
+
+def causal_layout(regions: torch.Tensor) -> Dict[str, torch.Tensor]:
+    """One sequence per image for ``causal`` mode, from regions (B, N, P).
+
+    Context tokens are the patches of R1..R(N-1) in rank order, targets (the predictor's queries)
+    those of R2..RN, ``step`` k for a target in R(k+1); images without R1 have none. Returns their
+    indices and validity, and the block-causal masks (True = attend): ``encoder_mask``
+    (B, 1 + Lc, 1 + Lc) with the CLS token in the R1 block, tokens of Ri attending to R1..Ri;
+    ``predictor_mask`` (B, Lc + Lt, Lc + Lt) where context tokens attend causally to context tokens
+    only and step k's queries attend to R1..Rk and to each other.
+    """
+    b, n, p = regions.shape
+    rank = regions.to(torch.uint8).argmax(1)  # regions are disjoint and cover the grid
+    index = torch.arange(p, device=regions.device)
+    excluded = n * p
+    key = rank.long() * p + index
+    context, context_valid = _pack(torch.where(rank < n - 1, key, excluded), excluded)
+    has_region = regions[:, 0].any(-1, keepdim=True)
+    target, target_valid = _pack(torch.where((rank > 0) & has_region, key, excluded), excluded)
+    ctx_rank = rank.gather(1, context).long()
+    step = rank.gather(1, target).long()
+
+    enc_rank = F.pad(ctx_rank, (1, 0))  # CLS: rank 0
+    enc_valid = F.pad(context_valid, (1, 0), value=True)
+    encoder_mask = enc_valid[:, None, :] & (enc_rank[:, None, :] <= enc_rank[:, :, None])
+
+    lc, lt = context.shape[1], target.shape[1]
+    ctx_ctx = context_valid[:, None, :] & (ctx_rank[:, None, :] <= ctx_rank[:, :, None])
+    q_ctx = context_valid[:, None, :] & (ctx_rank[:, None, :] < step[:, :, None])
+    q_q = target_valid[:, None, :] & (step[:, None, :] == step[:, :, None])
+    predictor_mask = torch.cat([
+        torch.cat([ctx_ctx, ctx_ctx.new_zeros(b, lc, lt)], dim=2),
+        torch.cat([q_ctx, q_q], dim=2)], dim=1)
+    # padded rows see themselves, so no row is empty (their outputs are never used)
+    predictor_mask |= torch.eye(lc + lt, dtype=torch.bool, device=regions.device)
+    return dict(context=context, context_valid=context_valid, target=target,
+                target_valid=target_valid, step=step, encoder_mask=encoder_mask,
+                predictor_mask=predictor_mask)
+
+
+class SequenceMode:
+    """How the steps of a batch are laid out (:meth:`layout`) and encoded (:meth:`forward`).
+
+    A layout holds ``target`` / ``target_valid``, the patches each sequence predicts, and ``image``
+    (S,), the image of each sequence, where sequences are not one per image.
+    """
+
+    def layout(self, regions: torch.Tensor) -> Dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def forward(self, model: JEPAModel, images: torch.Tensor,
+                layout: Dict[str, torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Context-encoder outputs (S, Lc, D) and predictions (S, Lt, D) of a layout."""
+        raise NotImplementedError
+
+
+@SEQUENCE_MODES.register_module('prefix')
+class PrefixSequence(SequenceMode):
+    """Every step re-encodes its own context C_k; all steps in one padded pass."""
+
+    def layout(self, regions: torch.Tensor) -> Dict[str, torch.Tensor]:
+        return prefix_steps(regions)
+
+    def forward(self, model: JEPAModel, images: torch.Tensor,
+                layout: Dict[str, torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor]:
+        context = model.encode_context(images, layout['context'], layout['context_valid'],
+                                       layout['image'])
+        pred = model.predictor(context, layout['context'], layout['context_valid'],
+                               layout['target'][:, None], layout['target_valid'][:, None])[:, 0]
+        return context, pred
+
+
+@SEQUENCE_MODES.register_module('causal')
+class CausalSequence(SequenceMode):
+    """One block-causal pass per image over its regions in rank order."""
+
+    def layout(self, regions: torch.Tensor) -> Dict[str, torch.Tensor]:
+        return causal_layout(regions)
+
+    def forward(self, model: JEPAModel, images: torch.Tensor,
+                layout: Dict[str, torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor]:
+        context = model.encode_context(images, layout['context'],
+                                       attn_mask=layout['encoder_mask'][:, None])
+        pred = model.predictor.predict(context, layout['context'], layout['target'],
+                                       layout['predictor_mask'][:, None])
+        return context, pred
+
+
+def sequence_errors(model: JEPAModel, images: torch.Tensor, targets: torch.Tensor,
+                    regions: torch.Tensor, mode: SequenceMode) -> Tuple[torch.Tensor, torch.Tensor]:
+    """The sequential prediction of a batch: :func:`~pretrain.jepa.smooth_l1_sum` of the
+    predictions of every step against the layer-normed ``targets`` (B, P, D) of its target region.
+    """
+    layout = mode.layout(regions)
+    _, pred = mode.forward(model, images, layout)
+    image = layout.get('image')
+    target = gather_tokens(targets if image is None else targets[image], layout['target'])
+    return smooth_l1_sum(pred, target, layout['target_valid'])

@@ -1,9 +1,3 @@
-# CLEVR Dist (closest object's depth bin, 6 classes): linear probe on the frozen DSeq-JEPA ViT-B/16 target encoder, VTAB-1k splits.
-# Readouts side by side: the last block's CLS token (the paper's) and the average of its patch tokens
-# (like for like with I-JEPA). Weights: --cfg-options model.backbone.init_cfg.checkpoint=PATH
-_base_ = ['./clevr_dist_ijepa_vitb.py']
-pretrain_method = 'dseq'
-model = dict(
-    backbone=dict(use_cls_token=True,
-                  init_cfg=dict(checkpoint='checkpoints/dseq_vitb16_in1k.pth')),
-    readouts=('cls', 'avg'))
+# CLEVR Dist (closest object's depth bin, 6 classes): clevr_count_dseq_vitb.py on the other task.
+_base_ = './clevr_count_dseq_vitb.py'
+task = 'dist'

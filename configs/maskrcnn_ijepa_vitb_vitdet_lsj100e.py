@@ -1,7 +1,7 @@
-# The ViTDet recipe on the I-JEPA ViT-B/16: maskrcnn_dseq_vitb_vitdet_lsj100e.py with the other
-# checkpoint.
-_base_ = './maskrcnn_dseq_vitb_vitdet_lsj100e.py'
-pretrain_method = 'ijepa'
-model = dict(
-    backbone=dict(use_cls_token=False,
-                  init_cfg=dict(checkpoint='checkpoints/ijepa_vitb16_in1k.pth')))
+# The ViTDet recipe (LSJ, ~100 epochs, layer decay 0.7, global blocks 2/5/8/11) on the I-JEPA
+# ViT-B/16: the same backbone and checkpoint as maskrcnn_ijepa_vitb.py.
+_base_ = [
+    './_base_/models/maskrcnn_vitb_vitdet.py',
+    './_base_/datasets/coco_instance_lsj_1024.py',
+    './_base_/schedules/vitdet_adamw_lsj100e.py',
+]

@@ -11,17 +11,12 @@ suite pretraining checkpoint in the layout of the released I-JEPA weights (``enc
 """
 import argparse
 import io
-import os.path as osp
-import sys
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, ROOT)
+import torch
+from mmengine.fileio import get_file_backend
 
-import torch  # noqa: E402
-from mmengine.fileio import get_file_backend  # noqa: E402
-
-from backbones.safe_checkpoint import load_from_local_safely  # noqa: E402
-from backbones.weights import (encoder_state_dict, to_ijepa_release,  # noqa: E402
+from backbones.safe_checkpoint import load_from_local_safely
+from backbones.weights import (encoder_state_dict, to_ijepa_release,
                                to_timm_state_dict)
 
 CONVERTERS = {'backbone': dict, 'timm': to_timm_state_dict}

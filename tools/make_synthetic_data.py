@@ -7,12 +7,8 @@
     python tools/make_synthetic_data.py ade20k data/synthetic_ade          # images/, annotations/
 """
 import argparse
-import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-from synthetic import GENERATORS  # noqa: E402
+from synthetic import GENERATORS
 
 
 def main() -> None:

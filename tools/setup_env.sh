@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Install the suite into .venv at the repo root. Idempotent: when requirements.txt and this script are
-# unchanged and mmcv's compiled ops work, it returns after one quick import check.
+# Install the suite into .venv at the repo root. Idempotent: when requirements.txt, pyproject.toml and
+# this script are unchanged, the suite's packages import and mmcv's compiled ops work, it returns
+# after two quick checks.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
@@ -10,7 +11,8 @@ STAMP="$VENV/.suite-installed"
 # setup.py needs pkg_resources from setuptools < 70.
 TORCH_PIN=(torch==2.12.1 torchvision==0.27.1)
 MMCV_PIN=mmcv==2.1.0
-want="$(cat "$ROOT/requirements.txt" "${BASH_SOURCE[0]}" | sha256sum | cut -d' ' -f1)"
+want="$(cat "$ROOT/requirements.txt" "$ROOT/pyproject.toml" "${BASH_SOURCE[0]}" | sha256sum |
+        cut -d' ' -f1)"
 
 mmcv_ops_work() {
   "$PY" - <<'PYEOF'
@@ -24,7 +26,14 @@ for device in devices:  # a CPU-only build fails here on a GPU machine
 PYEOF
 }
 
-if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$want" ]] && mmcv_ops_work 2>/dev/null; then
+# Found from outside the repo, where only installed packages are (found, not imported: quick).
+suite_installed() {
+  (cd / && "$PY" -c 'import importlib.util as u, sys; sys.exit(any(u.find_spec(p) is None for p in
+    ("backbones", "engine", "pretrain", "suite", "synthetic", "transfer")))')
+}
+
+if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$want" ]] && suite_installed 2>/dev/null &&
+   mmcv_ops_work 2>/dev/null; then
   echo "setup_env: .venv is up to date"
   exit 0
 fi
@@ -51,6 +60,9 @@ else
   pip_install "${TORCH_PIN[@]}"
 fi
 pip_install -r "$ROOT/requirements.txt"
+# The suite itself, editable (tools/ and tests import it; edits apply without reinstalling). Its
+# dependencies are the ones above: --no-deps, and the setuptools in .venv builds it.
+pip_install --no-deps --no-build-isolation -e "$ROOT"
 
 # mmcv has no wheel for new torch: compile it, ops included, against the torch in .venv, and keep the
 # wheel in a cache keyed by that torch (pip's own cache ignores which torch a wheel was built for).

@@ -10,18 +10,14 @@ its ``custom_imports`` load the suite's modules, so this script has no per-task 
 import argparse
 import os
 import os.path as osp
-import sys
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, ROOT)  # custom_imports name the suite's top-level packages
+import torch
+import torch.distributed as dist
+from mmengine.config import Config, DictAction
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
 
-import torch  # noqa: E402
-import torch.distributed as dist  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.registry import RUNNERS  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
-
-from engine.resume import latest_checkpoint  # noqa: E402
+from engine.resume import latest_checkpoint
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:

@@ -15,20 +15,27 @@ Splits (scenes sorted by image file name): the first 90% of the training scenes 
 the rest the val pool. ``train800`` / ``val200`` are the first 800 / 200 of each pool (VTAB-1k);
 ``train800val200`` is both (VTAB's final training set); ``test`` is every validation scene (15,000);
 ``train_full`` / ``val_full`` are the whole pools.
+
+A probe config names its task once (``task = 'count'``); :class:`ClevrProbeRunner` fills in what
+follows from it (:func:`with_task`).
 """
 import bisect
+import copy
 import os.path as osp
 from typing import List, Sequence
 
 import numpy as np
 import torch
-from mmengine.registry import DATASETS
+from mmengine.config import Config
+from mmengine.registry import DATASETS, RUNNERS
+from mmengine.runner import Runner
 from PIL import Image
 
 from engine.files import load_json, read_rgb
+from .probe import READOUTS
 
-__all__ = ['ClevrDataset', 'count_label', 'dist_label', 'scenes_in_split', 'DIST_THRESHOLDS',
-           'CLEVR_LAYOUT', 'TASKS']
+__all__ = ['ClevrDataset', 'ClevrProbeRunner', 'count_label', 'dist_label', 'scenes_in_split',
+           'with_task', 'DIST_THRESHOLDS', 'CLEVR_LAYOUT', 'TASKS']
 
 DIST_THRESHOLDS = (0.0, 8.0, 8.5, 9.0, 9.5, 10.0)
 MIN_OBJECTS, MAX_OBJECTS = 3, 10
@@ -140,3 +147,33 @@ class ClevrDataset(torch.utils.data.Dataset):
         img = read_rgb(self.files[index]).resize((self.img_size, self.img_size), Image.BICUBIC)
         pixels = torch.from_numpy(np.asarray(img).copy()).permute(2, 0, 1)
         return dict(inputs=pixels, data_samples=torch.tensor(self.labels[index]))
+
+
+def with_task(cfg: Config) -> Config:
+    """A copy of a CLEVR probe config with what its ``task`` decides filled in: the task of the
+    three datasets, the probe's number of classes, the evaluators' prefix ``clevr_<task>`` (so the
+    logged keys are ``clevr_count/top1_avg``, ...) and the leaderboard's ``report`` (its task, one
+    metric per readout and the key of the test set's size; the protocol is the config's)."""
+    task = cfg.get('task')
+    if task not in TASKS:
+        raise KeyError(f'a CLEVR probe config sets task to one of {sorted(TASKS)}, not {task!r}')
+    cfg = copy.deepcopy(cfg)
+    prefix = f'clevr_{task}'
+    for split in ('train', 'val', 'test'):
+        cfg[f'{split}_dataloader'].dataset.task = task
+    cfg.model.num_classes = TASKS[task][1]
+    cfg.val_evaluator.prefix = cfg.test_evaluator.prefix = prefix
+    cfg.report.update(task=f'CLEVR {task.title()}', samples=f'{prefix}/num_samples',
+                      metrics={f'{prefix}/top1_{r}': (f'top-1 {r}', 1) for r in sorted(READOUTS)})
+    return cfg
+
+
+@RUNNERS.register_module()
+class ClevrProbeRunner(Runner):
+    """mmengine's Runner on :func:`with_task`'s completion of the config (``runner_type`` of the
+    CLEVR probe configs): the run is built from it and saves it, so ``<run>/vis_data/config.py``
+    holds every value the task decided."""
+
+    @classmethod
+    def from_cfg(cls, cfg: Config) -> Runner:
+        return super().from_cfg(with_task(cfg))

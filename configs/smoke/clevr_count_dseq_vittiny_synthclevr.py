@@ -1,27 +1,5 @@
-# CPU smoke run of the CLEVR probe: the DSeq-JEPA Count recipe on a 6-block, 96-wide ViT (CLS token,
-# random init unless init_cfg.checkpoint is given) at 192x192 and the synthetic CLEVR_v1.0 tree of
-#   python tools/make_synthetic_data.py clevr data/synthetic_clevr --num-train 120 --num-val 40
-# with train/val splits of 80/12 scenes and all three readouts.
-_base_ = ['../clevr_count_dseq_vitb.py']
-
-data_root = '{{$SYNTH_CLEVR_ROOT:data/synthetic_clevr}}'
-_dataset = dict(data_root=data_root, img_size=192, num_train=80, num_val=12)
-model = dict(
-    backbone=dict(embed_dim=96, depth=6, num_heads=3, img_size=192,
-                  init_cfg=dict(checkpoint=None)),
-    readouts=('cls', 'avg', 'concat4'),
-    feature_norm=True)
-train_dataloader = dict(batch_size=16, num_workers=0, dataset=_dataset)
-val_dataloader = dict(batch_size=16, num_workers=0, dataset=_dataset)
-test_dataloader = dict(batch_size=16, num_workers=0, dataset=_dataset)
-# Averaged after the final LayerNorm, a tiny encoder's features differ little between images (std
-# about 0.03), so without standardisation the probe is far from converged and ranks encoders by the
-# spread of their features rather than by what they hold; standardised, it converges. SPEC's 100
-# epochs at batch 64 rather than 256: more steps, and every encoder the tiny suite probes still gains
-# accuracy from 800 to 1500 to 2900 steps (1800 training scenes).
-optim_wrapper = dict(optimizer=dict(lr=1e-2))
-train_cfg = dict(max_epochs=100, batch_size=64, val_interval=50)
-param_scheduler = [dict(type='CosineAnnealingLR', eta_min=0.0, by_epoch=True, begin=0, end=100,
-                        convert_to_iter_based=True)]
-default_hooks = dict(checkpoint=dict(interval=100), logger=dict(interval=10))
-env_cfg = dict(dist_cfg=dict(backend='gloo'))
+# The CLEVR Count smoke probe for a DSeq-JEPA encoder: with its CLS token, so all three readouts.
+_base_ = './clevr_count_ijepa_vittiny_synthclevr.py'
+pretrain_method = 'dseq'
+model = dict(backbone=dict(use_cls_token=True), readouts=('cls', 'avg', 'concat4'))
+report = dict(protocol='top-1 cls')

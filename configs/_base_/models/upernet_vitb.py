@@ -1,11 +1,11 @@
 # UperNet on the suite's ViT-B/16 for ADE20K (SPEC section 4): features of blocks 3/5/7/11, global
 # attention in every block, drop path 0.1, CLS dropped from the maps, a 4x/2x/1x/0.5x rescale neck,
 # PPM scales (1, 2, 3, 6) with 512 channels, an auxiliary FCN head on block 7 (weight 0.4), and
-# sliding-window inference of 512 crops with stride 341.
+# sliding-window inference of 512 crops with stride 341; I-JEPA's weights unless the config picks
+# others (../pretrained/vitb16_in1k.py).
 # SyncBN is what 8 GPUs need; on one GPU or the CPU mmengine's Runner reverts it to BatchNorm itself
 # (Runner.wrap_model without a launcher), so the config stays the same everywhere.
-custom_imports = dict(imports=['backbones', 'engine.checkpoint', 'transfer'],
-                      allow_failed_imports=False)
+_base_ = '../pretrained/vitb16_in1k.py'
 
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 data_preprocessor = dict(
@@ -22,16 +22,9 @@ data_preprocessor = dict(
 model = dict(
     type='EncoderDecoder',
     data_preprocessor=data_preprocessor,
-    backbone=dict(
-        type='JEPAViT',
-        arch='b',
-        img_size=512,
-        patch_size=16,
-        out_indices=(3, 5, 7, 11),
-        window_size=0,
-        drop_path_rate=0.1,
-        use_cls_token=False,
-        with_cp=True),
+    backbone=dict(type='JEPAViT', arch='b', img_size=512, patch_size=16, out_indices=(3, 5, 7, 11),
+                  window_size=0, drop_path_rate=0.1, with_cp=True,
+                  **_base_.pretrained[_base_.pretrain_method]),
     neck=dict(type='Feature2Pyramid', embed_dim=768, rescales=[4, 2, 1, 0.5], norm_cfg=norm_cfg),
     decode_head=dict(
         type='UPerHead',

@@ -5,13 +5,12 @@
 # compile_blocks: the blocks' token-wise layers run through torch.compile (x1.15 steps/s for ViT-B/16
 # at batch 256 on an H200, tools/benchmark_pretrain.py); the first steps wait for compilation.
 # The data root comes from IMAGENET_ROOT (default data/imagenet): <root>/train/<class>/<image>.
-custom_imports = dict(imports=['engine.checkpoint', 'pretrain'], allow_failed_imports=False)
-default_scope = 'mmengine'
+_base_ = '../default_runtime.py'
+custom_imports = dict(imports=['engine.checkpoint', 'pretrain'])
 
 seed = 0
 img_size = 224
 patch_size = 16
-max_epochs = 600
 warmup_epochs = 15
 batch_size = 256  # per GPU
 
@@ -33,40 +32,34 @@ train_dataloader = dict(
                     patch_size=patch_size),
     dataset=dict(type='ImageFolderDataset', data_root='{{$IMAGENET_ROOT:data/imagenet}}',
                  split='train', crop_size=img_size, crop_scale=(0.3, 1.0), seed=seed))
-train_cfg = dict(type='PretrainLoop', max_epochs=max_epochs)
+train_cfg = dict(type='PretrainLoop', max_epochs=600)
 
 optim_wrapper = dict(
     type='BF16OptimWrapper',
     constructor='TrainableOptimWrapperConstructor',
     optimizer=dict(type='AdamW', lr=1e-3, betas=(0.9, 0.999), weight_decay=0.04),
     paramwise_cfg=dict(bias_decay_mult=0.0, flat_decay_mult=0.0))
+# The cosines run to the end of training (the runner sets their `end` to train_cfg.max_epochs), so
+# a run of another length changes train_cfg.max_epochs alone.
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=warmup_epochs,
          convert_to_iter_based=True),
     dict(type='CosineAnnealingLR', eta_min=1e-6, by_epoch=True, begin=warmup_epochs,
-         end=max_epochs, convert_to_iter_based=True),
+         convert_to_iter_based=True),
     dict(type='CosineAnnealingParamScheduler', param_name='weight_decay', eta_min_ratio=10.0,
-         by_epoch=True, begin=0, end=max_epochs, convert_to_iter_based=True),
+         by_epoch=True, begin=0, convert_to_iter_based=True),
 ]
 auto_scale_lr = dict(enable=False, base_batch_size=2048)
 
 default_hooks = dict(
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
-    param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='SafeCheckpointHook', by_epoch=False, interval=2500, max_keep_ckpts=2),
-    sampler_seed=dict(type='DistSamplerSeedHook'))
+    logger=dict(log_metric_by_epoch=False),
+    checkpoint=dict(by_epoch=False, interval=2500, max_keep_ckpts=2))
 custom_hooks = [
     dict(type='TrainingProgressHook'),
     dict(type='PretrainLogHook'),
     dict(type='TargetRankHook', interval=50),
 ]
-log_processor = dict(by_epoch=False, window_size=50)
+log_processor = dict(by_epoch=False)
 
 model_wrapper_cfg = dict(type='DeviceAwareDDP')
-env_cfg = dict(cudnn_benchmark=False, mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-               dist_cfg=dict(backend='nccl'))
 randomness = dict(seed=seed)
-log_level = 'INFO'
-load_from = None
-resume = False

@@ -1,0 +1,160 @@
+"""Read what mmengine wrote for a set of transfer runs into the leaderboard's table of values.
+
+Every run is described by the config mmengine saved with it (``<run>/vis_data/config.py``), never by
+folder names: the pretraining method (``pretrain_method``), the encoder size, the seed
+(``randomness.seed``) and what it reports (``report``: its task, the logged metrics with their row
+labels and factors, the key holding the test set's size, the method's protocol readout). Its numbers
+are the last evaluation it logged: test results (``tools/test.py``) where there are some, else the
+last validation.
+"""
+import glob
+import json
+import os.path as osp
+import warnings
+from collections import defaultdict
+from typing import Dict, Iterable, List, NamedTuple, Optional, Tuple
+
+from suite.methods import METHODS
+
+#: the pseudo-metric holding how many images an accuracy was measured on (not a table row)
+SAMPLES = 'num_samples'
+#: (size, task, metric) -> method -> values, one per seed
+Table = Dict[Tuple[str, str, str], Dict[str, List[float]]]
+_ARCHS = {'s': 'S', 'b': 'B', 'l': 'L', 'h': 'H'}
+_REPORT_KEYS = ('task', 'metrics')
+
+
+class Results(NamedTuple):
+    """The values of a set of work dirs and, per task, each method's protocol readout (a row label)."""
+    table: Table
+    protocols: Dict[str, Dict[str, str]]
+
+
+def run_dirs(work_dir: str) -> List[str]:
+    """The run folders (``<work_dir>/<timestamp>``) with a saved config, oldest first."""
+    if not osp.isdir(work_dir):
+        raise FileNotFoundError(f'work dir not found: {work_dir}')
+    found = sorted(osp.dirname(osp.dirname(p))
+                   for p in glob.glob(osp.join(work_dir, '*', 'vis_data', 'config.py')))
+    if not found:
+        raise FileNotFoundError(f'{work_dir} holds no run (expected <timestamp>/vis_data/'
+                                'config.py, as mmengine writes them)')
+    return found
+
+
+def saved_config(run: str) -> Tuple[dict, str]:
+    """The config mmengine saved with a run, and its path; read as data, so the modules it names in
+    ``custom_imports`` (mmdet, mmseg, the suite's) are not imported."""
+    from mmengine.config import Config
+    path = osp.join(run, 'vis_data', 'config.py')
+    return Config.fromfile(path, import_custom_modules=False).to_dict(), path
+
+
+def report_of(config: dict, source: str) -> dict:
+    """The config's ``report`` declaration, checked for the keys the leaderboard needs."""
+    report = config.get('report')
+    if not isinstance(report, dict):
+        raise KeyError(f"{source} has no 'report': every transfer config declares what it reports, "
+                       "report = dict(task=..., metrics={logged key: (row label, factor)}, "
+                       'samples=..., protocol=...)')
+    for key in _REPORT_KEYS:
+        if not report.get(key):  # a base config's placeholder (None) that no child filled in
+            raise KeyError(f'{source}: report.{key} is not set')
+    return report
+
+
+def describe(config: dict, source: str) -> Tuple[str, str, str, int]:
+    """(method, size, task, seed) of a run from its config."""
+    method = config.get('pretrain_method')
+    if method not in METHODS:
+        raise KeyError(f'{source}: pretrain_method is {method!r}; the suite configs set one of '
+                       f'{sorted(METHODS)}')
+    backbone = config['model']['backbone']
+    arch = _ARCHS.get(backbone.get('arch', 'b'), backbone.get('arch'))
+    if backbone.get('embed_dim') or backbone.get('depth'):
+        arch = f"{backbone.get('embed_dim')}x{backbone.get('depth')}"
+    size = f"ViT-{arch}/{backbone.get('patch_size', 16)}"
+    task = report_of(config, source)['task']
+    return method, size, task, int(config.get('randomness', {}).get('seed', 0))
+
+
+def read_json_lines(path: str) -> List[dict]:
+    """The records of an mmengine json log, one JSON object a line. An unreadable last line is what
+    a run killed while writing leaves: it is skipped with a warning naming the file. An unreadable
+    line before it is an error naming the file and the line."""
+    with open(path, errors='replace') as f:  # bytes that are not text fail below, line named
+        lines = [(number, line) for number, line in enumerate(f, 1) if line.strip()]
+    records = []
+    for i, (number, line) in enumerate(lines):
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError as err:
+            where = f'{path}, line {number}'
+            if i < len(lines) - 1:
+                raise ValueError(f'{where} is not JSON ({err}); only a last line cut off by a '
+                                 'killed run is skipped') from err
+            warnings.warn(f'{where} is cut off (the run was killed while writing it?): skipped')
+    return records
+
+
+def leaderboard_metrics(logged: dict, report: dict) -> Dict[str, float]:
+    """The logged metrics a run reports -> the leaderboard's rows (scaled by their factors), and
+    the test set's size as ``SAMPLES`` where the report names its key."""
+    out = {}
+    for key, (label, factor) in report['metrics'].items():
+        if key in logged:
+            out[label] = factor * logged[key]
+    if report.get('samples') in logged:
+        out[SAMPLES] = logged[report['samples']]
+    return out
+
+
+def _evaluations(path: str, report: dict) -> List[Dict[str, float]]:
+    """The reported metrics of each row of an mmengine json log that holds some."""
+    if not osp.exists(path):
+        return []
+    return [m for m in (leaderboard_metrics(r, report) for r in read_json_lines(path)) if m]
+
+
+def result_of(work_dir: str) -> Tuple[Optional[str], Dict[str, float]]:
+    """The run whose numbers stand for a work dir and those numbers: its last test
+    (``tools/test.py`` writes ``<run>/<run>.json``), else its last validation."""
+    tested, validated = [], []
+    for run in run_dirs(work_dir):
+        stamp = osp.basename(run)
+        report = report_of(*saved_config(run))
+        tested += [(run, m) for m in _evaluations(osp.join(run, f'{stamp}.json'), report)]
+        validated += [(run, m) for m in _evaluations(osp.join(run, 'vis_data', 'scalars.json'),
+                                                     report)]
+    chosen = tested or validated
+    return chosen[-1] if chosen else (None, {})
+
+
+def collect(work_dirs: Iterable[str]) -> Results:
+    """The values of the work dirs, one per seed, tasks in their order of first appearance. Two work
+    dirs of the same method, size, task and seed are an error: neither may silently stand for the
+    other."""
+    by_seed: Dict[Tuple[str, str, str], Dict[str, Dict[int, float]]] = \
+        defaultdict(lambda: defaultdict(dict))
+    protocols: Dict[str, Dict[str, str]] = defaultdict(dict)
+    work_dir_of: Dict[Tuple[str, str, str, int], str] = {}
+    for work_dir in work_dirs:
+        run, metrics = result_of(work_dir)
+        if run is None:
+            print(f'note: {work_dir} has no evaluation yet; its cells stay missing')
+            continue
+        config, path = saved_config(run)
+        method, size, task, seed = identity = describe(config, path)
+        first = work_dir_of.setdefault(identity, work_dir)
+        if osp.realpath(first) != osp.realpath(work_dir):
+            raise ValueError(f'{first} and {work_dir} are both {METHODS[method].label} {size} '
+                             f'{task} with seed {seed}, and the table keeps one result per seed: '
+                             'give each run its own randomness.seed (--cfg-options '
+                             'randomness.seed=N), or pass only one of them')
+        if config['report'].get('protocol'):
+            protocols[task].setdefault(method, config['report']['protocol'])
+        for metric, value in metrics.items():
+            by_seed[(size, task, metric)][method][seed] = value
+    table = {key: {method: list(seeds.values()) for method, seeds in methods.items()}
+             for key, methods in by_seed.items()}
+    return Results(table, dict(protocols))

@@ -1,0 +1,209 @@
+"""The suite runner: the stages of a preset run in order, each in its own work dir, skipped when
+done and resumed when interrupted.
+
+A preset (``configs/suite/<name>.py``) lists the synthetic data to write, the pretraining config of
+each method and, per transfer task, the config of each method. Every stage runs the suite's own entry
+points (``tools/train.py``, ``tools/test.py``, ``tools/dist_*.sh``) from the repo root and marks its
+work dir done with ``suite_stage.json`` when it has finished. Each stage's output goes to
+``<stage dir>/suite_stage.log``; progress lines are echoed. This module imports no torch: the runner
+stays a light process.
+"""
+import json
+import os
+import os.path as osp
+import re
+import subprocess
+import sys
+import time
+from typing import Dict, List, Optional
+
+from engine.resume import checkpoints_in, latest_checkpoint
+from suite.leaderboard import write_all
+from suite.methods import BASELINE
+from suite.processes import die_with_parent, stop
+
+#: the repo root, where the stages run: the suite is installed editable, in place
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+_PROGRESS = re.compile(r'(Epoch|Iter)\((train|val|test)\)|Saving checkpoint|Error|error:')
+DONE = 'suite_stage.json'
+
+
+class Suite:
+    """The stages of a preset, run in order with skipping and resuming."""
+
+    def __init__(self, preset: dict, work_dir: str, dry_run: bool = False) -> None:
+        self.preset = preset
+        self.work_dir = work_dir
+        self.dry_run = dry_run
+        self.env = dict(os.environ, **{k: osp.join(ROOT, v) if not osp.isabs(v) else v
+                                       for k, v in preset.get('env', {}).items()})
+        self.start = time.time()
+
+    def say(self, text: str) -> None:
+        """Print a progress line stamped with the time since the start."""
+        minutes, seconds = divmod(int(time.time() - self.start), 60)
+        print(f'[suite {minutes:02d}:{seconds:02d}] {text}', flush=True)
+
+    def command(self, args: List[str], log: str) -> None:
+        """Run a command from the repo root, its output to ``log``, progress echoed."""
+        if self.dry_run:
+            print('    $ ' + ' '.join(args), flush=True)
+            return
+        with open(log, 'a') as f:
+            f.write(f'$ {" ".join(args)}\n')
+            f.flush()
+            proc = subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT, text=True, bufsize=1,
+                                    preexec_fn=die_with_parent())
+            try:
+                for line in proc.stdout:
+                    f.write(line)
+                    if _PROGRESS.search(line):
+                        print('    ' + line.rstrip().split(' - INFO - ')[-1][:150], flush=True)
+                proc.wait()
+            finally:
+                if proc.poll() is None:  # interrupted (Ctrl-C, SIGTERM) or failed here
+                    stop(proc)
+                    stopped = f'stopped {args[1]} (pid {proc.pid}, exit {proc.returncode})'
+                    f.write(f'[suite] {stopped}\n')
+                    self.say(stopped)
+            if proc.returncode != 0:
+                f.flush()
+                with open(log) as g:
+                    tail = g.readlines()[-25:]
+                raise RuntimeError(f'stage failed (exit {proc.returncode}): {" ".join(args)}\n'
+                                   f'last lines of {log}:\n' + ''.join(tail))
+
+    def stage(self, name: str, run, **record) -> dict:
+        """Run ``run(stage_dir, log)`` unless the stage is done; return its record."""
+        stage_dir = osp.join(self.work_dir, name)
+        marker = osp.join(stage_dir, DONE)
+        if osp.exists(marker):
+            with open(marker) as f:
+                self.say(f'{name}: done before, skipped')
+                return json.load(f)
+        if self.dry_run:
+            self.say(f'{name}: would run')
+            return dict(record, **(run(stage_dir, None) or {}))
+        os.makedirs(stage_dir, exist_ok=True)
+        self.say(f'{name}: running (log: {osp.relpath(osp.join(stage_dir, "suite_stage.log"), ROOT)})')
+        record.update(run(stage_dir, osp.join(stage_dir, 'suite_stage.log')) or {})
+        with open(marker + '.tmp', 'w') as f:
+            json.dump(dict(record, stage=name, finished=time.strftime('%Y-%m-%d %H:%M:%S')), f)
+        os.replace(marker + '.tmp', marker)
+        self.say(f'{name}: finished')
+        return record
+
+    def train_args(self, config: str, stage_dir: str, gpus: int, script: str) -> List[str]:
+        """The command that trains ``config`` in ``stage_dir``: ``tools/train.py``, or
+        ``tools/dist_<script>.sh`` on ``gpus`` GPUs; resuming where it holds a checkpoint."""
+        # which checkpoint, and any warning about the pointer, is tools/train.py's to say
+        resume = ['--resume'] if checkpoints_in(stage_dir) else []
+        if gpus > 0:
+            return ['bash', osp.join('tools', f'dist_{script}.sh'), config, str(gpus),
+                    '--work-dir', stage_dir, *resume]
+        return [sys.executable, osp.join('tools', 'train.py'), config, '--work-dir', stage_dir,
+                *resume]
+
+    def write_data(self) -> None:
+        """Write the preset's synthetic datasets that are not there yet."""
+        from synthetic import GENERATORS
+        for kind, spec in self.preset.get('synthetic', {}).items():
+            spec = dict(spec)
+            root = osp.join(ROOT, spec.pop('root'))
+            if osp.isdir(root):
+                continue
+            self.say(f'writing synthetic {kind} to {osp.relpath(root, ROOT)}')
+            if self.dry_run:
+                continue
+            GENERATORS[kind](root + '.partial', **spec)  # complete or absent, never half written
+            os.replace(root + '.partial', root)
+
+    def pretrain(self, method: str, config: str) -> str:
+        """The pretraining stage of a method; return its last checkpoint."""
+        options = self.preset.get('pretrain_options', [])
+
+        def run(stage_dir: str, log: str) -> dict:
+            args = self.train_args(config, stage_dir, self.preset['gpus'], 'pretrain')
+            self.command(args + (['--cfg-options', *options] if options else []), log)
+            return dict(checkpoint=self.checkpoint_in(stage_dir))
+        return self.stage(f'pretrain_{method}', run, config=config)['checkpoint']
+
+    def transfer(self, task: dict, method: str, config: str, checkpoint: Optional[str]) -> str:
+        """The stage of a transfer task on a checkpoint (None: a never pretrained encoder),
+        tested afterwards where the task says so; return its work dir."""
+        options = list(task.get('options', []))
+        options += [f'model.backbone.init_cfg.checkpoint={checkpoint}'] if checkpoint else \
+            ['model.backbone.init_cfg.checkpoint=None', f'pretrain_method={BASELINE}']
+        gpus = task.get('gpus', self.preset['gpus'])
+
+        def run(stage_dir: str, log: str) -> dict:
+            args = self.train_args(config, stage_dir, gpus, 'train')
+            self.command(args + ['--cfg-options', *options], log)
+            if task.get('test'):
+                self.command([sys.executable, osp.join('tools', 'test.py'), config,
+                              self.checkpoint_in(stage_dir, best=True),
+                              '--work-dir', stage_dir, '--cfg-options', *options], log)
+            return {}
+        name = f"{task['name']}_{method}"
+        self.stage(name, run, config=config, checkpoint=checkpoint)
+        return osp.join(self.work_dir, name)
+
+    def checkpoint_in(self, stage_dir: str, best: bool = False) -> str:
+        """The stage's best checkpoint (``best_*.pth``) if asked and present, else its last."""
+        if self.dry_run:
+            return osp.join(stage_dir, '<best or last checkpoint>' if best else '<last checkpoint>')
+        found = sorted(f for f in os.listdir(stage_dir) if f.startswith('best_')) if best else []
+        if found:
+            return osp.join(stage_dir, found[-1])
+        last = latest_checkpoint(stage_dir)
+        if last is None:
+            raise FileNotFoundError(f'{stage_dir} holds no complete checkpoint: the stage wrote none')
+        return last
+
+    def regions(self, checkpoint_dir: str) -> None:
+        """The region pictures of every checkpoint in ``checkpoint_dir``, for the preset's images."""
+        spec = self.preset.get('regions', {})
+        images = [osp.join(ROOT, p) for p in spec.get('images', [])]
+        if not images:
+            return
+
+        def run(stage_dir: str, log: str) -> None:
+            self.command([sys.executable, osp.join('tools', 'visualize_regions.py'),
+                          checkpoint_dir, *images, '--out', stage_dir], log)
+        self.stage('regions', run)
+
+    def run(self) -> str:
+        """Every stage of the preset, then the leaderboard; return its markdown (or, on a dry
+        run, what it would be made of)."""
+        if not self.dry_run:
+            os.makedirs(self.work_dir, exist_ok=True)
+        self.write_data()
+        checkpoints = {m: self.pretrain(m, c) for m, c in self.preset['pretrain'].items()}
+        method = self.preset.get('regions', {}).get('method')
+        if method in checkpoints:
+            self.regions(osp.dirname(checkpoints[method]))
+        results = []
+        for task in self.preset['transfer']:
+            for m, config in task['configs'].items():
+                results.append(self.transfer(task, m, config, checkpoints[m]))
+            if task.get('random'):
+                results.append(self.transfer(task, BASELINE, task['configs'][task['random']],
+                                             None))
+        self.say('leaderboard')
+        if self.dry_run:
+            return 'would write the leaderboard of: ' + ' '.join(results) + '\n'
+        text = write_all(results, osp.join(self.work_dir, 'leaderboard'))
+        self.say(f'done: {osp.relpath(osp.join(self.work_dir, "leaderboard"), ROOT)}/'
+                 'leaderboard.{md,csv,html,png}')
+        return text
+
+
+def load_preset(path: str) -> Dict:
+    """A preset config as a dict, checked for the keys the runner needs."""
+    from mmengine.config import Config
+    preset = Config.fromfile(path).to_dict()
+    for key in ('pretrain', 'transfer', 'gpus'):
+        if key not in preset:
+            raise KeyError(f'{path} has no {key!r} (see configs/suite/tiny.py for the layout)')
+    return preset

@@ -11,7 +11,7 @@
   EMA target encoder) out of the optimizer.
 """
 import contextlib
-from typing import Iterator, Optional, Sequence, Tuple, Union
+from typing import Iterator, Optional, Sequence, Union
 
 import torch
 from mmengine.dist import get_world_size

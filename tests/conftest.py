@@ -4,8 +4,6 @@ import sys
 import pytest
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, ROOT)
-sys.path.append(osp.join(ROOT, 'tools'))  # the tools' modules, after everything else
 
 
 @pytest.fixture(scope='session')
@@ -61,6 +59,72 @@ def run_tool(tool: str, *args: str, env: dict) -> str:
     return proc.stdout + proc.stderr
 
 
+#: the pretraining smoke config that run_pretraining and config_with_hooks start from
+PRETRAIN_SMOKE = osp.join(ROOT, 'configs', 'pretrain', 'smoke', 'ijepa_vitmicro8_10e_synthimagenet.py')
+
+
+def run_pretraining(work_dir, data_root, *options, config=PRETRAIN_SMOKE, args=(), launcher=None,
+                    check=True, env=None):
+    """tools/train.py (or ``launcher``: a tools/ script and its process count) on a pretraining
+    config over the synthetic ImageNet at ``data_root``, with tests/ on the path for
+    tests/pretrain_hooks.py; fails the test with its output if it fails and ``check``."""
+    import os
+    import subprocess
+    if launcher:
+        cmd = ['bash', osp.join(ROOT, 'tools', launcher[0]), config, launcher[1]]
+    else:
+        cmd = [sys.executable, osp.join(ROOT, 'tools', 'train.py'), config]
+    cmd += ['--work-dir', str(work_dir), *args]
+    if options:
+        cmd += ['--cfg-options', *options]
+    base = dict(os.environ, SYNTH_IMAGENET_ROOT=data_root,
+                PYTHONPATH=os.pathsep.join([ROOT, osp.join(ROOT, 'tests')]))
+    proc = subprocess.run(cmd, cwd=ROOT, env=dict(base, **(env or {})), capture_output=True,
+                          text=True)
+    if check:
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc
+
+
+def pretraining_steps(config: str, images: int, epochs: int, ranks: int = 1) -> int:
+    """The iterations of a pretraining run of ``config`` on ``images`` images: whole batches of its
+    batch size per process on each of ``ranks`` processes (the last partial one is dropped)."""
+    from mmengine.config import Config
+    batch = Config.fromfile(config).train_dataloader.batch_size
+    return epochs * (images // (batch * ranks))
+
+
+def config_with_hooks(tmp_path, *hooks: str, base: str = PRETRAIN_SMOKE) -> str:
+    """A pretraining config: ``base`` plus the given test hooks of tests/pretrain_hooks.py (each a
+    ``dict(type=...)`` in config syntax), written into ``tmp_path``."""
+    path = tmp_path / 'with_hooks.py'
+    path.write_text(
+        f"_base_ = {base!r}\n"
+        "custom_imports = dict(imports=['engine.checkpoint', 'pretrain', 'pretrain_hooks'])\n"
+        "custom_hooks = [dict(type='TrainingProgressHook'), dict(type='PretrainLogHook'), "
+        f"{', '.join(hooks)}]\n")
+    return str(path)
+
+
+def last_run_logged(work_dir, key: str = 'loss') -> list:
+    """Every value of ``key`` in the scalars.json log of a work dir's newest run."""
+    import json
+    import os
+    runs = sorted(d for d in os.listdir(work_dir) if d[:8].isdigit())
+    with open(osp.join(work_dir, runs[-1], 'vis_data', 'scalars.json')) as f:
+        return [json.loads(line)[key] for line in f if f'"{key}"' in line]
+
+
+def checkpoint_tensors(path) -> dict:
+    """The tensors of an mmengine checkpoint by name: its weights, then its optimiser state as
+    ``optimizer.<param>.<key>``."""
+    from backbones.safe_checkpoint import load_from_local_safely
+    checkpoint = load_from_local_safely(str(path), map_location='cpu')
+    return {**checkpoint['state_dict'],
+            **{f'optimizer.{i}.{k}': v for i, s in checkpoint['optimizer']['state'].items()
+               for k, v in s.items()}}
+
+
 def metrics_of_test_run(work_dir: str) -> dict:
     """The metrics of the one ``tools/test.py`` run of a work dir (``<run>/<run>.json``)."""
     import json
@@ -82,3 +146,25 @@ def logged_scalars(work_dir: str) -> list:
             with open(path) as f:
                 rows += [json.loads(line) for line in f]
     return rows
+
+
+def suite_stages(preset_file: str) -> dict:
+    """The stages a suite preset (configs/suite/*.py or one based on it) runs, in order, each with
+    the number of commands it runs: its training, plus tools/test.py where its task tests. As the
+    preset's comments describe them: each method's pretraining, the region pictures when they have
+    images, then per transfer task each method's run and the random-init run of ``random``."""
+    from mmengine.config import Config
+    preset = Config.fromfile(preset_file)
+    stages = {f'pretrain_{method}': 1 for method in preset.pretrain}
+    if preset.get('regions', {}).get('images') and preset.regions.method in preset.pretrain:
+        stages['regions'] = 1
+    for task in preset.transfer:
+        methods = list(task.configs) + (['random'] if task.get('random') else [])
+        stages.update({f'{task.name}_{method}': 2 if task.get('test') else 1 for method in methods})
+    return stages
+
+
+def probe_readouts(config: str) -> tuple:
+    """The readouts (``model.readouts``) of a probe config, a path from the repo root."""
+    from mmengine.config import Config
+    return tuple(Config.fromfile(osp.join(ROOT, config)).model.readouts)

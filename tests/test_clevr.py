@@ -11,7 +11,7 @@ from PIL import Image
 
 from conftest import ROOT, config_differences
 from synthetic.clevr import _COLOURS
-from transfer.clevr import DIST_THRESHOLDS, ClevrDataset, count_label, dist_label
+from transfer.clevr import DIST_THRESHOLDS, ClevrDataset, count_label, dist_label, with_task
 
 SMOKE = osp.join(ROOT, 'configs', 'smoke', 'clevr_count_dseq_vittiny_synthclevr.py')
 
@@ -87,7 +87,7 @@ def test_vtab_splits_sizes_and_order(tmp_path):
 
 def test_missing_root_names_the_layout_and_the_fixes(tmp_path, monkeypatch):
     monkeypatch.setenv('CLEVR_ROOT', str(tmp_path / 'nowhere'))
-    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'clevr_dist_ijepa_vitb.py'))
+    cfg = with_task(Config.fromfile(osp.join(ROOT, 'configs', 'clevr_dist_ijepa_vitb.py')))
     from mmengine.registry import DATASETS
     with pytest.raises(FileNotFoundError) as err:
         DATASETS.build(cfg.train_dataloader.dataset)
@@ -137,7 +137,7 @@ def test_count_labels_equal_torchvision_minus_three(synthetic_clevr):
 
 def test_probe_trains_once_encoded_features_for_every_readout(synthetic_clevr, tmp_path,
                                                               monkeypatch):
-    from mmengine.runner import Runner
+    from mmengine.registry import RUNNERS
     from transfer.probe import LinearProbe
     monkeypatch.setenv('SYNTH_CLEVR_ROOT', synthetic_clevr)
     cfg = Config.fromfile(SMOKE)
@@ -149,7 +149,7 @@ def test_probe_trains_once_encoded_features_for_every_readout(synthetic_clevr, t
         encoded.append(len(images))
         return extract(self, images)
     monkeypatch.setattr(LinearProbe, 'extract', counting)
-    runner = Runner.from_cfg(cfg)
+    runner = RUNNERS.build(cfg)  # the config's ClevrProbeRunner, as tools/train.py builds it
     backbone = {k: v.clone() for k, v in runner.model.backbone.state_dict().items()}
     runner.train()
     # 80 training + 12 validation images, each encoded once over 100 epochs and 2 validations
@@ -210,7 +210,7 @@ def test_standardised_probe_sees_content_not_spread():
 
 @pytest.mark.parametrize('task,classes', [('count', 8), ('dist', 6)])
 def test_probe_recipe_and_the_two_methods(task, classes):
-    dseq, ijepa = (Config.fromfile(osp.join(ROOT, 'configs', f'clevr_{task}_{m}_vitb.py'))
+    dseq, ijepa = (with_task(Config.fromfile(osp.join(ROOT, 'configs', f'clevr_{task}_{m}_vitb.py')))
                    for m in ('dseq', 'ijepa'))
     for cfg in (dseq, ijepa):
         assert cfg.model.num_classes == classes
@@ -225,13 +225,18 @@ def test_probe_recipe_and_the_two_methods(task, classes):
         opt = cfg.optim_wrapper.optimizer
         assert (opt.type, opt.lr, opt.weight_decay) == ('AdamW', 1e-3, 0.05)
         (cosine,) = cfg.param_scheduler
-        assert (cosine.type, cosine.eta_min, cosine.end) == ('CosineAnnealingLR', 0.0, 100)
+        # no end: the runner ends the cosine with train_cfg.max_epochs
+        assert (cosine.type, cosine.eta_min, 'end' in cosine) == ('CosineAnnealingLR', 0.0, False)
         assert cfg.val_evaluator.prefix == f'clevr_{task}'
     assert config_differences(*(osp.join(ROOT, 'configs', f'clevr_{task}_{m}_vitb.py')
                                 for m in ('dseq', 'ijepa'))) == {
         'pretrain_method', 'model.backbone.use_cls_token', 'model.backbone.init_cfg.checkpoint',
-        'model.readouts'}
+        'model.readouts', 'report.protocol'}
     assert tuple(dseq.model.readouts) == ('cls', 'avg') and tuple(ijepa.model.readouts) == ('avg',)
+    assert (dseq.report.protocol, ijepa.report.protocol) == ('top-1 cls', 'top-1 avg')
+    assert ijepa.report.task == f'CLEVR {task.title()}'
+    assert ijepa.report.samples == f'clevr_{task}/num_samples'
+    assert set(ijepa.report.metrics) == {f'clevr_{task}/top1_{r}' for r in ('avg', 'cls', 'concat4')}
     assert dseq.model.backbone.use_cls_token and not ijepa.model.backbone.use_cls_token
     assert 'dseq' in dseq.model.backbone.init_cfg.checkpoint
     assert 'ijepa' in ijepa.model.backbone.init_cfg.checkpoint

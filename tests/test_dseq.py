@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from backbones import JEPAViT
-from conftest import ROOT, repaint_outside
+from conftest import (ROOT, config_with_hooks, last_run_logged, pretraining_steps, repaint_outside,
+                      run_pretraining)
 from pretrain.dseq import DSeqJEPA, curriculum_draw, saliency_map
 from pretrain.sequence import CausalSequence, PrefixSequence, causal_layout, prefix_steps
 
@@ -91,22 +92,22 @@ def test_curriculum_draws_depend_on_seed_and_step_only():
     assert 0.45 < share < 0.55
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('mode', ['prefix', 'causal'])
 def test_dseq_pretraining_reduces_the_loss_and_its_weights_load_with_cls(tmp_path, mode):
-    from test_pretrain_training import _logged, _train
     from synthetic import make_imagenet
     make_imagenet(str(tmp_path / 'data'), num_train=64, num_val=0, seed=0)
-    config = os.path.join(ROOT, 'configs', 'pretrain', 'smoke', 'dseq_vittiny_synthetic.py')
-    _train(tmp_path / 'work', str(tmp_path / 'data'), 'train_cfg.max_epochs=10',
-           'default_hooks.logger.interval=1', 'model.curriculum=False', f'model.mode={mode}',
-           config=config)
-    losses = _logged(tmp_path / 'work')
+    config = os.path.join(ROOT, 'configs', 'pretrain', 'smoke', 'dseq_vitmicro8_10e_synthimagenet.py')
+    run_pretraining(tmp_path / 'work', str(tmp_path / 'data'), 'train_cfg.max_epochs=10',
+                    'default_hooks.logger.interval=1', 'model.curriculum=False',
+                    f'model.mode={mode}', config=config)
+    losses = last_run_logged(tmp_path / 'work')
     assert sum(losses[-5:]) / 5 < 0.8 * sum(losses[:5]) / 5
+    last = str(tmp_path / 'work' / f'iter_{pretraining_steps(config, images=64, epochs=10)}.pth')
     vit = JEPAViT(embed_dim=64, depth=4, num_heads=4, img_size=96, patch_size=8, out_indices=(3,),
-                  use_cls_token=True, init_cfg=dict(type='Pretrained',
-                                                    checkpoint=str(tmp_path / 'work' / 'iter_40.pth')))
+                  use_cls_token=True, init_cfg=dict(type='Pretrained', checkpoint=last))
     vit.init_weights()
-    state = torch.load(tmp_path / 'work' / 'iter_40.pth', weights_only=True)['state_dict']
+    state = torch.load(last, weights_only=True)['state_dict']
     assert torch.equal(vit.cls_token, state['target_encoder.cls_token'])
 
 
@@ -171,21 +172,22 @@ def test_causal_mode_never_lets_later_regions_reach_step_k():
                 assert not torch.allclose(after[0][b][later], before[0][b][later])
 
 
+@pytest.mark.slow
 def test_curriculum_draws_agree_across_two_gloo_ranks(tmp_path):
-    from test_pretrain_training import _train, _with_hooks
     from synthetic import make_imagenet
     make_imagenet(str(tmp_path / 'data'), num_train=64, num_val=0, seed=0)
-    config = _with_hooks(tmp_path, "dict(type='DumpStepKindsHook')", base=os.path.join(
-        ROOT, 'configs', 'pretrain', 'smoke', 'dseq_vittiny_synthetic.py'))
-    _train(tmp_path / 'work', str(tmp_path / 'data'), 'train_cfg.max_epochs=8', config=config,
-           launcher=('dist_pretrain.sh', '2'))
+    config = config_with_hooks(tmp_path, "dict(type='DumpStepKindsHook')", base=os.path.join(
+        ROOT, 'configs', 'pretrain', 'smoke', 'dseq_vitmicro8_10e_synthimagenet.py'))
+    run_pretraining(tmp_path / 'work', str(tmp_path / 'data'), 'train_cfg.max_epochs=8',
+                    config=config, launcher=('dist_pretrain.sh', '2'))
     kinds = []
     for rank in (0, 1):
         with open(tmp_path / 'work' / f'kinds{rank}.json') as f:
             kinds.append(json.load(f))
-    assert kinds[0] == kinds[1] and len(kinds[0]) == 16  # 2 ranks x 16 images: 2 steps an epoch
-    assert 0 < sum(kinds[0]) < 16  # the curriculum mixed both kinds of step
-    assert kinds[0] == [int(curriculum_draw(0, t) < t / 16) for t in range(16)]
+    steps = pretraining_steps(config, images=64, epochs=8, ranks=2)
+    assert kinds[0] == kinds[1] and len(kinds[0]) == steps
+    assert 0 < sum(kinds[0]) < steps  # the curriculum mixed both kinds of step
+    assert kinds[0] == [int(curriculum_draw(0, t) < t / steps) for t in range(steps)]
 
 
 def _token_errors(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

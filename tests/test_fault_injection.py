@@ -2,9 +2,10 @@
 exactly the weights of a run that was never interrupted, whatever the kill left on disk."""
 import os
 
+import pytest
 import torch
 
-from test_pretrain_training import _train, _with_hooks
+from conftest import checkpoint_tensors, config_with_hooks, run_pretraining
 
 # 4 steps an epoch on the 64 synthetic images (one unreadable), a checkpoint every 2 steps, and only
 # one kept, the setting where deleting the old checkpoint too early loses everything.
@@ -27,29 +28,25 @@ def _checkpoints(work_dir):
                   key=lambda f: int(f[5:-4]))
 
 
-def _state(path):
-    checkpoint = torch.load(path, weights_only=True)
-    return {**checkpoint['state_dict'],
-            **{f'optimizer.{i}.{k}': v for i, s in checkpoint['optimizer']['state'].items()
-               for k, v in s.items()}}
-
-
+@pytest.mark.slow
 def test_a_run_killed_anywhere_in_a_save_resumes_bit_exactly(synthetic_imagenet, tmp_path):
     from engine.resume import latest_checkpoint
-    _train(tmp_path / 'straight', synthetic_imagenet, *COMMON)
+    run_pretraining(tmp_path / 'straight', synthetic_imagenet, *COMMON)
     work = tmp_path / 'killed'
     for point, save, left, resumes_from in KILLS:
-        hook = _with_hooks(tmp_path, f"dict(type='KillInSaveHook', point={point!r}, save={save})")
-        proc = _train(work, synthetic_imagenet, *COMMON, config=hook, check=False,
-                      args=['--resume'] if os.path.exists(work) else [])
+        hook = config_with_hooks(tmp_path,
+                                 f"dict(type='KillInSaveHook', point={point!r}, save={save})")
+        proc = run_pretraining(work, synthetic_imagenet, *COMMON, config=hook, check=False,
+                               args=['--resume'] if os.path.exists(work) else [])
         assert proc.returncode == -9, (point, proc.stderr[-2000:])
         assert _checkpoints(work) == left, point
         assert latest_checkpoint(str(work)) == str(work / resumes_from), point
-    resumed = _train(work, synthetic_imagenet, *COMMON, args=['--resume'])
+    resumed = run_pretraining(work, synthetic_imagenet, *COMMON, args=['--resume'])
     assert 'resumed epoch: 2, iter: 10' in resumed.stdout + resumed.stderr
     assert _checkpoints(work) == ['iter_12.pth']
     assert not [f for f in os.listdir(work) if f.startswith('.tmp_')]  # leftovers cleaned
-    straight, again = _state(tmp_path / 'straight' / 'iter_12.pth'), _state(work / 'iter_12.pth')
+    straight = checkpoint_tensors(tmp_path / 'straight' / 'iter_12.pth')
+    again = checkpoint_tensors(work / 'iter_12.pth')
     assert straight.keys() == again.keys()
     for name in straight:
         assert torch.equal(straight[name], again[name]), name
@@ -57,7 +54,6 @@ def test_a_run_killed_anywhere_in_a_save_resumes_bit_exactly(synthetic_imagenet,
 
 def test_resume_falls_back_to_the_newest_complete_checkpoint(tmp_path):
     """What mmengine's plain writes and a kill leave: an empty pointer, a truncated checkpoint."""
-    import pytest
     from engine.resume import POINTER, latest_checkpoint
     assert latest_checkpoint(str(tmp_path)) is None  # a new work dir
     (tmp_path / POINTER).write_text('')

@@ -1,4 +1,5 @@
-"""tools/leaderboard.py on fabricated work dirs in mmengine's layout."""
+"""The leaderboard (suite.leaderboard, tools/leaderboard.py) on fabricated work dirs in mmengine's
+layout."""
 import csv
 import json
 import re
@@ -9,19 +10,26 @@ from PIL import Image
 
 from conftest import run_tool
 
-import leaderboard  # tools/leaderboard.py (tools/ is on the path, conftest)
+from suite import leaderboard, methods, results
 
-DATASETS = {'coco': dict(type='CocoInstanceDataset'), 'ade': dict(type='ADE20KSegDataset'),
-            'count': dict(type='ClevrDataset', task='count')}
+#: what the transfer configs of each task declare they report
+REPORTS = {
+    'coco': dict(task='COCO', metrics={'coco/bbox_mAP': ('AP box', 100),
+                                       'coco/segm_mAP': ('AP mask', 100)}),
+    'ade': dict(task='ADE20K', metrics={'mIoU': ('mIoU', 1)}),
+    'count': dict(task='CLEVR Count', samples='clevr_count/num_samples',
+                  metrics={'clevr_count/top1_avg': ('top-1 avg', 1),
+                           'clevr_count/top1_cls': ('top-1 cls', 1),
+                           'clevr_count/top1_concat4': ('top-1 concat4', 1)})}
 
 
-def fake_run(work_dir, stamp, method, dataset, seed=0, val=(), test=(), arch='b'):
+def fake_run(work_dir, stamp, method, task, seed=0, val=(), test=(), arch='b', protocol=None):
     """A run folder as mmengine writes it: the config, the scalars and, for a test, its json."""
     run = work_dir / stamp
     (run / 'vis_data').mkdir(parents=True)
     config = dict(pretrain_method=method, randomness=dict(seed=seed),
                   model=dict(backbone=dict(type='JEPAViT', arch=arch, patch_size=16)),
-                  val_dataloader=dict(dataset=DATASETS[dataset]))
+                  report=dict(REPORTS[task], protocol=protocol))
     Config(config).dump(str(run / 'vis_data' / 'config.py'))
     with open(run / 'vis_data' / 'scalars.json', 'w') as f:
         for i, row in enumerate([dict(loss=1.0, step=1)] + list(val)):
@@ -58,7 +66,7 @@ def work_dirs(tmp_path):
 
 
 def table_rows(work_dirs):
-    header, body = leaderboard.rows(leaderboard.collect(work_dirs))
+    header, body = leaderboard.rows(results.collect(work_dirs).table)
     return {(r[1], r[2]): dict(zip(header, r)) for r in body}
 
 
@@ -81,7 +89,7 @@ def test_cells_seeds_differences_and_published_columns(work_dirs):
     cls = rows[('CLEVR Count', 'top-1 cls')]  # I-JEPA has no CLS token: missing, not filled in
     assert (cls['I-JEPA'], cls['DSeq-JEPA'], cls['DSeq - I-JEPA']) == ('missing', '61.5', 'missing')
     assert ('CLEVR Dist', 'top-1 avg') not in rows
-    verdicts = leaderboard.against_random(leaderboard.collect(work_dirs))
+    verdicts = leaderboard.against_random(results.collect(work_dirs).table)
     assert verdicts == ['ViT-B/16 CLEVR Count top-1 avg: I-JEPA beats random init (58.0 vs 40.0, +18.0)',
                         'ViT-B/16 CLEVR Count top-1 avg: DSeq-JEPA beats random init (63.0 vs 40.0, +23.0)']
     concat = rows[('CLEVR Count', 'top-1 concat4')]  # only the random encoder was read this way
@@ -92,7 +100,7 @@ def test_cells_seeds_differences_and_published_columns(work_dirs):
 def test_sizes_stay_apart(tmp_path, work_dirs):
     large = fake_run(tmp_path / 'coco_ijepa_large', '20260102_000000', 'ijepa', 'coco', arch='l',
                      val=[{'coco/bbox_mAP': 0.5, 'coco/segm_mAP': 0.4}])
-    header, body = leaderboard.rows(leaderboard.collect(work_dirs + [large]))
+    header, body = leaderboard.rows(results.collect(work_dirs + [large]).table)
     cells = {(r[0], r[1], r[2]): r[3] for r in body}
     assert cells[('ViT-B/16', 'COCO', 'AP box')] == '41.0 +- 1.4 (n=2)'
     assert cells[('ViT-L/16', 'COCO', 'AP box')] == '50.0'
@@ -104,11 +112,11 @@ def test_two_work_dirs_of_one_seed_are_refused_naming_both(tmp_path, work_dirs):
     first = work_dirs[1]  # coco_ijepa_s1
     for order in ([first, again], [again, first]):  # neither order may pick a winner
         with pytest.raises(ValueError) as error:
-            leaderboard.collect(order)
+            results.collect(order)
         message = str(error.value)
         assert f'{order[0]} and {order[1]} are both I-JEPA ViT-B/16 COCO with seed 1' in message
         assert 'randomness.seed' in message and 'pass only one' in message
-    leaderboard.collect([first, first])  # the same work dir twice is one run
+    results.collect([first, first])  # the same work dir twice is one run
 
 
 def cut_last_line(path, keep=-12):
@@ -124,7 +132,7 @@ def test_a_cut_off_last_line_is_skipped_with_a_warning_naming_the_file(tmp_path)
     scalars = tmp_path / 'coco_dseq' / '20260101_000000' / 'vis_data' / 'scalars.json'
     cut_last_line(scalars)
     with pytest.warns(UserWarning, match=re.escape(f'{scalars}, line 3 is cut off')):
-        run, metrics = leaderboard.result_of(run_dir)
+        run, metrics = results.result_of(run_dir)
     assert metrics == pytest.approx({'AP box': 30.0, 'AP mask': 25.0})  # the last whole line
 
     tested = fake_run(tmp_path / 'count_dseq', '20260101_000000', 'dseq', 'count',
@@ -132,7 +140,7 @@ def test_a_cut_off_last_line_is_skipped_with_a_warning_naming_the_file(tmp_path)
     test_json = tmp_path / 'count_dseq' / '20260101_000000' / '20260101_000000.json'
     cut_last_line(test_json)
     with pytest.warns(UserWarning, match=re.escape(f'{test_json}, line 1 is cut off')):
-        assert leaderboard.result_of(tested)[1] == {'top-1 avg': 52.0}  # back to validation
+        assert results.result_of(tested)[1] == {'top-1 avg': 52.0}  # back to validation
 
 
 def test_a_bad_line_before_the_last_is_an_error_naming_file_and_line(tmp_path):
@@ -143,7 +151,7 @@ def test_a_bad_line_before_the_last_is_an_error_naming_file_and_line(tmp_path):
     lines = scalars.read_text().splitlines(keepends=True)
     scalars.write_text(''.join(lines[:1] + [lines[1][:10] + '\n'] + lines[2:]))
     with pytest.raises(ValueError, match=re.escape(f'{scalars}, line 2 is not JSON')):
-        leaderboard.collect([run_dir])
+        results.collect([run_dir])
 
 
 def test_files_written_and_errors(tmp_path, work_dirs):
@@ -152,7 +160,8 @@ def test_files_written_and_errors(tmp_path, work_dirs):
     assert '| ViT-B/16 | COCO | AP box | 41.0 +- 1.4 (n=2) | 45.5 | +4.5 |' in text
     with open(out / 'leaderboard.csv') as f:
         body = list(csv.reader(f))
-    assert body[0][:5] == ['size', 'task', 'metric', 'I-JEPA', 'DSeq-JEPA'] and len(body) == 7
+    assert body[0][:5] == ['size', 'task', 'metric', 'I-JEPA', 'DSeq-JEPA']
+    assert len(body) == 1 + len(table_rows(work_dirs))  # the header, then every row of the table
     assert (out / 'leaderboard.md').read_text() in text
     assert '- ViT-B/16 CLEVR Count top-1 avg: I-JEPA beats random init (58.0 vs 40.0, +18.0)' in text
     assert '- ViT-B/16 CLEVR Count top-1 avg: DSeq-JEPA beats random init (63.0 vs 40.0, +23.0)' in text
@@ -163,9 +172,9 @@ def test_files_written_and_errors(tmp_path, work_dirs):
     bare = tmp_path / 'unnamed'
     fake_run(bare, '20260101_000000', None, 'coco', val=[{'coco/bbox_mAP': 0.1}])
     with pytest.raises(KeyError, match='pretrain_method'):
-        leaderboard.collect([str(bare)])
+        results.collect([str(bare)])
     with pytest.raises(FileNotFoundError, match='holds no run'):
-        leaderboard.collect([str(tmp_path / 'board')])
+        results.collect([str(tmp_path / 'board')])
 
 
 def test_a_method_below_random_is_said_so():
@@ -181,10 +190,74 @@ def test_a_gain_within_the_test_sets_noise_is_not_a_win(tmp_path):
     dirs = [fake_run(tmp_path / m, '20260101_000000', m, 'count',
                      test={'clevr_count/top1_avg': acc, 'clevr_count/num_samples': 1000})
             for m, acc in (('ijepa', 47.9), ('dseq', 44.0), ('random', 43.2))]
-    table = leaderboard.collect(dirs)
+    table = results.collect(dirs).table
     assert [r[2] for r in leaderboard.rows(table)[1]] == ['top-1 avg']  # no row for the sizes
     assert leaderboard.against_random(table) == [
         'ViT-B/16 CLEVR Count top-1 avg: I-JEPA beats random init '
         '(47.9 vs 43.2, +4.7, +2.1 standard errors)',
         'ViT-B/16 CLEVR Count top-1 avg: DSeq-JEPA does NOT beat random init beyond noise '
         '(44.0 vs 43.2, +0.8, +0.4 standard errors)']
+
+
+@pytest.mark.parametrize('config, message', [
+    (dict(pretrain_method='dseq'), " has no 'report'"),
+    (dict(pretrain_method='dseq', report=dict(REPORTS['coco'], task=None)),
+     ': report.task is not set')])
+def test_a_config_that_reports_no_task_is_an_error_naming_the_file_and_the_key(tmp_path, config,
+                                                                                 message):
+    run_dir = fake_run(tmp_path / 'coco_dseq', '20260101_000000', 'dseq', 'coco',
+                       val=[{'coco/bbox_mAP': 0.3}])
+    path = tmp_path / 'coco_dseq' / '20260101_000000' / 'vis_data' / 'config.py'
+    Config(config).dump(str(path))
+    with pytest.raises(KeyError, match=re.escape(f'{path}{message}')):
+        results.collect([run_dir])
+
+
+def test_tasks_keep_the_order_of_the_work_dirs_and_protocols_are_named(tmp_path):
+    dirs = [fake_run(tmp_path / 'count_dseq', '20260101_000000', 'dseq', 'count',
+                     test={'clevr_count/top1_cls': 61.5, 'clevr_count/top1_avg': 63.0},
+                     protocol='top-1 cls'),
+            fake_run(tmp_path / 'count_ijepa', '20260101_000000', 'ijepa', 'count',
+                     test={'clevr_count/top1_avg': 58.0}, protocol='top-1 avg'),
+            fake_run(tmp_path / 'coco_ijepa', '20260101_000000', 'ijepa', 'coco',
+                     val=[{'coco/bbox_mAP': 0.4, 'coco/segm_mAP': 0.3}])]
+    found = results.collect(dirs)
+    assert [(r[1], r[2]) for r in leaderboard.rows(found.table)[1]] == [
+        ('CLEVR Count', 'top-1 avg'), ('CLEVR Count', 'top-1 cls'), ('COCO', 'AP box'),
+        ('COCO', 'AP mask')]
+    assert leaderboard.protocol_line(found.protocols) == \
+        '\nProtocol readout per task: CLEVR Count: I-JEPA top-1 avg, DSeq-JEPA top-1 cls\n'
+    assert leaderboard.protocol_line({}) == ''
+
+
+@pytest.fixture
+def toy_method():
+    """A third pretraining method, registered for one test."""
+    method = methods.register(methods.Method('toy', 'Toy-JEPA', 'Toy', published={
+        ('CLEVR Count', 'top-1 avg'): (12.3, 'toy paper')}))
+    try:
+        yield method
+    finally:
+        methods.unregister('toy')
+
+
+def test_a_registered_method_shows_in_table_chart_and_verdicts(tmp_path, work_dirs, toy_method):
+    toy = fake_run(tmp_path / 'count_toy', '20260101_000000', 'toy', 'count',
+                   test={'clevr_count/top1_avg': 70.0})
+    table = results.collect(work_dirs + [toy]).table
+    header, body = leaderboard.rows(table)
+    assert header == ['size', 'task', 'metric', 'I-JEPA', 'DSeq-JEPA', 'Toy-JEPA', 'DSeq - I-JEPA',
+                      'Toy - I-JEPA', 'random init', 'published I-JEPA', 'published DSeq-JEPA',
+                      'published Toy-JEPA']
+    avg = next(dict(zip(header, r)) for r in body if r[1:3] == ['CLEVR Count', 'top-1 avg'])
+    assert (avg['Toy-JEPA'], avg['Toy - I-JEPA'], avg['published Toy-JEPA']) == \
+        ('70.0', '+12.0', '12.3 (toy paper)')
+    box = next(dict(zip(header, r)) for r in body if r[1:3] == ['COCO', 'AP box'])
+    assert (box['Toy-JEPA'], box['Toy - I-JEPA'], box['published Toy-JEPA']) == \
+        ('missing', 'missing', 'missing')
+    assert 'ViT-B/16 CLEVR Count top-1 avg: Toy-JEPA beats random init (70.0 vs 40.0, +30.0)' \
+        in leaderboard.against_random(table)
+    labels, bars = leaderboard.chart_bars(table)
+    assert [b[0] for b in bars] == ['I-JEPA', 'DSeq-JEPA', 'Toy-JEPA', 'random init']
+    assert bars[2][2] == [70.0] and len(labels) == len(body)
+

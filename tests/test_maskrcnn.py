@@ -86,6 +86,7 @@ def test_ground_truth_as_predictions_scores_a_perfect_coco_map(synthetic_coco, m
     assert result['coco/bbox_mAP'] == 1.0 and result['coco/segm_mAP'] == 1.0
 
 
+@pytest.mark.slow
 def test_train_evaluate_resume_and_test_on_synthetic_coco(synthetic_coco, tmp_path):
     env = dict(os.environ, SYNTH_COCO_ROOT=synthetic_coco)
     work = str(tmp_path / 'work')

@@ -63,9 +63,10 @@ def test_hidden_patches_never_reach_the_context_or_the_predictions(cls):
         assert not torch.allclose(model.target_tokens(images), model.target_tokens(changed))
 
 
+@pytest.mark.slow
 def test_compiled_blocks_take_the_eager_step_and_really_run_compiled():
     from torch._dynamo.utils import counters
-    from benchmark_pretrain import compiled_block_halves  # tools/ is on the path (conftest)
+    from suite.step_timing import compiled_block_halves
     eager = _model(grad_checkpointing=True).train()
     compiled = _model(dict(compile_blocks=True), grad_checkpointing=True, compile_blocks=True)
     compiled.train()
@@ -144,6 +145,7 @@ def test_schedules_of_the_paper_recipe():
     for s in cfg.param_scheduler:
         s = dict(s)
         s.pop('convert_to_iter_based')
+        s.setdefault('end', cfg.train_cfg.max_epochs)  # what the runner fills in
         cls = PARAM_SCHEDULERS.get(s.pop('type'))
         schedulers.append(cls.build_iter_from_epoch(optimizer=opt, epoch_length=per_epoch, **s))
     assert all(isinstance(s, _ParamScheduler) for s in schedulers)

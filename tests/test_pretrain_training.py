@@ -8,61 +8,24 @@ import pytest
 import torch
 
 from backbones import JEPAViT
-from conftest import ROOT
-
-SMOKE = os.path.join(ROOT, 'configs', 'pretrain', 'smoke', 'ijepa_vittiny_synthetic.py')
-
-
-def _env(data_root):
-    return dict(os.environ, SYNTH_IMAGENET_ROOT=data_root,
-                PYTHONPATH=os.pathsep.join([ROOT, os.path.join(ROOT, 'tests')]))
+from conftest import (PRETRAIN_SMOKE, ROOT, checkpoint_tensors, config_with_hooks, last_run_logged,
+                      pretraining_steps, run_pretraining)
 
 
-def _train(work_dir, data_root, *options, config=SMOKE, args=(), launcher=None, check=True,
-           env=None):
-    """tools/train.py (or a launcher script with its process count) on a config."""
-    if launcher:
-        cmd = ['bash', os.path.join(ROOT, 'tools', launcher[0]), config, launcher[1]]
-    else:
-        cmd = [sys.executable, os.path.join(ROOT, 'tools', 'train.py'), config]
-    cmd += ['--work-dir', str(work_dir), *args]
-    if options:
-        cmd += ['--cfg-options', *options]
-    proc = subprocess.run(cmd, cwd=ROOT, env=dict(_env(data_root), **(env or {})),
-                          capture_output=True, text=True)
-    if check:
-        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return proc
-
-
-def _with_hooks(tmp_path, *hooks, base=SMOKE) -> str:
-    """A smoke config plus test hooks from tests/pretrain_hooks.py."""
-    path = tmp_path / 'with_hooks.py'
-    path.write_text(
-        f"_base_ = {base!r}\n"
-        "custom_imports = dict(imports=['engine.checkpoint', 'pretrain', 'pretrain_hooks'])\n"
-        "custom_hooks = [dict(type='TrainingProgressHook'), dict(type='PretrainLogHook'), "
-        f"{', '.join(hooks)}]\n")
-    return str(path)
-
-
-def _logged(work_dir, key='loss'):
-    runs = sorted(d for d in os.listdir(work_dir) if d[:8].isdigit())
-    with open(os.path.join(work_dir, runs[-1], 'vis_data', 'scalars.json')) as f:
-        return [json.loads(line)[key] for line in f if f'"{key}"' in line]
-
-
+@pytest.mark.slow
 def test_loss_decreases_and_the_checkpoint_loads_into_the_backbone(synthetic_imagenet, tmp_path):
-    proc = _train(tmp_path, synthetic_imagenet, 'train_cfg.max_epochs=10',
-                  'default_hooks.logger.interval=1')
+    proc = run_pretraining(tmp_path, synthetic_imagenet, 'train_cfg.max_epochs=10',
+                           'default_hooks.logger.interval=1')
     assert "1 unreadable images were skipped" in proc.stdout + proc.stderr
-    losses = _logged(tmp_path)
-    assert len(losses) == 40
+    steps = pretraining_steps(PRETRAIN_SMOKE, images=64, epochs=10)  # the readable images
+    losses = last_run_logged(tmp_path)
+    assert len(losses) == steps
     assert sum(losses[-5:]) / 5 < 0.8 * sum(losses[:5]) / 5
-    ranks = _logged(tmp_path, 'target_rank')  # at the first iteration, then every 50th: one value
-    assert len(ranks) == 40 and len(set(ranks)) == 1 and 1 < ranks[0] < 64
+    # at the first iteration, then every 50th: one value
+    ranks = last_run_logged(tmp_path, 'target_rank')
+    assert len(ranks) == steps and len(set(ranks)) == 1 and 1 < ranks[0] < 64
 
-    ckpt = str(tmp_path / 'iter_40.pth')
+    ckpt = str(tmp_path / f'iter_{steps}.pth')
     state = torch.load(ckpt, weights_only=True)['state_dict']
     for encoder in ('target', 'context'):
         vit = JEPAViT(embed_dim=64, depth=4, num_heads=4, img_size=96, patch_size=8,
@@ -98,15 +61,17 @@ def test_effective_rank():
     assert 1.9 < effective_rank(two) < 2.0
 
 
+@pytest.mark.slow
 def test_killed_and_resumed_run_ends_with_identical_weights(synthetic_imagenet, tmp_path):
     common = ('train_cfg.max_epochs=4', 'default_hooks.checkpoint.interval=3')
-    _train(tmp_path / 'straight', synthetic_imagenet, *common)
-    killed = _train(tmp_path / 'killed', synthetic_imagenet, *common, check=False,
-                    config=_with_hooks(tmp_path, "dict(type='KillAtIterHook', at=10)"))
+    run_pretraining(tmp_path / 'straight', synthetic_imagenet, *common)
+    killed = run_pretraining(
+        tmp_path / 'killed', synthetic_imagenet, *common, check=False,
+        config=config_with_hooks(tmp_path, "dict(type='KillAtIterHook', at=10)"))
     assert killed.returncode != 0
     assert sorted(f for f in os.listdir(tmp_path / 'killed') if f.endswith('.pth')) == \
         ['iter_6.pth', 'iter_9.pth']  # max_keep_ckpts=2
-    resumed = _train(tmp_path / 'killed', synthetic_imagenet, *common, args=['--resume'])
+    resumed = run_pretraining(tmp_path / 'killed', synthetic_imagenet, *common, args=['--resume'])
     assert 'resumed epoch: 2, iter: 9' in resumed.stdout + resumed.stderr  # 4 steps an epoch
     straight = torch.load(tmp_path / 'straight' / 'iter_16.pth', weights_only=True)['state_dict']
     again = torch.load(tmp_path / 'killed' / 'iter_16.pth', weights_only=True)['state_dict']
@@ -115,19 +80,22 @@ def test_killed_and_resumed_run_ends_with_identical_weights(synthetic_imagenet, 
         assert torch.equal(straight[name], again[name]), name
 
 
+@pytest.mark.slow
 def test_two_gloo_ranks_finish_with_identical_weights(synthetic_imagenet, tmp_path):
-    _train(tmp_path, synthetic_imagenet, 'train_cfg.max_epochs=2',
-           config=_with_hooks(tmp_path, "dict(type='DumpWeightsHook')"),
-           launcher=('dist_pretrain.sh', '2'))
+    run_pretraining(tmp_path, synthetic_imagenet, 'train_cfg.max_epochs=2',
+                    config=config_with_hooks(tmp_path, "dict(type='DumpWeightsHook')"),
+                    launcher=('dist_pretrain.sh', '2'))
     a = torch.load(tmp_path / 'rank0.pth', weights_only=True)
     b = torch.load(tmp_path / 'rank1.pth', weights_only=True)
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert not torch.equal(a['target_encoder.norm.weight'], torch.ones_like(a['target_encoder.norm.weight']))
 
 
+@pytest.mark.slow
 def test_non_finite_loss_stops_the_run_and_keeps_the_last_checkpoint(synthetic_imagenet, tmp_path):
-    proc = _train(tmp_path, synthetic_imagenet, 'default_hooks.checkpoint.interval=3', check=False,
-                  config=_with_hooks(tmp_path, "dict(type='PoisonAtIterHook', at=5)"))
+    proc = run_pretraining(
+        tmp_path, synthetic_imagenet, 'default_hooks.checkpoint.interval=3', check=False,
+        config=config_with_hooks(tmp_path, "dict(type='PoisonAtIterHook', at=5)"))
     assert proc.returncode != 0
     assert 'non-finite loss' in proc.stderr and 'holds finite weights' in proc.stderr
     state = torch.load(tmp_path / 'iter_3.pth', weights_only=True)['state_dict']
@@ -135,28 +103,29 @@ def test_non_finite_loss_stops_the_run_and_keeps_the_last_checkpoint(synthetic_i
     assert not os.path.exists(tmp_path / 'iter_6.pth')
 
 
+@pytest.mark.slow
 def test_persistent_data_workers_stop_when_training_ends(synthetic_imagenet, tmp_path):
     # Left running, pinned-memory workers hold the finished process for 5 s each at exit (on GPU).
-    _train(tmp_path, synthetic_imagenet, 'train_cfg.max_epochs=1',
-           'train_dataloader.persistent_workers=True',
-           config=_with_hooks(tmp_path, "dict(type='CountChildProcessesHook')"))
+    # 2 epochs: the cosine, which ends with training, starts after the first (warm-up) one
+    run_pretraining(tmp_path, synthetic_imagenet, 'train_cfg.max_epochs=2',
+                    'train_dataloader.persistent_workers=True',
+                    config=config_with_hooks(tmp_path, "dict(type='CountChildProcessesHook')"))
     with open(tmp_path / 'children.json') as f:
         assert json.load(f) == dict(training=2, ended=0)  # the smoke config's 2 workers
 
 
 def _finite(path) -> bool:
-    checkpoint = torch.load(path, weights_only=True)
-    tensors = list(checkpoint['state_dict'].values())
-    tensors += [v for s in checkpoint['optimizer']['state'].values() for v in s.values()]
-    return all(torch.isfinite(t).all() for t in tensors if t.is_floating_point())
+    return all(torch.isfinite(t).all() for t in checkpoint_tensors(path).values()
+               if t.is_floating_point())
 
 
+@pytest.mark.slow
 def test_weights_made_non_finite_by_a_step_are_never_saved(synthetic_imagenet, tmp_path):
     # lr 1e6: AdamW's decay multiplies the weights by 1 - lr * wd each step until they overflow while
     # the loss of the step before is still finite.
-    proc = _train(tmp_path, synthetic_imagenet, 'optim_wrapper.optimizer.lr=1e6',
-                  'default_hooks.checkpoint.interval=1', 'default_hooks.checkpoint.max_keep_ckpts=-1',
-                  check=False)
+    proc = run_pretraining(tmp_path, synthetic_imagenet, 'optim_wrapper.optimizer.lr=1e6',
+                           'default_hooks.checkpoint.interval=1',
+                           'default_hooks.checkpoint.max_keep_ckpts=-1', check=False)
     assert proc.returncode != 0
     saved = sorted(f for f in os.listdir(tmp_path) if f.endswith('.pth'))
     assert saved and all(_finite(tmp_path / f) for f in saved)
@@ -166,23 +135,25 @@ def test_weights_made_non_finite_by_a_step_are_never_saved(synthetic_imagenet, t
     assert 'non-finite loss' not in proc.stderr  # stopped at the save, not one step later
 
 
+@pytest.mark.slow
 def test_a_resume_that_changes_the_batch_or_the_model_is_refused(synthetic_imagenet, tmp_path):
     common = ('train_cfg.max_epochs=2', 'default_hooks.checkpoint.interval=4')
-    _train(tmp_path, synthetic_imagenet, *common, config=_with_hooks(
+    run_pretraining(tmp_path, synthetic_imagenet, *common, config=config_with_hooks(
         tmp_path, "dict(type='KillAtIterHook', at=6)"), check=False)
-    batch = _train(tmp_path, synthetic_imagenet, *common, 'train_dataloader.batch_size=8',
-                   args=['--resume'], check=False)
+    batch = run_pretraining(tmp_path, synthetic_imagenet, *common, 'train_dataloader.batch_size=8',
+                            args=['--resume'], check=False)
     assert batch.returncode != 0
     assert 'the run has changed:\n  batch size per process: 16 in the checkpoint, 8 now' in \
         batch.stderr
-    width = _train(tmp_path, synthetic_imagenet, *common, 'model.encoder.embed_dim=96',
-                   args=['--resume', '--resume-changed'], check=False)
+    width = run_pretraining(tmp_path, synthetic_imagenet, *common, 'model.encoder.embed_dim=96',
+                            args=['--resume', '--resume-changed'], check=False)
     assert width.returncode != 0
     assert 'the model has changed:\n  context_encoder.pos_embed: (1, 144, 64) in the ' \
         'checkpoint, (1, 144, 96) now' in width.stderr
     threads = 1 if torch.get_num_threads() > 1 else 2
-    anyway = _train(tmp_path, synthetic_imagenet, *common, 'train_dataloader.batch_size=8',
-                    args=['--resume', '--resume-changed'], env=dict(OMP_NUM_THREADS=str(threads)))
+    anyway = run_pretraining(tmp_path, synthetic_imagenet, *common, 'train_dataloader.batch_size=8',
+                             args=['--resume', '--resume-changed'],
+                             env=dict(OMP_NUM_THREADS=str(threads)))
     out = anyway.stdout + anyway.stderr
     assert 'resuming with a changed run (batch size per process: 16 in the checkpoint, 8 now)' in out
     assert f'this run has {threads}: CPU results now differ' in out

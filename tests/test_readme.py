@@ -33,6 +33,7 @@ def test_named_configs_load(path):
     Config.fromfile(osp.join(ROOT, path))
 
 
+@pytest.mark.slow  # a Python per tool, each importing torch and the OpenMMLab libraries
 @pytest.mark.parametrize('script', [s for s in SCRIPTS if s.endswith('.py')])
 def test_the_options_shown_are_accepted(script):
     shown = {opt for c in COMMANDS if script in c for opt in re.findall(r'(--[a-z][\w-]*)', c)}

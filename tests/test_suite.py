@@ -5,15 +5,16 @@ import os
 import os.path as osp
 
 import pytest
+from mmengine.config import Config
 from PIL import Image
 
-from conftest import ROOT, metrics_of_test_run, run_tool
+from conftest import ROOT, metrics_of_test_run, probe_readouts, run_tool, suite_stages
 
 
 @pytest.fixture(scope='module')
 def suite(tmp_path_factory):
-    """The tiny preset cut to one pretraining epoch (2 iterations, a checkpoint after each) on 64
-    images and the CLEVR Count probes."""
+    """The tiny preset cut to two pretraining epochs of one batch (the warm-up, then the cosine
+    decay; a checkpoint after each) on 64 images and the CLEVR Count probes."""
     tmp = tmp_path_factory.mktemp('suite')
     preset = tmp / 'preset.py'
     preset.write_text(f"""
@@ -21,7 +22,8 @@ _base_ = '{ROOT}/configs/suite/tiny.py'
 work_dir = '{tmp}/work'
 synthetic = dict(_delete_=True, clevr=dict(root='{tmp}/clevr', num_train=64, num_val=16, seed=1))
 env = dict(_delete_=True, SYNTH_CLEVR_ROOT='{tmp}/clevr')
-pretrain_options = ['train_cfg.max_epochs=1', 'default_hooks.checkpoint.interval=1']
+pretrain_options = ['train_cfg.max_epochs=2', 'train_dataloader.batch_size=64',
+                    'default_hooks.checkpoint.interval=1']
 transfer = [dict(name='clevr_count', random='dseq', test=True,
                  options=['train_dataloader.dataset.num_train=40',
                           'val_dataloader.dataset.num_val=6', 'train_cfg.max_epochs=4',
@@ -34,16 +36,19 @@ regions = dict(method='dseq', images=['{tmp}/clevr/CLEVR_v1.0/images/val/CLEVR_v
     return tmp, preset, first
 
 
+@pytest.mark.slow
 def test_every_stage_runs_and_the_table_has_the_random_row(suite):
-    tmp, _, out = suite
+    tmp, preset, out = suite
     work = tmp / 'work'
-    for stage in ('pretrain_ijepa', 'pretrain_dseq', 'regions', 'clevr_count_ijepa',
-                  'clevr_count_dseq', 'clevr_count_random'):
+    for stage in suite_stages(str(preset)):  # pretraining, regions, the CLEVR Count probes
         assert (work / stage / 'suite_stage.json').exists(), stage
+    (task,) = Config.fromfile(str(preset)).transfer
+    readouts = {m: set(probe_readouts(config)) for m, config in task.configs.items()}
+    readouts['random'] = readouts[task.random]
     with open(work / 'clevr_count_random' / 'suite_stage.json') as f:
         assert json.load(f)['checkpoint'] is None
     rows = [line for line in out.splitlines() if line.startswith('| ViT-96x6/16 | CLEVR Count')]
-    assert len(rows) == 3  # top-1 avg, cls, concat4
+    assert len(rows) == len(set.union(*readouts.values()))  # top-1 avg, cls, concat4
     avg = next(r for r in rows if '| top-1 avg |' in r).split('|')
     tested = {m: metrics_of_test_run(str(work / f'clevr_count_{m}'))['clevr_count/top1_avg']
               for m in ('ijepa', 'dseq', 'random')}  # each cell is its stage's test result
@@ -54,35 +59,43 @@ def test_every_stage_runs_and_the_table_has_the_random_row(suite):
     assert [c.strip() == 'missing' for c in cls[4:8]] == [True, False, True, False]  # no I-JEPA CLS
     verdicts = [line for line in out.splitlines()
                 if line.startswith('- ') and 'random init' in line]
-    assert len(verdicts) == 5  # I-JEPA: avg, concat4; DSeq-JEPA: avg, cls, concat4
+    # each method on each readout that random init has too: I-JEPA avg, concat4; DSeq-JEPA avg,
+    # cls, concat4
+    assert len(verdicts) == sum(len(readouts[m] & readouts['random']) for m in task.configs)
     assert all('standard errors)' in line for line in verdicts)  # the probes logged their sizes
     for name in ('md', 'csv', 'html', 'png'):
         assert (work / 'leaderboard' / f'leaderboard.{name}').exists()
 
 
+@pytest.mark.slow
 def test_a_rerun_skips_what_is_done_and_resumes_what_is_not(suite):
     tmp, preset, _ = suite
     work = tmp / 'work'
     os.remove(work / 'clevr_count_dseq' / 'suite_stage.json')  # as if killed after training
     runs = sorted(os.listdir(work / 'pretrain_ijepa'))
     out = run_tool('run_suite.py', str(preset), env=dict(os.environ))
-    assert out.count('done before, skipped') == 5
+    assert out.count('done before, skipped') == len(suite_stages(str(preset))) - 1
     assert 'clevr_count_dseq: running' in out
     assert sorted(os.listdir(work / 'pretrain_ijepa')) == runs  # nothing run again
     with open(work / 'clevr_count_dseq' / 'suite_stage.log') as f:
         assert '--resume' in f.read().split('$ ')[-2]  # the training command of the rerun
 
 
+@pytest.mark.slow
 def test_region_pictures_of_every_checkpoint(suite):
-    tmp, _, _ = suite
+    tmp, preset, _ = suite
     out = tmp / 'work' / 'regions'
-    from visualize_regions import PANEL, TITLE  # tools/ is on the path (conftest)
+    cfg = Config.fromfile(str(preset))
+    options = dict(option.split('=') for option in cfg.pretrain_options)
+    epochs, batch = int(options['train_cfg.max_epochs']), int(options['train_dataloader.batch_size'])
+    steps = epochs * (cfg.synthetic.clevr.num_train // batch)  # a checkpoint after each step
+    from suite.regions_figure import PANEL, TITLE
     with Image.open(out / 'CLEVR_val_000000.png') as im:
         assert im.format == 'PNG' and im.size == (4 * PANEL, PANEL + TITLE)
     checkpoints = [f for f in os.listdir(tmp / 'work' / 'pretrain_dseq') if f.endswith('.pth')]
-    assert sorted(checkpoints) == ['iter_1.pth', 'iter_2.pth']
+    assert sorted(checkpoints) == sorted(f'iter_{i}.pth' for i in range(1, steps + 1))
     with Image.open(out / 'regions_grid.png') as im:  # a row per checkpoint
-        assert im.format == 'PNG' and im.size == (PANEL, 2 * (PANEL + TITLE))
+        assert im.format == 'PNG' and im.size == (PANEL, steps * (PANEL + TITLE))
     assert osp.getsize(out / 'CLEVR_val_000000.png') > 10_000  # pictures, not blank canvases
 
 
@@ -97,8 +110,10 @@ def test_the_vitb16_preset_runs_the_paper_configs_through_the_dist_scripts(tmp_p
             f'{tmp_path}/coco_dseq --cfg-options {checkpoint}') in commands
     assert any(c.startswith('bash tools/dist_train.sh configs/upernet_ijepa_vitb_ade20k.py 8')
                for c in commands)
+    stages = suite_stages(osp.join(ROOT, 'configs', 'suite', 'vitb16.py'))  # stage -> commands
     random = [c for c in commands if f'{tmp_path}/clevr_count_random' in c]
-    assert len(random) == 2 and random[1].split()[1].endswith('tools/test.py')
+    assert len(random) == stages['clevr_count_random']  # trained, then tested
+    assert random[1].split()[1].endswith('tools/test.py')
     assert all(c.endswith('model.backbone.init_cfg.checkpoint=None pretrain_method=random')
                for c in random)
-    assert len(commands) == 2 + 4 + 6 * 2 and not os.path.exists(tmp_path / 'pretrain_ijepa')
+    assert len(commands) == sum(stages.values()) and not os.path.exists(tmp_path / 'pretrain_ijepa')

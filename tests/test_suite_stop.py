@@ -16,8 +16,9 @@ import pytest
 
 from conftest import ROOT
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith('linux'),
-                                reason='the parent-death signal and /proc are Linux')
+pytestmark = [pytest.mark.slow,  # every test runs the suite runner and its training stage
+              pytest.mark.skipif(not sys.platform.startswith('linux'),
+                                 reason='the parent-death signal and /proc are Linux')]
 
 PR_SET_CHILD_SUBREAPER = 36  # <linux/prctl.h>
 TRAIN = 'tools/train.py'

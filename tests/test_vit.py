@@ -43,6 +43,7 @@ def test_resampling_to_the_same_grid_is_the_identity():
     assert vit.pos_embed_for((20, 16)).shape == (1, 320, 64)
 
 
+@pytest.mark.slow
 def test_dense_outputs_of_vitb16_at_1024_through_the_neck():
     vit = JEPAViT(arch='b', img_size=224, out_indices=(3, 5, 7, 11), window_size=14,
                   use_cls_token=True).eval()
@@ -152,8 +153,9 @@ def test_drop_path_is_active_in_training_only():
         assert not torch.equal(vit(x), vit(x))
 
 
+@pytest.mark.slow
 def test_compiled_blocks_on_windowed_dense_grids():
-    from benchmark_pretrain import compiled_block_halves  # tools/ is on the path (conftest)
+    from suite.step_timing import compiled_block_halves
     torch.manual_seed(0)
     kwargs = dict(out_indices=(1, 3), use_cls_token=True, window_size=2, global_blocks=(1,),
                   drop_path_rate=0.5, **TINY)

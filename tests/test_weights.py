@@ -23,6 +23,7 @@ def _release_file(path, target: VisionTransformer, context: VisionTransformer) -
                     lr=1e-3), path)
 
 
+@pytest.mark.slow
 def test_release_checkpoint_gives_the_features_of_timm_with_the_same_weights(tmp_path):
     torch.manual_seed(0)
     target, context = VisionTransformer('b'), VisionTransformer('b')
@@ -101,6 +102,7 @@ def test_position_table_from_another_grid_is_resampled():
     torch.testing.assert_close(model.pos_embed, expected.permute(0, 2, 3, 1).reshape(1, 784, 64))
 
 
+@pytest.mark.slow
 def test_converted_backbone_and_timm_files_load_strictly(tmp_path):
     torch.manual_seed(0)
     src = VisionTransformer('s', use_cls_token=True)

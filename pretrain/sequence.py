@@ -122,8 +122,7 @@ class SequenceMode:
 class PrefixSequence(SequenceMode):
     """Every step re-encodes its own context C_k; all steps in one padded pass."""
 
-    def layout(self, regions: torch.Tensor) -> Dict[str, torch.Tensor]:
-        return prefix_steps(regions)
+    layout = staticmethod(prefix_steps)
 
     def forward(self, model: JEPAModel, images: torch.Tensor,
                 layout: Dict[str, torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -138,8 +137,7 @@ class PrefixSequence(SequenceMode):
 class CausalSequence(SequenceMode):
     """One block-causal pass per image over its regions in rank order."""
 
-    def layout(self, regions: torch.Tensor) -> Dict[str, torch.Tensor]:
-        return causal_layout(regions)
+    layout = staticmethod(causal_layout)
 
     def forward(self, model: JEPAModel, images: torch.Tensor,
                 layout: Dict[str, torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor]:

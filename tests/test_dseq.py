@@ -55,19 +55,26 @@ def test_prefix_steps_nest_contexts_and_skip_empty_targets():
         assert not rows('target', i) & set(regions[steps['image'][i], 0].nonzero()[:, 0].tolist())
 
 
+def _sequence_outputs(model: DSeqJEPA, regions: torch.Tensor):
+    """The layout of the model's sequence mode for ``regions``, and the function of the images that
+    gives its context outputs and predictions."""
+    layout = model.sequence.layout(regions)
+
+    def outputs(images):
+        with torch.no_grad():
+            return model.sequence.forward(model, images, layout)
+    return layout, outputs
+
+
 def test_patches_outside_the_context_never_reach_step_k():
     torch.manual_seed(0)
     model = DSeqJEPA(**TINY).eval()
     regions = torch.zeros(2, 5, 144, dtype=torch.bool)
     regions[:, 0, :30] = regions[:, 1, 30:60] = regions[:, 2, 60:90] = True
     regions[:, 4, 90:] = True
-    steps = prefix_steps(regions)
+    steps, step_outputs = _sequence_outputs(model, regions)
+    assert isinstance(model.sequence, PrefixSequence)
     images = torch.randn(2, 3, 96, 96)
-
-    def step_outputs(x):
-        with torch.no_grad():
-            return PrefixSequence().forward(model, x, steps)
-
     before = step_outputs(images)
     for i, (b, k) in enumerate(zip(steps['image'].tolist(), steps['k'].tolist())):
         visible = set(steps['context'][i][steps['context_valid'][i]].tolist())
@@ -148,13 +155,8 @@ def test_causal_mode_never_lets_later_regions_reach_step_k():
     torch.manual_seed(0)
     model = DSeqJEPA(mode='causal', **TINY).eval()
     regions = _three_region_batch()
-    layout = causal_layout(regions)
+    layout, outputs = _sequence_outputs(model, regions)
     images = torch.randn(2, 3, 96, 96)
-
-    def outputs(x):
-        with torch.no_grad():
-            return CausalSequence().forward(model, x, layout)
-
     before = outputs(images)
     rank = regions.to(torch.uint8).argmax(1)
     for b in range(2):

@@ -116,16 +116,18 @@ def _evaluations(path: str, report: dict) -> List[Dict[str, float]]:
     return [m for m in (leaderboard_metrics(r, report) for r in read_json_lines(path)) if m]
 
 
-def result_of(work_dir: str) -> Tuple[Optional[str], Dict[str, float]]:
-    """The run whose numbers stand for a work dir and those numbers: its last test
-    (``tools/test.py`` writes ``<run>/<run>.json``), else its last validation."""
+def result_of(work_dir: str) -> Tuple[Optional[Tuple[dict, str]], Dict[str, float]]:
+    """The saved config (and its path) of the run whose numbers stand for a work dir, and those
+    numbers: its last test (``tools/test.py`` writes ``<run>/<run>.json``), else its last
+    validation; ``(None, {})`` before any evaluation."""
     tested, validated = [], []
     for run in run_dirs(work_dir):
         stamp = osp.basename(run)
-        report = report_of(*saved_config(run))
-        tested += [(run, m) for m in _evaluations(osp.join(run, f'{stamp}.json'), report)]
-        validated += [(run, m) for m in _evaluations(osp.join(run, 'vis_data', 'scalars.json'),
-                                                     report)]
+        saved = saved_config(run)
+        report = report_of(*saved)
+        tested += [(saved, m) for m in _evaluations(osp.join(run, f'{stamp}.json'), report)]
+        validated += [(saved, m) for m in _evaluations(osp.join(run, 'vis_data', 'scalars.json'),
+                                                       report)]
     chosen = tested or validated
     return chosen[-1] if chosen else (None, {})
 
@@ -139,11 +141,11 @@ def collect(work_dirs: Iterable[str]) -> Results:
     protocols: Dict[str, Dict[str, str]] = defaultdict(dict)
     work_dir_of: Dict[Tuple[str, str, str, int], str] = {}
     for work_dir in work_dirs:
-        run, metrics = result_of(work_dir)
-        if run is None:
+        saved, metrics = result_of(work_dir)
+        if saved is None:
             print(f'note: {work_dir} has no evaluation yet; its cells stay missing')
             continue
-        config, path = saved_config(run)
+        config, path = saved
         method, size, task, seed = identity = describe(config, path)
         first = work_dir_of.setdefault(identity, work_dir)
         if osp.realpath(first) != osp.realpath(work_dir):

@@ -78,7 +78,7 @@ def run_pretraining(work_dir, data_root, *options, config=PRETRAIN_SMOKE, args=(
     if options:
         cmd += ['--cfg-options', *options]
     base = dict(os.environ, SYNTH_IMAGENET_ROOT=data_root,
-                PYTHONPATH=os.pathsep.join([ROOT, osp.join(ROOT, 'tests')]))
+                PYTHONPATH=osp.join(ROOT, 'tests'))
     proc = subprocess.run(cmd, cwd=ROOT, env=dict(base, **(env or {})), capture_output=True,
                           text=True)
     if check:

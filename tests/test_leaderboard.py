@@ -132,7 +132,7 @@ def test_a_cut_off_last_line_is_skipped_with_a_warning_naming_the_file(tmp_path)
     scalars = tmp_path / 'coco_dseq' / '20260101_000000' / 'vis_data' / 'scalars.json'
     cut_last_line(scalars)
     with pytest.warns(UserWarning, match=re.escape(f'{scalars}, line 3 is cut off')):
-        run, metrics = results.result_of(run_dir)
+        _, metrics = results.result_of(run_dir)
     assert metrics == pytest.approx({'AP box': 30.0, 'AP mask': 25.0})  # the last whole line
 
     tested = fake_run(tmp_path / 'count_dseq', '20260101_000000', 'dseq', 'count',

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-_MEAN, _STD = (123.675, 116.28, 103.53), (58.395, 57.12, 57.375)  # ImageNet's, the configs' default
+from transfer.probe import IMAGENET_MEAN, IMAGENET_STD
 
 
 class Regions(NamedTuple):
@@ -88,7 +88,7 @@ def regions_at(checkpoint: str, images: List[str]) -> Regions:
     model, cfg, step = load_model(checkpoint)
     prep = cfg.model.get('data_preprocessor', {})
     size = model.target_encoder.grid_size[0] * model.target_encoder.patch_size
-    batch = [prepare(p, size, prep.get('mean', _MEAN), prep.get('std', _STD)) for p in images]
+    batch = [prepare(p, size, prep.get('mean', IMAGENET_MEAN), prep.get('std', IMAGENET_STD)) for p in images]
     saliency, foreground, regions = analyse(model, torch.stack([b[1] for b in batch]))
     return Regions([b[0] for b in batch], saliency, foreground, regions,
                    tuple(saliency.shape[1:]), step)

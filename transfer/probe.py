@@ -7,19 +7,21 @@ the checkpoints and the logs are mmengine's, as for any other config. A probe is
 process: the features of a split fit in memory (the 15,000 CLEVR test scenes at ViT-B are 46 MB per
 readout), and every process would otherwise encode the whole split.
 """
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmengine import dist
 from mmengine.evaluator import BaseMetric
+from mmengine.logging import MMLogger
 from mmengine.model import BaseModel
 from mmengine.registry import LOOPS, METRICS, MODELS
 from mmengine.runner import EpochBasedTrainLoop, TestLoop, ValLoop
 from torch.utils.data import DataLoader
 
 __all__ = ['LinearProbe', 'FeatureCacheTrainLoop', 'FeatureCacheValLoop', 'FeatureCacheTestLoop',
-           'ProbeAccuracy', 'READOUTS']
+           'ProbeAccuracy', 'READOUTS', 'probe_features', 'encode_dataset']
 
 #: readout -> what it reads from the encoder's last blocks (all after the final LayerNorm)
 READOUTS = {
@@ -27,8 +29,64 @@ READOUTS = {
     'avg': 'the average of the last block\'s patch tokens',
     'concat4': 'the averages of the patch tokens of the last 4 blocks, concatenated',
 }
-_IMAGENET_MEAN = (123.675, 116.28, 103.53)
-_IMAGENET_STD = (58.395, 57.12, 57.375)
+#: ImageNet's per-channel RGB mean and std on the 0..255 scale, the suite's normalisation
+IMAGENET_MEAN = (123.675, 116.28, 103.53)
+IMAGENET_STD = (58.395, 57.12, 57.375)
+
+
+@torch.no_grad()
+def probe_features(backbone: nn.Module, images: torch.Tensor,
+                   readouts: Sequence[str]) -> Dict[str, torch.Tensor]:
+    """The readouts of a frozen encoder for uint8 RGB images (B, 3, H, W), normalised with
+    ImageNet's mean and std: features (B, D, or 4D for ``concat4``) in float32, read through the
+    encoder's one feature API, ``forward_intermediates``. On a GPU the encoder runs in bf16."""
+    mean = torch.tensor(IMAGENET_MEAN, device=images.device).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD, device=images.device).view(1, 3, 1, 1)
+    x = (images.float() - mean) / std
+    blocks = 4 if 'concat4' in readouts else 1
+    with torch.autocast('cuda', dtype=torch.bfloat16, enabled=x.is_cuda):
+        layers = backbone.forward_intermediates(
+            x, blocks, norm=True, return_prefix_tokens=True, output_fmt='NLC',
+            intermediates_only=True)
+    patches, prefix = layers[-1]
+    features = {}
+    if 'cls' in readouts:
+        features['cls'] = prefix[:, 0]
+    if 'avg' in readouts:
+        features['avg'] = patches.mean(1)
+    if 'concat4' in readouts:
+        features['concat4'] = torch.cat([p.mean(1) for p, _ in layers], -1)
+    return {k: v.float() for k, v in features.items()}
+
+
+def encode_dataset(extract: Callable[[torch.Tensor], Dict[str, torch.Tensor]],
+                   dataloader: DataLoader, data_preprocessor: nn.Module,
+                   logger: Optional[MMLogger] = None) -> Tuple[Dict[str, torch.Tensor], torch.Tensor]:
+    """The features (per readout) and labels of a whole dataset, in dataset order, on the CPU.
+
+    Distributed, each process encodes its shard (mmengine's ``DefaultSampler`` without shuffling)
+    and the shards are gathered, so every process returns the whole dataset."""
+    features: Dict[str, List[torch.Tensor]] = {}
+    labels = []
+    total = len(dataloader)
+    for i, batch in enumerate(dataloader):
+        data = data_preprocessor(batch, False)
+        for k, v in extract(data['inputs']).items():
+            features.setdefault(k, []).append(v.cpu())
+        labels.append(data['data_samples'].cpu())
+        if logger is not None and ((i + 1) % 50 == 0 or i + 1 == total):
+            logger.info(f'encoded {i + 1}/{total} batches')
+    out = {k: torch.cat(v) for k, v in features.items()}
+    out['label'] = torch.cat(labels)
+    if dist.get_world_size() > 1:
+        if getattr(dataloader.sampler, 'shuffle', True):
+            raise ValueError('gathering features needs an unshuffled DefaultSampler '
+                             '(sampler=dict(type=\'DefaultSampler\', shuffle=False))')
+        size = len(dataloader.dataset)
+        # DefaultSampler deals index i to rank i % world (padding every rank to the same length):
+        # interleaving the shards restores dataset order, cutting the padding restores its size
+        out = {k: torch.stack(dist.all_gather(v), 1).flatten(0, 1)[:size] for k, v in out.items()}
+    return out, out.pop('label')
 
 
 @MODELS.register_module()
@@ -67,31 +125,15 @@ class LinearProbe(BaseModel):
             nn.init.zeros_(linear.bias)
             self.heads[r] = (nn.Sequential(nn.BatchNorm1d(width, eps=1e-6, momentum=None, affine=False), linear)
                              if feature_norm else linear)
-        self.register_buffer('mean', torch.tensor(_IMAGENET_MEAN).view(1, 3, 1, 1), False)
-        self.register_buffer('std', torch.tensor(_IMAGENET_STD).view(1, 3, 1, 1), False)
 
     def train(self, mode: bool = True) -> 'LinearProbe':
         super().train(mode)
         self.backbone.eval()
         return self
 
-    @torch.no_grad()
     def extract(self, images: torch.Tensor) -> Dict[str, torch.Tensor]:
         """uint8 RGB images (B, 3, H, W) -> features (B, D or 4D) per readout, in float32."""
-        x = (images.float() - self.mean) / self.std
-        blocks = 4 if 'concat4' in self.readouts else 1
-        layers = self.backbone.forward_intermediates(
-            x, blocks, norm=True, return_prefix_tokens=True, output_fmt='NLC',
-            intermediates_only=True)
-        patches, prefix = layers[-1]
-        features = {}
-        if 'cls' in self.readouts:
-            features['cls'] = prefix[:, 0]
-        if 'avg' in self.readouts:
-            features['avg'] = patches.mean(1)
-        if 'concat4' in self.readouts:
-            features['concat4'] = torch.cat([p.mean(1) for p, _ in layers], -1)
-        return {k: v.float() for k, v in features.items()}
+        return probe_features(self.backbone, images, self.readouts)
 
     def forward(self, inputs: Union[torch.Tensor, Dict[str, torch.Tensor]],
                 data_samples: Optional[torch.Tensor] = None,
@@ -140,19 +182,9 @@ class _FeatureCacheMixin:
     def _fill_cache(self) -> None:
         model = self.runner.model
         model = getattr(model, 'module', model)
-        features: Dict[str, List[torch.Tensor]] = {}
-        labels = []
-        total = len(self.image_dataloader)
-        for i, batch in enumerate(self.image_dataloader):
-            data = model.data_preprocessor(batch, False)
-            for k, v in model.extract(data['inputs']).items():
-                features.setdefault(k, []).append(v.cpu())
-            labels.append(data['data_samples'].cpu())
-            if (i + 1) % 50 == 0 or i + 1 == total:
-                self.runner.logger.info(f'feature cache: encoded {i + 1}/{total} batches '
-                                        f'({len(self.cache)} images)')
-        self.cache.features = {k: torch.cat(v) for k, v in features.items()}
-        self.cache.labels = torch.cat(labels)
+        self.runner.logger.info(f'feature cache: encoding {len(self.cache)} images')
+        self.cache.features, self.cache.labels = encode_dataset(
+            model.extract, self.image_dataloader, model.data_preprocessor, self.runner.logger)
 
     def run(self):
         if self.cache.features is None:

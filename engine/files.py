@@ -12,7 +12,10 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-__all__ = ['load_json', 'read_rgb', 'unreadable_image']
+__all__ = ['IMAGE_EXTENSIONS', 'load_json', 'read_rgb', 'unreadable_image']
+
+#: File name endings (lower case) of the images an image folder lists: torchvision's ImageFolder's.
+IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff', '.ppm', '.pgm')
 
 # Pillow's modes of one-channel images wider than 8 bits: 16-bit PNG and TIFF, 32-bit integer TIFF.
 _WIDE_GREY_MODES = ('I;16', 'I;16L', 'I;16B', 'I;16N', 'I')

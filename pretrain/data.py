@@ -17,13 +17,11 @@ from PIL import Image
 from torch.utils.data import Dataset
 from torchvision.transforms.v2 import RandomResizedCrop
 
-from engine.files import read_rgb
+from engine.files import IMAGE_EXTENSIONS, read_rgb
 
 from .masks import derive_seed
 
 __all__ = ['ImageFolderDataset', 'StepBatchSampler', 'IMAGE_EXTENSIONS']
-
-IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff', '.ppm', '.pgm')
 
 
 def _images_under(folder: str) -> List[str]:

@@ -1,12 +1,16 @@
 """Generators of small synthetic datasets in the standard on-disk layouts of the real ones."""
 from .ade import ADE_IDS, make_ade20k
+from .cars import make_cars
 from .clevr import make_clevr
 from .coco import COCO_CLASSES, make_coco
+from .cub import make_cub
 from .imagefolder import make_imagenet, make_images
+from .inat import make_inat21
 
 #: Generator per dataset name, as used by ``tools/make_synthetic_data.py``.
-GENERATORS = {'ade20k': make_ade20k, 'clevr': make_clevr, 'coco': make_coco,
-              'imagenet': make_imagenet, 'images': make_images}
+GENERATORS = {'ade20k': make_ade20k, 'cars': make_cars, 'clevr': make_clevr, 'coco': make_coco,
+              'cub': make_cub, 'imagenet': make_imagenet, 'images': make_images,
+              'inat21': make_inat21}
 
-__all__ = ['ADE_IDS', 'COCO_CLASSES', 'GENERATORS', 'make_ade20k', 'make_clevr', 'make_coco',
-           'make_imagenet', 'make_images']
+__all__ = ['ADE_IDS', 'COCO_CLASSES', 'GENERATORS', 'make_ade20k', 'make_cars', 'make_clevr',
+           'make_coco', 'make_cub', 'make_imagenet', 'make_images', 'make_inat21']

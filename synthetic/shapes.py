@@ -1,12 +1,14 @@
 """Scenes of non-overlapping coloured shapes on a textured background, with exact masks."""
+import colorsys
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 from pycocotools import mask as mask_utils
 
-__all__ = ['SHAPES', 'render_scene']
+__all__ = ['SHAPES', 'class_scene', 'render_scene']
 
 SHAPES = ('square', 'disc', 'triangle')
+_GOLDEN = 0.6180339887  # hue step: consecutive tints stay far apart on the colour wheel
 _COLOURS = np.array([[220, 60, 50], [60, 170, 80], [50, 90, 220]], dtype=np.float64)
 
 
@@ -44,11 +46,13 @@ def _place(rng: np.random.Generator, h: int, w: int, count: int) -> List[Tuple[f
 
 
 def render_scene(rng: np.random.Generator, h: int, w: int, max_shapes: int = 4,
-                 labels: Optional[Sequence[int]] = None
+                 labels: Optional[Sequence[int]] = None, random_colours: bool = False
                  ) -> Tuple[np.ndarray, List[Tuple[int, np.ndarray, object]]]:
     """An (h, w, 3) uint8 image and its shapes as ``(label, mask, segmentation)``.
 
-    ``labels`` restricts which shapes (indices into :data:`SHAPES`) may appear.
+    ``labels`` restricts which shapes (indices into :data:`SHAPES`) may appear. Each kind of shape
+    has its own colour unless ``random_colours``: then any shape takes any of the colours, and only
+    its form tells its kind.
     """
     labels = range(len(SHAPES)) if labels is None else labels
     ys, xs = np.mgrid[:h, :w] / max(h, w)
@@ -60,7 +64,22 @@ def render_scene(rng: np.random.Generator, h: int, w: int, max_shapes: int = 4,
         mask, segmentation = _shape(rng, SHAPES[label], circle, h, w)
         if mask.sum() == 0:
             continue
-        colour = _COLOURS[label] + rng.normal(0, 12, 3)
+        hue = int(rng.integers(len(_COLOURS))) if random_colours else label
+        colour = _COLOURS[hue] + rng.normal(0, 12, 3)
         pixels[mask.astype(bool)] = colour + rng.normal(0, 4, (int(mask.sum()), 3))
         shapes.append((label, mask, segmentation))
     return pixels.clip(0, 255).astype(np.uint8), shapes
+
+
+def class_scene(rng: np.random.Generator, label: int, height: int, width: int
+                ) -> Tuple[np.ndarray, np.ndarray]:
+    """An (height, width, 3) uint8 image of class ``label`` and the (height, width) bool mask of
+    its shapes: shapes of kind ``label % 3`` on a background tinted by ``label // 3``."""
+    pixels, shapes = render_scene(rng, height, width, labels=[label % len(SHAPES)])
+    shown = np.zeros((height, width), dtype=bool)
+    for _, mask, _ in shapes:
+        shown |= mask.astype(bool)
+    hue = (label // len(SHAPES)) * _GOLDEN % 1.0
+    tint = np.array(colorsys.hsv_to_rgb(hue, 0.7, 230.0))
+    pixels[~shown] = (0.45 * pixels[~shown] + 0.55 * tint).astype(np.uint8)
+    return pixels, shown

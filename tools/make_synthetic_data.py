@@ -5,6 +5,9 @@
     python tools/make_synthetic_data.py images data/synthetic_images       # flat, unlabeled
     python tools/make_synthetic_data.py clevr data/synthetic_clevr         # CLEVR_v1.0 tree
     python tools/make_synthetic_data.py ade20k data/synthetic_ade          # images/, annotations/
+    python tools/make_synthetic_data.py inat21 data/synthetic_inat21       # {train_mini,val}.json + folders
+    python tools/make_synthetic_data.py cub data/synthetic_cub             # CUB_200_2011/ text files, images/
+    python tools/make_synthetic_data.py cars data/synthetic_cars           # stanford_cars/ devkit .mat files
 """
 import argparse
 

@@ -94,13 +94,15 @@ def pretraining_steps(config: str, images: int, epochs: int, ranks: int = 1) -> 
     return epochs * (images // (batch * ranks))
 
 
-def config_with_hooks(tmp_path, *hooks: str, base: str = PRETRAIN_SMOKE) -> str:
+def config_with_hooks(tmp_path, *hooks: str, base: str = PRETRAIN_SMOKE, imports=()) -> str:
     """A pretraining config: ``base`` plus the given test hooks of tests/pretrain_hooks.py (each a
-    ``dict(type=...)`` in config syntax), written into ``tmp_path``."""
+    ``dict(type=...)`` in config syntax; hooks of other modules need those ``imports``), written
+    into ``tmp_path``."""
     path = tmp_path / 'with_hooks.py'
+    modules = ['engine.checkpoint', 'pretrain', 'pretrain_hooks', *imports]
     path.write_text(
         f"_base_ = {base!r}\n"
-        "custom_imports = dict(imports=['engine.checkpoint', 'pretrain', 'pretrain_hooks'])\n"
+        f"custom_imports = dict(imports={modules!r})\n"
         "custom_hooks = [dict(type='TrainingProgressHook'), dict(type='PretrainLogHook'), "
         f"{', '.join(hooks)}]\n")
     return str(path)
@@ -150,9 +152,10 @@ def logged_scalars(work_dir: str) -> list:
 
 def suite_stages(preset_file: str) -> dict:
     """The stages a suite preset (configs/suite/*.py or one based on it) runs, in order, each with
-    the number of commands it runs: its training, plus tools/test.py where its task tests. As the
-    preset's comments describe them: each method's pretraining, the region pictures when they have
-    images, then per transfer task each method's run and the random-init run of ``random``."""
+    the number of commands it runs: its training (unless ``train=False``), plus tools/test.py where
+    its task tests (always without training). As the preset's comments describe them: each
+    method's pretraining, the region pictures when they have images, then per transfer task each
+    method's run and the random-init run of ``random``."""
     from mmengine.config import Config
     preset = Config.fromfile(preset_file)
     stages = {f'pretrain_{method}': 1 for method in preset.pretrain}
@@ -160,7 +163,9 @@ def suite_stages(preset_file: str) -> dict:
         stages['regions'] = 1
     for task in preset.transfer:
         methods = list(task.configs) + (['random'] if task.get('random') else [])
-        stages.update({f'{task.name}_{method}': 2 if task.get('test') else 1 for method in methods})
+        train = task.get('train', True)
+        commands = int(train) + int(bool(task.get('test')) or not train)
+        stages.update({f'{task.name}_{method}': commands for method in methods})
     return stages
 
 

@@ -176,13 +176,13 @@ def test_probe_trains_once_encoded_features_for_every_readout(synthetic_clevr, t
         assert metrics[f'clevr_count/top1_{r}'] == pytest.approx(100 * hits / 40), r
 
 
-def _train_probe(features, labels, feature_norm, steps=60):
+def _train_probe(features, labels, head_norm, steps=60):
     """A LinearProbe on given 'avg' features after ``steps`` AdamW steps: its test-mode logits."""
     import backbones  # noqa: F401  (registers JEPAViT)
     from transfer.probe import LinearProbe
     torch.manual_seed(0)
     probe = LinearProbe(dict(type='JEPAViT', arch='b', embed_dim=16, depth=4, num_heads=2,
-                             img_size=32, patch_size=16), num_classes=3, feature_norm=feature_norm)
+                             img_size=32, patch_size=16), num_classes=3, head_norm=head_norm)
     opt = torch.optim.AdamW(probe.heads.parameters(), lr=1e-2)
     probe.train()
     for _ in range(steps):
@@ -199,13 +199,13 @@ def test_standardised_probe_sees_content_not_spread():
     features = torch.randn(96, 16, generator=g) + 2 * torch.nn.functional.one_hot(labels, 16)
     narrow = 0.03 * features + 5  # the same content, the spread of a tiny encoder's averages
     accuracy = {}
-    for norm in (False, True):
+    for norm in (None, 'standardise'):
         wide, small = (_train_probe(f, labels, norm) for f in (features, narrow))
         accuracy[norm] = [(x.argmax(1) == labels).float().mean().item() for x in (wide, small)]
         if norm:  # a fixed affine map of the features trains the same standardised probe
             torch.testing.assert_close(wide, small, rtol=1e-3, atol=1e-3)
     # unstandardised, the same content is learnt at the usual spread and missed at the narrow one
-    assert accuracy[False][1] < 0.5 < 0.8 < min(accuracy[False][0], accuracy[True][1])
+    assert accuracy[None][1] < 0.5 < 0.8 < min(accuracy[None][0], accuracy['standardise'][1])
 
 
 @pytest.mark.parametrize('task,classes', [('count', 8), ('dist', 6)])

@@ -1,4 +1,5 @@
-"""Time a linear probe trained on cached features against one that re-encodes the images every epoch.
+"""Time a linear probe trained on cached features against one that re-encodes the images every
+epoch, and the fast classification probe against the recipe of SPEC section 4b.
 
     python tools/benchmark_probe.py [--arch s] [--images 200] [--epochs 100] [--encode-epochs 2]
 
@@ -6,6 +7,12 @@ Both runs train the same heads with AdamW on the same synthetic CLEVR images (22
 batch of 256). The cached run is measured whole: one encoding pass plus every epoch on the features.
 Re-encoding is measured over ``--encode-epochs`` epochs (each one an encoder pass over every image
 plus the heads' step) and scaled to ``--epochs``, since its epochs all cost the same.
+
+Then, on the same images and encoder, the cost ratio of the classification probes' training: the
+recipe (configs/_base_/schedules/linear_sgd_28e.py: its epochs of re-encoded batches, SGD on
+BatchNorm heads; measured over ``--encode-epochs`` epochs and scaled) against the fast probe
+(linear_fast_grid.py: one encoding pass, then as many epochs of its grid of heads on the cached
+features). On a GPU: --arch b --images 2000.
 """
 import argparse
 

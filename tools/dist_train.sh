@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Multi-GPU / multi-node training through torchrun:
 #   bash tools/dist_train.sh CONFIG GPUS [train.py args]
-# Multi-node: set NNODES, NODE_RANK, MASTER_ADDR (and PORT) on every node.
+# Multi-node: set NNODES, NODE_RANK, MASTER_ADDR (and PORT) on every node. TOOL (default train.py)
+# names the tools/ script to launch: tools/dist_test.sh sets it to test.py.
 set -euo pipefail
 CONFIG=$1
 GPUS=$2
@@ -15,4 +16,4 @@ PYTHON=${PYTHON:-$( [[ -x "$ROOT/.venv/bin/python" ]] && echo "$ROOT/.venv/bin/p
 PYTHONPATH="$ROOT:${PYTHONPATH:-}" exec "$PYTHON" -m torch.distributed.run \
     --nnodes="$NNODES" --node_rank="$NODE_RANK" --master_addr="$MASTER_ADDR" \
     --nproc_per_node="$GPUS" --master_port="$PORT" \
-    "$ROOT/tools/train.py" "$CONFIG" --launcher pytorch "${@:3}"
+    "$ROOT/tools/${TOOL:-train.py}" "$CONFIG" "${@:3}" --launcher pytorch

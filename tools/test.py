@@ -1,7 +1,11 @@
-"""Evaluate a trained checkpoint with any config of the suite.
+"""Evaluate a model with any config of the suite.
 
-    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--cfg-options KEY=VALUE ...]
+    python tools/test.py CONFIG [CHECKPOINT] [--work-dir DIR] [--cfg-options KEY=VALUE ...]
                          [--launcher none|pytorch|slurm|mpi]
+
+With CHECKPOINT, the trained model (e.g. a probe's best epoch) is loaded. Without it, the model's
+own ``init_weights()`` runs, as before training: its encoder's ``init_cfg`` loads the pretrained
+checkpoint, which is all that an evaluation without training (kNN) needs.
 """
 import argparse
 
@@ -9,14 +13,19 @@ from train import add_common_args, build_runner, load_config
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description='Evaluate a checkpoint')
+    parser = argparse.ArgumentParser(description='Evaluate a model')
     parser.add_argument('config', help='config file path')
-    parser.add_argument('checkpoint', help='checkpoint to evaluate')
+    parser.add_argument('checkpoint', nargs='?',
+                        help="checkpoint to evaluate (default: the config's init_cfg weights)")
     add_common_args(parser)
     args = parser.parse_args()
     cfg = load_config(args)
     cfg.load_from = args.checkpoint
-    build_runner(cfg).test()
+    runner = build_runner(cfg)
+    if args.checkpoint is None:
+        # Runner.train's own step (each process, then rank 0's weights broadcast); test() has none
+        runner._init_model_weights()
+    runner.test()
 
 
 if __name__ == '__main__':

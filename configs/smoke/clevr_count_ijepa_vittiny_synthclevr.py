@@ -11,7 +11,7 @@ model = dict(
     backbone=dict(embed_dim=96, depth=6, num_heads=3, img_size=192,
                   init_cfg=dict(checkpoint=None)),
     readouts=('avg', 'concat4'),
-    feature_norm=True)
+    head_norm='standardise')
 train_dataloader = dict(batch_size=16, num_workers=0, dataset=_dataset)
 val_dataloader = dict(batch_size=16, num_workers=0, dataset=_dataset)
 test_dataloader = dict(batch_size=16, num_workers=0, dataset=_dataset)

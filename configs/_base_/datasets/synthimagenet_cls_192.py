@@ -5,16 +5,10 @@
 _base_ = './imagenet_cls.py'
 data_root = '{{$SYNTH_IMAGENET_ROOT:data/synthetic_imagenet}}'
 num_classes = 3
-train_pipeline = [
-    dict(type='LoadRGBImage'),
-    dict(type='RandomResizedCrop', size=192, scale=(0.08, 1.0), interpolation='bicubic'),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='PackProbeInputs')]
-test_pipeline = [
-    dict(type='LoadRGBImage'),
-    dict(type='ResizeShortEdge', size=219, interpolation='bicubic'),
-    dict(type='CenterCrop', crop_size=192),
-    dict(type='PackProbeInputs')]
+train_pipeline = [_base_.train_pipeline[0], dict(_base_.train_pipeline[1], size=192),
+                  *_base_.train_pipeline[2:]]
+test_pipeline = [_base_.test_pipeline[0], dict(_base_.test_pipeline[1], size=219),
+                 dict(_base_.test_pipeline[2], crop_size=192), *_base_.test_pipeline[3:]]
 _loader = dict(batch_size=16, num_workers=0, persistent_workers=False, pin_memory=False)
 train_dataloader = dict(**_loader, dataset=dict(data_root=data_root, pipeline=train_pipeline))
 test_dataloader = dict(**_loader, dataset=dict(data_root=data_root, pipeline=test_pipeline))

@@ -1,6 +1,7 @@
 # Linear probe on the frozen pretrained target encoder, ViT-B/16 at 224 (SPEC section 4): one linear
-# layer per readout, trained side by side on features encoded once (transfer/probe.py); I-JEPA's
-# weights unless the config picks others (../pretrained/vitb16_in1k.py).
+# layer per readout, trained side by side (transfer/probe.py) on features encoded once or on images
+# encoded at every step, as the schedule's loops decide; I-JEPA's weights unless the config picks
+# others (../pretrained/vitb16_in1k.py).
 _base_ = '../pretrained/vitb16_in1k.py'
 
 model = dict(

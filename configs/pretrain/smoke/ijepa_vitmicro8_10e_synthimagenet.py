@@ -20,3 +20,6 @@ train_cfg = dict(max_epochs=10)
 param_scheduler = [dict(_base_.param_scheduler[0], end=1),
                    dict(_base_.param_scheduler[1], begin=1), _base_.param_scheduler[2]]
 default_hooks = dict(logger=dict(interval=5), checkpoint=dict(interval=10))
+# Without the kNN monitor of the recipe: these runs pretrain on unlabelled folders
+custom_imports = dict(imports=['engine.checkpoint', 'pretrain'])
+custom_hooks = [h for h in _base_.custom_hooks if h['type'] != 'KNNMonitorHook']

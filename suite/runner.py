@@ -130,24 +130,37 @@ class Suite:
         return self.stage(f'pretrain_{method}', run, config=config)['checkpoint']
 
     def transfer(self, task: dict, method: str, config: str, checkpoint: Optional[str]) -> str:
-        """The stage of a transfer task on a checkpoint (None: a never pretrained encoder),
-        tested afterwards where the task says so; return its work dir."""
+        """The stage of a transfer task on a checkpoint (None: a never pretrained encoder): trained,
+        then tested where the task says ``test=True``; a task with ``train=False`` (kNN) is only
+        tested, on the encoder its config loads. Return the stage's work dir."""
         options = list(task.get('options', []))
         options += [f'model.backbone.init_cfg.checkpoint={checkpoint}'] if checkpoint else \
             ['model.backbone.init_cfg.checkpoint=None', f'pretrain_method={BASELINE}']
         gpus = task.get('gpus', self.preset['gpus'])
+        train = task.get('train', True)
 
         def run(stage_dir: str, log: str) -> dict:
-            args = self.train_args(config, stage_dir, gpus, 'train')
-            self.command(args + ['--cfg-options', *options], log)
-            if task.get('test'):
-                self.command([sys.executable, osp.join('tools', 'test.py'), config,
-                              self.checkpoint_in(stage_dir, best=True),
-                              '--work-dir', stage_dir, '--cfg-options', *options], log)
+            if train:
+                args = self.train_args(config, stage_dir, gpus, 'train')
+                self.command(args + ['--cfg-options', *options], log)
+            if task.get('test') or not train:
+                trained = [self.checkpoint_in(stage_dir, best=True)] if train else []
+                self.command(self.test_args(config, trained, stage_dir, gpus) +
+                             ['--cfg-options', *options], log)
             return {}
         name = f"{task['name']}_{method}"
         self.stage(name, run, config=config, checkpoint=checkpoint)
         return osp.join(self.work_dir, name)
+
+    @staticmethod
+    def test_args(config: str, checkpoint: List[str], stage_dir: str, gpus: int) -> List[str]:
+        """The command that tests ``config`` (with the ``checkpoint``, if one is given) in
+        ``stage_dir``: ``tools/test.py``, or ``tools/dist_test.sh`` on ``gpus`` GPUs."""
+        if gpus > 0:
+            return ['bash', osp.join('tools', 'dist_test.sh'), config, str(gpus), *checkpoint,
+                    '--work-dir', stage_dir]
+        return [sys.executable, osp.join('tools', 'test.py'), config, *checkpoint,
+                '--work-dir', stage_dir]
 
     def checkpoint_in(self, stage_dir: str, best: bool = False) -> str:
         """The stage's best checkpoint (``best_*.pth``) if asked and present, else its last."""

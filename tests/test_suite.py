@@ -116,4 +116,9 @@ def test_the_vitb16_preset_runs_the_paper_configs_through_the_dist_scripts(tmp_p
     assert random[1].split()[1].endswith('tools/test.py')
     assert all(c.endswith('model.backbone.init_cfg.checkpoint=None pretrain_method=random')
                for c in random)
+    knn = [c for c in commands if f'{tmp_path}/in1k_knn_dseq' in c]  # tested only, no checkpoint
+    assert knn == [f'bash tools/dist_test.sh configs/knn_in1k_dseq_vitb.py 8 --work-dir '
+                   f'{tmp_path}/in1k_knn_dseq --cfg-options {checkpoint}']
+    linear = [c for c in commands if f'{tmp_path}/cub_linear_ijepa' in c]  # trained, then tested
+    assert [c.split()[1] for c in linear] == ['tools/dist_train.sh', 'tools/dist_test.sh']
     assert len(commands) == sum(stages.values()) and not os.path.exists(tmp_path / 'pretrain_ijepa')

@@ -9,9 +9,11 @@ gpus = 0  # 0: one process on this machine (tools/train.py); N: torchrun over N 
 synthetic = dict(
     clevr=dict(root='data/suite_tiny/clevr', num_train=2000, num_val=3000, seed=0),
     coco=dict(root='data/suite_tiny/coco', num_train=16, num_val=8, seed=0),
-    ade20k=dict(root='data/suite_tiny/ade', num_train=16, num_val=8, seed=0))
+    ade20k=dict(root='data/suite_tiny/ade', num_train=16, num_val=8, seed=0),
+    imagenet=dict(root='data/suite_tiny/imagenet', num_train=600, num_val=600, seed=0,
+                  random_colours=True))
 env = dict(SYNTH_CLEVR_ROOT='data/suite_tiny/clevr', SYNTH_COCO_ROOT='data/suite_tiny/coco',
-           SYNTH_ADE_ROOT='data/suite_tiny/ade')
+           SYNTH_ADE_ROOT='data/suite_tiny/ade', SYNTH_IMAGENET_ROOT='data/suite_tiny/imagenet')
 
 pretrain = dict(ijepa='configs/pretrain/smoke/ijepa_vittiny_synthclevr.py',
                 dseq='configs/pretrain/smoke/dseq_vittiny_synthclevr.py')
@@ -37,6 +39,14 @@ transfer = [
     dict(name='clevr_dist', random='dseq', test=True, options=_clevr,
          configs=dict(ijepa='configs/smoke/clevr_dist_ijepa_vittiny_synthclevr.py',
                       dseq='configs/smoke/clevr_dist_dseq_vittiny_synthclevr.py')),
+    # the classification transfer on the synthetic ImageNet-layout folder: the fast linear probe
+    # (features encoded once, its head chosen on a held-out slice of train) and kNN (tested only)
+    dict(name='imagenet_linear', random='dseq', test=True,
+         configs=dict(ijepa='configs/smoke/linear_ijepa_vittiny_synthimagenet_fast.py',
+                      dseq='configs/smoke/linear_dseq_vittiny_synthimagenet_fast.py')),
+    dict(name='imagenet_knn', random='dseq', train=False,
+         configs=dict(ijepa='configs/smoke/knn_ijepa_vittiny_synthimagenet.py',
+                      dseq='configs/smoke/knn_dseq_vittiny_synthimagenet.py')),
 ]
 # pictures of the DSeq-JEPA regions over its checkpoints, for these images
 regions = dict(method='dseq', images=['data/suite_tiny/clevr/CLEVR_v1.0/images/val/'

@@ -1,7 +1,8 @@
-# The `vitb16` suite preset: the paper's setting (SPEC sections 2 and 4) on the real datasets, read
-# from IMAGENET_ROOT, COCO_ROOT, ADE_ROOT and CLEVR_ROOT (see the README for the layouts): ViT-B/16
-# pretrained with each method on 8 GPUs, then Mask R-CNN, UperNet and the CLEVR probes of each
-# checkpoint on 8 GPUs (the probes on one), a random-init CLEVR baseline, and the leaderboard.
+# The `vitb16` suite preset: the paper's setting (SPEC sections 2, 4 and 4b) on the real datasets,
+# read from IMAGENET_ROOT, COCO_ROOT, ADE_ROOT, CLEVR_ROOT, INAT_ROOT, CUB_ROOT and CARS_ROOT (see
+# the README for the layouts): ViT-B/16 pretrained with each method on 8 GPUs, then Mask R-CNN,
+# UperNet, the linear probes and kNN on ImageNet-1k, iNat21, CUB and Cars (8 GPUs each) and the
+# CLEVR probes (one) of each checkpoint, random-init CLEVR and kNN baselines, and the leaderboard.
 work_dir = 'work_dirs/suite_vitb16'
 gpus = 8
 synthetic = dict()
@@ -20,5 +21,11 @@ transfer = [
     dict(name='clevr_dist', random='dseq', test=True, gpus=0,
          configs=dict(ijepa='configs/clevr_dist_ijepa_vitb.py',
                       dseq='configs/clevr_dist_dseq_vitb.py')),
-]
+] + [
+    # the classification transfer (SPEC section 4b) per dataset: the linear probe (trained, then
+    # its last checkpoint tested) and kNN (tested only), kNN also on a random-init encoder
+    dict(name=f'{data}_{protocol}', test=True, train=protocol == 'linear',
+         random='dseq' if protocol == 'knn' else None,
+         configs={m: f'configs/{protocol}_{data}_{m}_vitb.py' for m in ('ijepa', 'dseq')})
+    for data in ('in1k', 'inat21', 'cub', 'cars') for protocol in ('linear', 'knn')]
 regions = dict(method='dseq', images=[])

@@ -1,0 +1,229 @@
+"""Is B better than A on this test set? A paired bootstrap over evaluation images
+(``tools/significance.py``).
+
+A metric here is a function of per-image counts: ``counts[i]`` says how often image ``i`` is in a
+resample (all ones is the full test set). ``paired_bootstrap`` draws images with replacement and
+applies the same draws to both methods, so what the two share (hard images, easy images) cancels in
+the difference. ``top1_from_counts`` is the trivial metric (per-image correctness); ``CocoAP`` is
+COCO's AP (stats[0] of ``COCOeval``): pycocotools matches detections to ground truth once per image,
+and the accumulation is redone here with each image's records weighted by its count, which is the
+same as repeating the image (see ``CocoAP`` for the one case where it is not).
+"""
+import contextlib
+import io
+import json
+import os.path as osp
+from dataclasses import dataclass
+from typing import Callable, Dict, Iterator, List, Tuple
+
+import numpy as np
+
+#: a metric of a resample: per-image counts (length num_images) -> value
+Metric = Callable[[np.ndarray], float]
+
+#: COCO's 'all' area range and the summary's maxDets
+AREA_ALL = [0 ** 2, 1e5 ** 2]
+MAX_DETS = 100
+
+
+@dataclass(frozen=True)
+class Bootstrap:
+    """The two values on the full set, their difference (B - A) and its bootstrap distribution."""
+    value_a: float
+    value_b: float
+    delta: float
+    ci_low: float
+    ci_high: float
+    p_le_0: float
+    resamples: int
+
+
+def resample_counts(num_images: int, resamples: int, seed: int = 0) -> Iterator[np.ndarray]:
+    """Per-image counts of ``resamples`` draws of ``num_images`` images with replacement."""
+    rng = np.random.default_rng(seed)
+    for _ in range(resamples):
+        yield np.bincount(rng.integers(0, num_images, num_images), minlength=num_images)
+
+
+def paired_bootstrap(metric_a: Metric, metric_b: Metric, num_images: int, resamples: int = 1000,
+                     seed: int = 0) -> Bootstrap:
+    """B - A on the full set, with the 2.5 / 97.5 percentiles of B - A over the same resamples
+    and the share of resampled differences that are <= 0."""
+    full = np.ones(num_images, dtype=np.int64)
+    value_a, value_b = metric_a(full), metric_b(full)
+    deltas = np.array([metric_b(c) - metric_a(c)
+                       for c in resample_counts(num_images, resamples, seed)])
+    low, high = np.percentile(deltas, [2.5, 97.5])
+    return Bootstrap(value_a, value_b, value_b - value_a, float(low), float(high),
+                     float(np.mean(deltas <= 0)), resamples)
+
+
+def top1_from_counts(correct: np.ndarray) -> Metric:
+    """Top-1 accuracy (%) of per-image correctness, as a metric of per-image counts."""
+    correct = np.asarray(correct, dtype=float)
+    return lambda counts: 100.0 * float(counts @ correct) / float(counts.sum())
+
+
+# ---------------------------------------------------------------- COCO AP
+
+
+@dataclass
+class _Category:
+    """One category's detections over all images, in the order COCOeval accumulates them."""
+    image: np.ndarray      # (n,) image index of each detection
+    tp: np.ndarray         # (T, n) matched and not ignored, per IoU threshold
+    fp: np.ndarray         # (T, n) unmatched and not ignored
+    gt_image: np.ndarray   # (g,) images with non-ignored ground truth
+    gt_count: np.ndarray   # (g,) how many there are in each
+
+
+class CocoAP:
+    """COCO AP (stats[0]: IoU 0.50:0.95, area 'all', maxDets 100) of a resample of images.
+
+    Built from ``COCOeval.evalImgs`` (area 'all', maxDets 100): per category, the detections of
+    all images are sorted by score once, stably in image order as COCOeval does; a resample weights
+    each detection and ground truth by its image's count, so tp/fp cumulative sums, recall,
+    precision, its envelope and the 101 recall points follow COCOeval.accumulate exactly. The full
+    set reproduces COCOeval. A repeated image is the same as its copies next to each other in the
+    sort; COCOeval on a physically duplicated set agrees unless detections of different images (or
+    two in one image) tie in score, where COCOeval's own result depends on the copies' ids.
+    """
+
+    def __init__(self, coco_eval) -> None:
+        """From a COCOeval whose ``evaluate()`` has run with area 'all' and maxDets 100 last."""
+        params = coco_eval.params
+        self.image_ids: List[int] = list(params.imgIds)
+        self.rec_thrs: np.ndarray = params.recThrs
+        self.num_thrs = len(params.iouThrs)
+        area = [list(a) for a in params.areaRng].index(AREA_ALL)
+        self.categories = [self._category(coco_eval, k, area) for k in range(len(params.catIds))]
+
+    def _category(self, coco_eval, k: int, area: int) -> _Category:
+        """Category ``k``'s records, concatenated in image order and stably sorted by score."""
+        num_images, num_areas = len(self.image_ids), len(coco_eval.params.areaRng)
+        start = (k * num_areas + area) * num_images
+        scores, image, tp, fp, gt_image, gt_count = [], [], [], [], [], []
+        for i, e in enumerate(coco_eval.evalImgs[start:start + num_images]):
+            if e is None:
+                continue
+            matched, ignored = e['dtMatches'][:, :MAX_DETS] != 0, e['dtIgnore'][:, :MAX_DETS] != 0
+            scores.append(np.asarray(e['dtScores'][:MAX_DETS], dtype=float))
+            image.append(np.full(len(scores[-1]), i))
+            tp.append(matched & ~ignored)
+            fp.append(~matched & ~ignored)
+            gt = int(np.count_nonzero(e['gtIgnore'] == 0))
+            if gt:
+                gt_image.append(i)
+                gt_count.append(gt)
+        T = self.num_thrs
+        scores = np.concatenate(scores) if scores else np.zeros(0)
+        order = np.argsort(-scores, kind='mergesort')  # as COCOeval.accumulate: ties in image order
+        cat = lambda xs: np.concatenate(xs, axis=1)[:, order] if xs else np.zeros((T, 0), bool)
+        return _Category(np.concatenate(image)[order] if image else np.zeros(0, int),
+                         cat(tp).astype(float), cat(fp).astype(float),
+                         np.array(gt_image, dtype=int), np.array(gt_count, dtype=float))
+
+    def _precision(self, c: _Category, counts: np.ndarray) -> np.ndarray:
+        """The (T, R) interpolated precision of one category, or None without ground truth."""
+        npig = float(counts[c.gt_image] @ c.gt_count)
+        if npig == 0:
+            return None
+        w = counts[c.image]
+        tp_sum, fp_sum = np.cumsum(c.tp * w, axis=1), np.cumsum(c.fp * w, axis=1)
+        rc = tp_sum / npig
+        pr = tp_sum / (fp_sum + tp_sum + np.spacing(1))
+        envelope = np.maximum.accumulate(pr[:, ::-1], axis=1)[:, ::-1]
+        # a recall point beyond the last detection keeps precision 0, as in COCOeval
+        padded = np.concatenate([envelope, np.zeros((self.num_thrs, 1))], axis=1)
+        inds = np.stack([np.searchsorted(r, self.rec_thrs, side='left') for r in rc])
+        return np.take_along_axis(padded, inds, axis=1)
+
+    def __call__(self, counts: np.ndarray) -> float:
+        """AP (fraction, as COCOeval's stats[0]) of the resample; -1 without any ground truth."""
+        counts = np.asarray(counts, dtype=float)
+        precisions = [p for p in (self._precision(c, counts) for c in self.categories)
+                      if p is not None]
+        if not precisions:
+            return -1.0
+        # the same flattening order (T, R, K) as COCOeval.summarize, for the same float sum
+        return float(np.mean(np.ascontiguousarray(np.stack(precisions, axis=-1))))
+
+
+def _read_json(path: str):
+    """The JSON in ``path``; an error naming it when it is missing or not JSON."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'{path}: no such file')
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise ValueError(f'{path}: not valid JSON ({e})') from None
+
+
+def load_gt(path: str):
+    """A pycocotools COCO of the ground-truth JSON at ``path``."""
+    from pycocotools.coco import COCO
+    data = _read_json(path)
+    missing = [k for k in ('images', 'annotations', 'categories')
+               if not isinstance(data, dict) or k not in data]
+    if missing:
+        raise ValueError(f'{path}: not a COCO ground truth (missing {", ".join(missing)})')
+    coco = COCO()
+    coco.dataset = data
+    with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints its progress
+        coco.createIndex()
+    return coco
+
+
+def load_results(coco_gt, path: str, iou_type: str):
+    """A pycocotools COCO of the result JSON at ``path`` (a list of detections) on ``coco_gt``."""
+    anns = _read_json(path)
+    key = 'bbox' if iou_type == 'bbox' else 'segmentation'
+    need = ('image_id', 'category_id', 'score', key)
+    if not isinstance(anns, list) or not all(isinstance(a, dict) and all(k in a for k in need)
+                                             for a in anns):
+        raise ValueError(f'{path}: not a list of COCO {iou_type} results with keys {", ".join(need)}')
+    if not anns:
+        raise ValueError(f'{path}: no detections')
+    unknown = {a['image_id'] for a in anns} - set(coco_gt.getImgIds())
+    if unknown:
+        raise ValueError(f'{path}: image ids not in the ground truth, e.g. {sorted(unknown)[:5]}')
+    with contextlib.redirect_stdout(io.StringIO()):
+        return coco_gt.loadRes(anns)
+
+
+def evaluate_images(coco_gt, coco_dt, iou_type: str):
+    """COCOeval's per-image matching (area 'all', maxDets 100 only: all stats[0] needs)."""
+    from pycocotools.cocoeval import COCOeval
+    coco_eval = COCOeval(coco_gt, coco_dt, iou_type)
+    coco_eval.params.areaRng, coco_eval.params.areaRngLbl = [AREA_ALL], ['all']
+    coco_eval.params.maxDets = [MAX_DETS]
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco_eval.evaluate()
+    return coco_eval
+
+
+def coco_ap_metric(coco_gt, coco_dt, iou_type: str = 'bbox') -> Metric:
+    """AP in % (x100, as in the tables) of a resample, for results ``coco_dt``."""
+    ap = CocoAP(evaluate_images(coco_gt, coco_dt, iou_type))
+    return lambda counts: 100.0 * ap(counts)
+
+
+def coco_ap_bootstrap(gt_json: str, result_a: str, result_b: str, iou_type: str = 'bbox',
+                      resamples: int = 1000, seed: int = 0) -> Bootstrap:
+    """Paired bootstrap of AP (%) of result files B against A over the ground truth's images."""
+    if iou_type not in ('bbox', 'segm'):
+        raise ValueError(f'iou_type: {iou_type!r}, expected bbox or segm')
+    coco_gt = load_gt(gt_json)
+    metrics: Dict[str, Metric] = {p: coco_ap_metric(coco_gt, load_results(coco_gt, p, iou_type),
+                                                    iou_type) for p in (result_a, result_b)}
+    return paired_bootstrap(metrics[result_a], metrics[result_b], len(coco_gt.getImgIds()),
+                            resamples, seed)
+
+
+def as_lines(result: Bootstrap) -> List[Tuple[str, str]]:
+    """The printed ``key: value`` pairs of a COCO AP bootstrap."""
+    return [('ap_a', f'{result.value_a:.4f}'), ('ap_b', f'{result.value_b:.4f}'),
+            ('delta', f'{result.delta:.4f}'), ('ci_low', f'{result.ci_low:.4f}'),
+            ('ci_high', f'{result.ci_high:.4f}'), ('p_le_0', f'{result.p_le_0:.4f}'),
+            ('resamples', str(result.resamples))]

@@ -15,10 +15,10 @@ from typing import Dict, Iterable, List, Tuple
 import torch
 from mmengine.dist import is_main_process
 from mmengine.hooks import CheckpointHook
-from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
 
 from backbones.safe_checkpoint import AtomicLocalBackend
+from .model import unwrap_model
 from .resume import POINTER, checkpoints_in
 
 __all__ = ['SafeCheckpointHook', 'non_finite_tensors', 'run_changes']
@@ -61,10 +61,6 @@ def run_changes(saved: Dict[str, int], now: Dict[str, int], saved_shapes: Dict[s
     shape += [f'{name}: only in the checkpoint' for name in saved_shapes if name not in shapes]
     shape += [f'{name}: not in the checkpoint' for name in shapes if name not in saved_shapes]
     return layout, shape
-
-
-def _model(runner) -> torch.nn.Module:
-    return runner.model.module if is_model_wrapper(runner.model) else runner.model
 
 
 def _layout(runner) -> Dict[str, int]:
@@ -114,7 +110,7 @@ class SafeCheckpointHook(CheckpointHook):
         if not runner._resume:  # loading weights to start a new run changes nothing here
             return
         saved_shapes = {k: tuple(v.shape) for k, v in checkpoint['state_dict'].items()}
-        shapes = {k: tuple(v.shape) for k, v in _model(runner).state_dict().items()}
+        shapes = {k: tuple(v.shape) for k, v in unwrap_model(runner.model).state_dict().items()}
         layout, shape = run_changes(checkpoint['meta'].get('layout', {}), _layout(runner),
                                     saved_shapes, shapes)
         source = runner._load_from or 'the checkpoint'
@@ -169,7 +165,7 @@ class SafeCheckpointHook(CheckpointHook):
 
     def _check_finite(self, runner) -> None:
         """Stop the run, naming the last checkpoint, rather than save a non-finite weight."""
-        named = list(_model(runner).state_dict().items())
+        named = list(unwrap_model(runner.model).state_dict().items())
         named += list(_optimizer_tensors(runner.optim_wrapper.optimizer))
         bad = non_finite_tensors(named)
         if not bad:

@@ -16,13 +16,15 @@ from typing import Iterator, Optional, Sequence, Union
 import torch
 from mmengine.dist import get_world_size
 from mmengine.hooks import Hook
-from mmengine.model import MMDistributedDataParallel, is_model_wrapper
+from mmengine.model import MMDistributedDataParallel
 from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapper
 from mmengine.registry import (HOOKS, LOOPS, MODEL_WRAPPERS, OPTIM_WRAPPER_CONSTRUCTORS,
                                OPTIM_WRAPPERS)
 from mmengine.runner import IterBasedTrainLoop
 from mmengine.runner.loops import _InfiniteDataloaderIterator
 from torch.utils.data import DataLoader
+
+from engine.model import unwrap_model
 
 __all__ = ['PretrainLoop', 'TrainingProgressHook', 'PretrainLogHook', 'TargetRankHook', 'BF16OptimWrapper',
            'DeviceAwareDDP', 'TrainableOptimWrapperConstructor', 'effective_rank']
@@ -87,10 +89,6 @@ class PretrainLoop(IterBasedTrainLoop):
             self.dataloader._iterator = None
 
 
-def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
-    return model.module if is_model_wrapper(model) else model
-
-
 @HOOKS.register_module()
 class TrainingProgressHook(Hook):
     """The one way training progress reaches a JEPA model: before each iteration it tells the model
@@ -101,10 +99,10 @@ class TrainingProgressHook(Hook):
     priority = 'ABOVE_NORMAL'  # the target moves before the CheckpointHook saves the step
 
     def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
-        _unwrap(runner.model).set_progress(runner.iter, runner.max_iters)
+        unwrap_model(runner.model).set_progress(runner.iter, runner.max_iters)
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
-        model = _unwrap(runner.model)
+        model = unwrap_model(runner.model)
         momentum = model.momentum()
         model.update_target(momentum)
         runner.message_hub.update_scalar('train/ema_momentum', momentum)
@@ -163,7 +161,7 @@ class TargetRankHook(Hook):
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         if runner.iter != 0 and not self.every_n_train_iters(runner, self.interval):
             return
-        model = _unwrap(runner.model)
+        model = unwrap_model(runner.model)
         images = model.data_preprocessor(data_batch, False)['inputs']
         with runner.optim_wrapper.optim_context(model):
             targets = model.target_tokens(images)
@@ -177,7 +175,7 @@ class BF16OptimWrapper(OptimWrapper):
     @contextlib.contextmanager
     def optim_context(self, model: torch.nn.Module):
         with super().optim_context(model):
-            device = next(_unwrap(model).parameters()).device
+            device = next(unwrap_model(model).parameters()).device
             with torch.autocast('cuda', dtype=torch.bfloat16, enabled=device.type == 'cuda'):
                 yield
 

@@ -7,8 +7,9 @@ import signal
 import torch
 from mmengine.dist import get_rank
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
+
+from engine.model import unwrap_model
 
 
 @HOOKS.register_module()
@@ -32,7 +33,7 @@ class PoisonAtIterHook(Hook):
 
     def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
         if runner.iter == self.at:
-            model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+            model = unwrap_model(runner.model)
             with torch.no_grad():
                 model.context_encoder.patch_embed.proj.weight[0, 0, 0, 0] = float('nan')
 
@@ -42,7 +43,7 @@ class DumpWeightsHook(Hook):
     """Save every rank's final model weights to ``work_dir/rank{R}.pth``."""
 
     def after_train(self, runner) -> None:
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        model = unwrap_model(runner.model)
         torch.save(model.state_dict(), os.path.join(runner.work_dir, f'rank{get_rank()}.pth'))
 
 

@@ -22,10 +22,12 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.hooks import Hook
-from mmengine.model import BaseDataPreprocessor, BaseModel, is_model_wrapper
+from mmengine.model import BaseDataPreprocessor, BaseModel
 from mmengine.registry import HOOKS, LOOPS, MODELS
 from mmengine.runner import TestLoop
 from torch.utils.data import DataLoader
+
+from engine.model import unwrap_model
 
 from .probe import check_readouts, encode_dataset, probe_features
 
@@ -75,10 +77,6 @@ def knn_classify(bank_features: torch.Tensor, bank_labels: torch.Tensor, queries
     than the bank is refused rather than clamped (it would be another protocol)."""
     return KNNBank(bank_features, bank_labels, num_classes).classify(queries, k, temperature,
                                                                      chunk_size)
-
-
-def _unwrap(model: nn.Module) -> nn.Module:
-    return model.module if is_model_wrapper(model) else model
 
 
 @MODELS.register_module()
@@ -162,7 +160,7 @@ class KNNTestLoop(TestLoop):
         self.bank_dataloader = _build_dataloader(runner, bank_dataloader)
 
     def run(self) -> dict:
-        model = _unwrap(self.runner.model)
+        model = unwrap_model(self.runner.model)
         model.eval()
         self.runner.logger.info(f'kNN bank: encoding {len(self.bank_dataloader.dataset)} images')
         model.set_bank(*encode_dataset(model.extract, self.bank_dataloader,
@@ -261,7 +259,7 @@ class KNNMonitorHook(Hook):
 
     @staticmethod
     def _encoder(runner) -> nn.Module:
-        model = _unwrap(runner.model)
+        model = unwrap_model(runner.model)
         if not hasattr(model, 'target_encoder'):
             raise AttributeError(f'KNNMonitorHook reads model.target_encoder (a JEPAModel); '
                                  f'{type(model).__name__} has none')

@@ -30,6 +30,8 @@ from mmengine.registry import (LOOPS, METRICS, MODELS, OPTIM_WRAPPER_CONSTRUCTOR
 from mmengine.runner import EpochBasedTrainLoop, TestLoop, ValLoop
 from torch.utils.data import DataLoader
 
+from engine.model import unwrap_model
+
 __all__ = ['LinearProbe', 'HeadSpec', 'ProbeHeadsOptimWrapperConstructor', 'FeatureCacheTrainLoop',
            'FeatureCacheValLoop', 'FeatureCacheTestLoop', 'ProbeAccuracy', 'READOUTS', 'HEAD_NORMS',
            'check_readouts', 'probe_features', 'encode_dataset', 'grid_head_name', 'select_heads',
@@ -250,7 +252,7 @@ class ProbeHeadsOptimWrapperConstructor(DefaultOptimWrapperConstructor):
     every group's lr alike, so the heads keep their ratios."""
 
     def __call__(self, model: nn.Module) -> OptimWrapper:
-        probe = getattr(model, 'module', model)
+        probe = unwrap_model(model)
         if not isinstance(getattr(probe, 'head_specs', None), dict):
             raise TypeError(f'ProbeHeadsOptimWrapperConstructor needs a LinearProbe (a model with '
                             f'head_specs), got {type(probe).__name__}')
@@ -325,10 +327,6 @@ def _feature_loader(cache: _FeatureCache, batch_size: int, shuffle: bool, seed: 
                       generator=torch.Generator().manual_seed(seed))
 
 
-def _probe_of(runner) -> 'LinearProbe':
-    return getattr(runner.model, 'module', runner.model)
-
-
 class _FeatureCacheMixin:
     """Swaps a loop's image dataloader for one over the features of the same dataset, filled by
     one encoding pass when the loop first runs."""
@@ -339,7 +337,7 @@ class _FeatureCacheMixin:
         self.dataloader = _feature_loader(self.cache, batch_size, shuffle, self.runner.seed or 0)
 
     def run(self):
-        self.cache.fill(_probe_of(self.runner), self.runner.logger)
+        self.cache.fill(unwrap_model(self.runner.model), self.runner.logger)
         return super().run()
 
 
@@ -420,7 +418,7 @@ class FeatureCacheTestLoop(_FeatureCacheEvalLoop, TestLoop):
     @torch.no_grad()
     def choose_heads(self) -> Tuple[Dict[str, str], Dict[str, float]]:
         """Readout -> its head best on the held-out split, and the scalars reporting the choice."""
-        probe = _probe_of(self.runner)
+        probe = unwrap_model(self.runner.model)
         self.selection.fill(probe, self.runner.logger)
         self.runner.model.eval()
         results = [s for batch in self.selection_loader for s in self.runner.model.test_step(batch)]

@@ -40,6 +40,11 @@ def clevr_images(count: int) -> Tuple[torch.Tensor, torch.Tensor]:
         return images, torch.tensor(dataset.labels)
 
 
+def image_batches(images: torch.Tensor, labels: torch.Tensor, size: int) -> Iterator:
+    """(images, labels) batches of ``size``, in order."""
+    return ((images[i:i + size], labels[i:i + size]) for i in range(0, len(images), size))
+
+
 def time_cached(model: LinearProbe, images: Iterator, labels: torch.Tensor, epochs: int,
                 batch: int, optimizer: torch.optim.Optimizer) -> float:
     """Seconds for one encoding pass over the images plus ``epochs`` epochs on the features."""
@@ -93,14 +98,12 @@ def benchmark_fast_probe(encoder: dict, images: torch.Tensor, labels: torch.Tens
     epochs, batch = recipe.train_cfg.max_epochs, recipe.auto_scale_lr.base_batch_size
     grid = Config.fromfile(osp.join(SCHEDULES, 'linear_fast_grid.py')).fast_probe.head_grid
     device = labels.device
-
-    def batches(size: int) -> Iterator:
-        return ((images[i:i + size], labels[i:i + size]) for i in range(0, len(images), size))
-
     model, optimizer = recipe_probe(encoder, None, device)
-    per_epoch = time_reencoding(model, lambda: batches(batch), paper_epochs, optimizer, device)
+    per_epoch = time_reencoding(model, lambda: image_batches(images, labels, batch), paper_epochs,
+                                optimizer, device)
     model, optimizer = recipe_probe(encoder, grid, device)
-    fast = time_cached(model, batches(ENCODER_BATCH), labels, epochs, batch, optimizer)
+    fast = time_cached(model, image_batches(images, labels, ENCODER_BATCH), labels, epochs, batch,
+                       optimizer)
     heads = len(model.head_specs) // len(READOUTS)
     print(f'  fast probe against the recipe ({", ".join(READOUTS)}; {epochs} epochs, '
           f'batch {batch}):')
@@ -121,14 +124,13 @@ def benchmark_probe(arch: str, count: int, epochs: int, encode_epochs: int,
     model = LinearProbe(encoder, num_classes=8, readouts=('cls', 'avg')).to(device)
     images, labels = images.to(device), labels.to(device)
 
-    def image_batches():
-        for i in range(0, len(images), ENCODER_BATCH):
-            yield images[i:i + ENCODER_BATCH], labels[i:i + ENCODER_BATCH]
+    def encoder_batches() -> Iterator:
+        return image_batches(images, labels, ENCODER_BATCH)
 
     optimizer = torch.optim.AdamW(model.heads.parameters(), lr=1e-3, weight_decay=0.05)
     model.extract(images[:2])  # warm-up, outside both timings
-    cached = time_cached(model, image_batches(), labels, epochs, batch, optimizer)
-    per_epoch = time_reencoding(model, image_batches, encode_epochs, optimizer, device)
+    cached = time_cached(model, encoder_batches(), labels, epochs, batch, optimizer)
+    per_epoch = time_reencoding(model, encoder_batches, encode_epochs, optimizer, device)
     print(f'ViT-{arch.upper()}/16 at 224, {len(images)} images, {epochs} epochs, '
           f'{describe_device(device)}')
     print(f'  cached features: {cached:.1f} s in all')

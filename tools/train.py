@@ -18,6 +18,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from engine.resume import latest_checkpoint
+from engine.visualization import apply_logging_switches
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
@@ -47,7 +48,7 @@ def load_config(args: argparse.Namespace) -> Config:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('work_dirs', osp.splitext(osp.basename(args.config))[0])
-    return cfg
+    return apply_logging_switches(cfg)
 
 
 def build_runner(cfg: Config) -> Runner:

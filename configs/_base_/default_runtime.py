@@ -16,6 +16,9 @@ default_hooks = dict(
 log_processor = dict(type='LogProcessor', window_size=50, by_epoch=True)
 # Unnamed, so the runner names it after the run: two runs in one process keep their own folders.
 visualizer = dict(type='Visualizer', vis_backends=[dict(type='LocalVisBackend')])
+# True (or --cfg-options tensorboard=True) also writes TensorBoard event files to <run>/vis_data
+# (engine.visualization, applied by tools/train.py and tools/test.py).
+tensorboard = False
 
 env_cfg = dict(cudnn_benchmark=False, mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
                dist_cfg=dict(backend='nccl'))

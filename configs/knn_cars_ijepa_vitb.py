@@ -9,4 +9,5 @@ model = dict(num_classes=_base_.num_classes)
 test_cfg = dict(bank_dataloader=dict(_base_.test_dataloader, dataset=dict(
     _base_.train_dataloader.dataset, pipeline=_base_.test_pipeline)))
 train_dataloader = None
-report = dict(task='Stanford Cars kNN', protocol='top-1 concat4')
+report = dict(task='Stanford Cars kNN', protocol='top-1 concat4',
+              selection='no training, k and T fixed')

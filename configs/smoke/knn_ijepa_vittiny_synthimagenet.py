@@ -12,5 +12,6 @@ model = dict(
 test_cfg = dict(bank_dataloader=dict(_base_.test_dataloader, dataset=dict(
     _base_.train_dataloader.dataset, pipeline=_base_.test_pipeline)))
 train_dataloader = None
-report = dict(task='synthetic ImageNet kNN', protocol='top-1 concat4')
+report = dict(task='synthetic ImageNet kNN', protocol='top-1 concat4',
+              selection='no training, k and T fixed')
 env_cfg = dict(dist_cfg=dict(backend='gloo'))

@@ -10,4 +10,5 @@ train_dataloader = dict(dataset=dict(_heldout, part='rest', _delete_=True))
 test_cfg = dict(_base_.fast_probe.test_cfg,
                 selection_dataloader=dict(_base_.test_dataloader,
                                           dataset=dict(_heldout, part='subset')))
-report = dict(task='synthetic ImageNet linear (fast)')
+report = dict(task='synthetic ImageNet linear (fast)',
+              selection='head (lr, wd) best on a held-out slice of train')

@@ -39,4 +39,5 @@ val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
 test_evaluator = val_evaluator
 # What the leaderboard reads (suite/results.py): task, logged key -> (row label, factor), the key
 # of the test set's size, the method's protocol readout.
-report = dict(task='ADE20K', metrics={'mIoU': ('mIoU', 1)}, samples=None, protocol=None)
+report = dict(task='ADE20K', metrics={'mIoU': ('mIoU', 1)}, samples=None, protocol=None,
+              selection='last iteration, no selection')

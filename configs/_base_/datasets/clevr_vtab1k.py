@@ -21,4 +21,5 @@ val_evaluator = dict(type='ProbeAccuracy', prefix=None)
 test_evaluator = val_evaluator
 # What the leaderboard reads (suite/results.py); the protocol readout is the probe's first readout,
 # the patch-token average of models/linear_probe_vitb.py (a DSeq-JEPA config reads its CLS token).
-report = dict(task=None, metrics=None, samples=None, protocol='top-1 avg')
+report = dict(task=None, metrics=None, samples=None, protocol='top-1 avg',
+              selection='epoch best on val200 (training scenes)')

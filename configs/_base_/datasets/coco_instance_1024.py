@@ -59,4 +59,4 @@ test_evaluator = val_evaluator
 # of the test set's size, the method's protocol readout.
 report = dict(task='COCO',
               metrics={'coco/bbox_mAP': ('AP box', 100), 'coco/segm_mAP': ('AP mask', 100)},
-              samples=None, protocol=None)
+              samples=None, protocol=None, selection='last epoch, no selection')

@@ -2,23 +2,36 @@
 and files (``tools/leaderboard.py``).
 
 Rows are task and metric per encoder size, tasks in the order the work dirs bring them; columns each
-registered method (``suite.methods``), the difference of each to the first, the random-init baseline
-where one was run, and each method's published numbers with their sources. Several seeds give
-mean +- std; a cell without a run says so and is never filled in. Under the table, each method's
-protocol readout per task where the configs declare one; then each method is set against the
-random-init encoder, with the gain in standard errors of the test set where the probe logged its
-size: a gain within two of them is reported as noise, not a win.
+registered method (``suite.methods``), the difference of each to the first with its 95% interval,
+the random-init baseline where one was run, and each method's published numbers with their sources.
+Several seeds give mean +- std; a cell without a run says so and is never filled in. Under the
+table, each method's protocol readout per task where the configs declare one; then each method is
+set against the random-init encoder. Intervals come from a paired bootstrap over the evaluation
+images (and over the seeds of a method with several) on the runs' per-image records
+(``suite.significance``, ``suite.records``): a difference whose interval holds 0 is within the noise
+of the test set, not a win. Runs without records give no interval ('missing').
 """
 import csv
-import html
-import math
 import os
 import os.path as osp
 import statistics
-from typing import Dict, Iterable, List, Optional, Tuple
+import warnings
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
-from suite.methods import baseline, in_table_order, pretrained
-from suite.results import SAMPLES, Table, collect
+import numpy as np
+
+from suite import html_page as page
+from suite.methods import METHODS, baseline, in_table_order, pretrained
+from suite.results import Records, Results, RunRecords, Table, collect
+from suite.significance import Bootstrap, paired_bootstrap
+
+#: resamples and seed of every bootstrap of the table and the verdicts
+RESAMPLES = 1000
+SEED = 0
+#: the headings of the sections under the table
+AGAINST_RANDOM = 'Against a randomly initialised encoder of the same size'
+COMPUTE = ('Compute per encoder (parameters; inference GFLOPs per image at each task\'s input, '
+           'one multiply-add = one FLOP; pretraining cost from its logs)')
 
 
 def cell(values: Optional[List[float]]) -> str:
@@ -36,28 +49,66 @@ def header() -> List[str]:
     first = methods[0]
     return (['size', 'task', 'metric'] + [m.label for m in methods] +
             [f'{m.short} - {first.label}' for m in methods[1:]] + [baseline().label] +
-            [f'published {m.label}' for m in methods])
+            [f'published {m.label}' for m in methods] + ['checkpoint: how chosen'])
 
 
-def _row(size: str, task: str, metric: str, by: Dict[str, List[float]]) -> List[str]:
+def bootstrap(a: Optional[List[Optional[RunRecords]]],
+              b: Optional[List[Optional[RunRecords]]]) -> Optional[Bootstrap]:
+    """B - A's paired bootstrap over the images, and the seeds, of two methods' runs; None where a
+    run has no records, or where two runs were not evaluated on the same images in the same order
+    (a warning names them)."""
+    if not a or not b or any(r is None for r in a + b):
+        return None
+    first = a[0]
+    for other in a[1:] + b:
+        if not np.array_equal(first.keys, other.keys):
+            warnings.warn(f'{first.run} and {other.run} were not evaluated on the same images in '
+                          'the same order (their records\' pairing keys differ): no interval')
+            return None
+    return paired_bootstrap([r.metric for r in a], [r.metric for r in b], len(first.keys),
+                            RESAMPLES, SEED)
+
+
+def _interval(result: Bootstrap) -> str:
+    """A bootstrap's 95% interval of the difference."""
+    return f'[{result.ci_low:+.1f}, {result.ci_high:+.1f}]'
+
+
+def difference(delta: float, result: Optional[Bootstrap]) -> str:
+    """A difference with its interval, 'within noise' when that holds 0; its interval 'missing'
+    without a bootstrap."""
+    if result is None:
+        return f'{delta:+.1f} [missing]'
+    noise = ' within noise' if result.ci_low <= 0 <= result.ci_high else ''
+    return f'{delta:+.1f} {_interval(result)}{noise}'
+
+
+def _row(size: str, task: str, metric: str, by: Dict[str, List[float]],
+         recs: Dict[str, List[Optional[RunRecords]]], selection: Dict[str, str]) -> List[str]:
     methods = pretrained()
     first = by.get(methods[0].name)
-    diffs = [f'{statistics.mean(by[m.name]) - statistics.mean(first):+.1f}'
+    diffs = [difference(statistics.mean(by[m.name]) - statistics.mean(first),
+                        bootstrap(recs.get(methods[0].name), recs.get(m.name)))
              if first and by.get(m.name) else 'missing' for m in methods[1:]]
     base = by.get(baseline().name)
     published = [m.published.get((task, metric)) for m in methods]
     return ([size, task, metric] + [cell(by.get(m.name)) for m in methods] + diffs +
             [cell(base) if base else '-'] +
-            [f'{p[0]} ({p[1]})' if p else 'missing' for p in published])
+            [f'{p[0]} ({p[1]})' if p else 'missing' for p in published] +
+            [' / '.join(dict.fromkeys(selection[m] for m in by if m in selection)) or 'missing'])
 
 
-def rows(table: Table) -> Tuple[List[str], List[List[str]]]:
-    """The header and the rows: by size, then task in the table's order, then metric."""
+def rows(table: Table, records: Optional[Records] = None,
+         selections: Optional[Dict[str, Dict[str, str]]] = None) -> Tuple[List[str], List[List[str]]]:
+    """The header and the rows: by size, then task in the table's order, then metric; intervals
+    from ``records`` and each task's model selection from ``selections`` (none without)."""
     order: Dict[str, int] = {}
     for _, task, _ in table:
         order.setdefault(task, len(order))
-    keys = sorted((k for k in table if k[2] != SAMPLES), key=lambda k: (k[0], order[k[1]], k[2]))
-    return header(), [_row(*key, table[key]) for key in keys]
+    keys = sorted(table, key=lambda k: (k[0], order[k[1]], k[2]))
+    records, selections = records or {}, selections or {}
+    return header(), [_row(*key, table[key], records.get(key, {}), selections.get(key[1], {}))
+                      for key in keys]
 
 
 def protocol_line(protocols: Dict[str, Dict[str, str]]) -> str:
@@ -70,45 +121,39 @@ def protocol_line(protocols: Dict[str, Dict[str, str]]) -> str:
     return f'\nProtocol readout per task: {"; ".join(tasks)}\n' if tasks else ''
 
 
-def _standard_error(accuracy: float, samples: Optional[float]) -> Optional[float]:
-    """The binomial standard error (%) of an accuracy (%) measured on ``samples`` images."""
-    if not samples:
-        return None
-    p = accuracy / 100
-    return 100 * math.sqrt(p * (1 - p) / samples)
-
-
-def _verdict(value: float, base: float, se: Optional[float], base_se: Optional[float]) -> str:
-    """Whether ``value`` beats the baseline's ``base``, and the numbers that say so."""
+def _verdict(value: float, base: float, result: Optional[Bootstrap]) -> str:
+    """Whether ``value`` beats the baseline's ``base``, and the numbers that say so: beyond noise
+    only where the interval of the gain lies above 0."""
     gain, name = value - base, baseline().label
     numbers = f'{value:.1f} vs {base:.1f}, {gain:+.1f}'
-    if se is None or base_se is None:
-        return (f'beats {name}' if gain > 0 else f'does NOT beat {name}') + f' ({numbers})'
-    ratio = gain / math.hypot(se, base_se)
-    verdict = (f'beats {name}' if ratio > 2 else
-               f'does NOT beat {name} beyond noise' if ratio > 0 else f'does NOT beat {name}')
-    return f'{verdict} ({numbers}, {ratio:+.1f} standard errors)'
+    if result is None:
+        return (f'beats {name}' if gain > 0 else f'does NOT beat {name}') + \
+            f' ({numbers}, interval missing)'
+    verdict = (f'beats {name}' if result.ci_low > 0 else
+               f'does NOT beat {name} beyond noise' if gain > 0 else f'does NOT beat {name}')
+    return (f'{verdict} ({numbers} {_interval(result)}, '
+            f'{result.p_le_0:.1%} of resamples <= 0)')
 
 
-def against_random(table: Table) -> List[str]:
+def against_random(table: Table, records: Optional[Records] = None) -> List[str]:
     """For every row with a random-init run: whether each pretrained method beats it. Where the
-    runs logged their test-set sizes, a gain within two standard errors of the difference (test-set
-    sampling only) is called noise, not a win."""
+    runs recorded their images, a gain whose 95% interval (paired bootstrap over the test images
+    and the seeds) holds 0 is called noise, not a win."""
     lines = []
     random = baseline().name
+    records = records or {}
     for (size, task, metric), by in sorted(table.items()):
-        if metric == SAMPLES or not by.get(random):
+        if not by.get(random):
             continue
-        samples = table.get((size, task, SAMPLES), {})
+        recs = records.get((size, task, metric), {})
         base = statistics.mean(by[random])
-        base_se = _standard_error(base, min(samples.get(random, [0])))
         for method in pretrained():
             if not by.get(method.name):
                 continue
             value = statistics.mean(by[method.name])
-            se = _standard_error(value, min(samples.get(method.name, [0])))
+            result = bootstrap(recs.get(random), recs.get(method.name))
             lines.append(f'{size} {task} {metric}: {method.label} '
-                         f'{_verdict(value, base, se, base_se)}')
+                         f'{_verdict(value, base, result)}')
     return lines
 
 
@@ -118,20 +163,10 @@ def markdown(header: List[str], body: List[List[str]]) -> str:
     return '\n'.join(lines + ['| ' + ' | '.join(r) + ' |' for r in body]) + '\n'
 
 
-def write_html(path: str, header: List[str], body: List[List[str]]) -> None:
-    """The table as a standalone HTML page."""
-    cells = ''.join(f'<th>{html.escape(h)}</th>' for h in header)
-    trs = ''.join('<tr>' + ''.join(f'<td>{html.escape(c)}</td>' for c in r) + '</tr>' for r in body)
-    with open(path, 'w') as f:
-        f.write('<!DOCTYPE html><html><head><meta charset="utf-8"><title>leaderboard</title>'
-                '<style>td,th{border:1px solid #999;padding:4px 8px}table{border-collapse:'
-                f'collapse}}</style></head><body><table><tr>{cells}</tr>{trs}</table></body></html>\n')
-
-
 def chart_bars(table: Table) -> Tuple[List[str], List[Tuple[str, List[float], List[float],
                                                               List[float]]]]:
     """The chart's x labels and each method's bars: (label, x positions, means, stds)."""
-    keys = sorted(k for k in table if k[2] != SAMPLES)
+    keys = sorted(table)
     labels = [f'{task}\n{metric}\n{size}' for size, task, metric in keys]
     methods = in_table_order()
     width = 0.8 / len(methods)
@@ -166,20 +201,37 @@ def write_chart(path: str, table: Table) -> None:
     plt.close(fig)
 
 
-def write_all(work_dirs: Iterable[str], out: str) -> str:
-    """Write ``leaderboard.{md,csv,html,png}`` to ``out``; return the markdown."""
+def compute(results: Results) -> Tuple[List[str], List[List[str]]]:
+    """The compute table of the runs' encoders (``suite.compute``), methods by their labels."""
+    from suite.compute import compute_table  # counting FLOPs needs torch, the table alone not
+    return compute_table((METHODS[m].label, size, task, config)
+                         for m, size, task, config in results.runs)
+
+
+def write_all(work_dirs: Iterable[str], out: str, figures: Sequence[str] = ()) -> str:
+    """Write ``leaderboard.{md,csv,html,png}`` (and ``compute.csv``) to ``out``: the table, the
+    protocols, the verdicts against random init and the compute table; the HTML page shows the
+    chart and ``figures`` (PNGs: training curves, clusters, regions) too. Return the markdown."""
     results = collect(work_dirs)
-    head, body = rows(results.table)
+    head, body = rows(results.table, results.records, results.selections)
+    cost_head, cost_body = compute(results)
     os.makedirs(out, exist_ok=True)
-    text = markdown(head, body) + protocol_line(results.protocols)
-    verdicts = against_random(results.table)
+    protocols = protocol_line(results.protocols)
+    verdicts = against_random(results.table, results.records)
+    text = markdown(head, body) + protocols
     if verdicts:
-        text += '\nAgainst a randomly initialised encoder of the same size:\n\n' + \
-            ''.join(f'- {line}\n' for line in verdicts)
+        text += f'\n{AGAINST_RANDOM}:\n\n' + ''.join(f'- {line}\n' for line in verdicts)
+    text += f'\n{COMPUTE}:\n\n' + markdown(cost_head, cost_body)
     with open(osp.join(out, 'leaderboard.md'), 'w') as f:
         f.write(text)
-    with open(osp.join(out, 'leaderboard.csv'), 'w', newline='') as f:
-        csv.writer(f).writerows([head] + body)
-    write_html(osp.join(out, 'leaderboard.html'), head, body)
-    write_chart(osp.join(out, 'leaderboard.png'), results.table)
+    for name, rows_ in (('leaderboard', [head] + body), ('compute', [cost_head] + cost_body)):
+        with open(osp.join(out, f'{name}.csv'), 'w', newline='') as f:
+            csv.writer(f).writerows(rows_)
+    chart = osp.join(out, 'leaderboard.png')
+    write_chart(chart, results.table)
+    page.write_page(osp.join(out, 'leaderboard.html'), 'Leaderboard', [
+        ('Results', page.table(head, body) + page.paragraph(protocols)),
+        (AGAINST_RANDOM, page.bullets(verdicts)),
+        (COMPUTE, page.table(cost_head, cost_body)),
+        ('Pictures', page.figures([chart, *figures], out))])
     return text

@@ -3,31 +3,53 @@
 Every run is described by the config mmengine saved with it (``<run>/vis_data/config.py``), never by
 folder names: the pretraining method (``pretrain_method``), the encoder size, the seed
 (``randomness.seed``) and what it reports (``report``: its task, the logged metrics with their row
-labels and factors, the key holding the test set's size, the method's protocol readout). Its numbers
-are the last evaluation it logged: test results (``tools/test.py``) where there are some, else the
-last validation.
+labels and factors, the method's protocol readout). Its numbers are the last evaluation it logged:
+test results (``tools/test.py``) where there are some, else the last validation; the per-image
+records in the same run folder (``suite.records``) belong to that evaluation, and re-compute each
+number on resamples of its images for the leaderboard's intervals.
 """
 import glob
 import json
+import math
 import os.path as osp
 import warnings
 from collections import defaultdict
 from typing import Dict, Iterable, List, NamedTuple, Optional, Tuple
 
-from suite.methods import METHODS
+import numpy as np
 
-#: the pseudo-metric holding how many images an accuracy was measured on (not a table row)
-SAMPLES = 'num_samples'
+from suite.methods import METHODS
+from suite.records import PerImage, run_records
+from suite.significance import Metric
+
 #: (size, task, metric) -> method -> values, one per seed
 Table = Dict[Tuple[str, str, str], Dict[str, List[float]]]
 _ARCHS = {'s': 'S', 'b': 'B', 'l': 'L', 'h': 'H'}
 _REPORT_KEYS = ('task', 'metrics')
 
 
+class RunRecords(NamedTuple):
+    """One run's per-image records of a table row: the run folder (to name it), the pairing keys of
+    its images and its metric of per-image counts in the row's units (the logged value x factor)."""
+    run: str
+    keys: np.ndarray
+    metric: Metric
+
+
+#: (size, task, metric) -> method -> per seed (aligned with the table's values), the run's records
+#: or None where it wrote none
+Records = Dict[Tuple[str, str, str], Dict[str, List[Optional[RunRecords]]]]
+
+
 class Results(NamedTuple):
-    """The values of a set of work dirs and, per task, each method's protocol readout (a row label)."""
+    """The values of a set of work dirs, per task each method's protocol readout (a row label), the
+    per-image records behind the values, per task each method's model selection (which checkpoint
+    or head it reports and how it was chosen), and each run's (method, size, task, saved config)."""
     table: Table
     protocols: Dict[str, Dict[str, str]]
+    records: Records
+    selections: Dict[str, Dict[str, str]]
+    runs: List[Tuple[str, str, str, dict]]
 
 
 def run_dirs(work_dir: str) -> List[str]:
@@ -40,6 +62,11 @@ def run_dirs(work_dir: str) -> List[str]:
         raise FileNotFoundError(f'{work_dir} holds no run (expected <timestamp>/vis_data/'
                                 'config.py, as mmengine writes them)')
     return found
+
+
+def run_of(config_path: str) -> str:
+    """The run folder of its saved config (``<run>/vis_data/config.py``)."""
+    return osp.dirname(osp.dirname(config_path))
 
 
 def saved_config(run: str) -> Tuple[dict, str]:
@@ -56,7 +83,7 @@ def report_of(config: dict, source: str) -> dict:
     if not isinstance(report, dict):
         raise KeyError(f"{source} has no 'report': every transfer config declares what it reports, "
                        "report = dict(task=..., metrics={logged key: (row label, factor)}, "
-                       'samples=..., protocol=...)')
+                       'protocol=...)')
     for key in _REPORT_KEYS:
         if not report.get(key):  # a base config's placeholder (None) that no child filled in
             raise KeyError(f'{source}: report.{key} is not set')
@@ -98,14 +125,30 @@ def read_json_lines(path: str) -> List[dict]:
 
 
 def leaderboard_metrics(logged: dict, report: dict) -> Dict[str, float]:
-    """The logged metrics a run reports -> the leaderboard's rows (scaled by their factors), and
-    the test set's size as ``SAMPLES`` where the report names its key."""
-    out = {}
+    """The logged metrics a run reports -> the leaderboard's rows (scaled by their factors)."""
+    return {label: factor * logged[key] for key, (label, factor) in report['metrics'].items()
+            if key in logged}
+
+
+def _scaled(record: PerImage, factor: float) -> Metric:
+    """A record's metric in a row's units."""
+    return lambda counts: factor * record.metric(counts)
+
+
+def records_of(run: str, report: dict, metrics: Dict[str, float]) -> Dict[str, RunRecords]:
+    """Row label -> the records of a run's reported metric, for the rows in ``metrics`` (the values
+    read from its logs). A record whose value is not the logged one belongs to another evaluation
+    (a log cut off by a kill): it is left out with a warning."""
+    found, out = run_records(run), {}
     for key, (label, factor) in report['metrics'].items():
-        if key in logged:
-            out[label] = factor * logged[key]
-    if report.get('samples') in logged:
-        out[SAMPLES] = logged[report['samples']]
+        record = found.get(key)
+        if record is None or label not in metrics:
+            continue
+        if not math.isclose(factor * record.value, metrics[label], rel_tol=1e-9, abs_tol=1e-12):
+            warnings.warn(f'{run}: the records of {key} hold {record.value}, the log '
+                          f'{metrics[label] / factor}: not the same evaluation, no interval')
+            continue
+        out[label] = RunRecords(run, record.keys, _scaled(record, factor))
     return out
 
 
@@ -133,12 +176,14 @@ def result_of(work_dir: str) -> Tuple[Optional[Tuple[dict, str]], Dict[str, floa
 
 
 def collect(work_dirs: Iterable[str]) -> Results:
-    """The values of the work dirs, one per seed, tasks in their order of first appearance. Two work
-    dirs of the same method, size, task and seed are an error: neither may silently stand for the
-    other."""
-    by_seed: Dict[Tuple[str, str, str], Dict[str, Dict[int, float]]] = \
-        defaultdict(lambda: defaultdict(dict))
+    """The values of the work dirs, one per seed, tasks in their order of first appearance, and
+    their records. Two work dirs of the same method, size, task and seed are an error: neither may
+    silently stand for the other."""
+    by_seed: Dict[Tuple[str, str, str], Dict[str, Dict[int, Tuple[float, Optional[RunRecords]]]]] \
+        = defaultdict(lambda: defaultdict(dict))
     protocols: Dict[str, Dict[str, str]] = defaultdict(dict)
+    selections: Dict[str, Dict[str, str]] = defaultdict(dict)
+    runs: List[Tuple[str, str, str, dict]] = []
     work_dir_of: Dict[Tuple[str, str, str, int], str] = {}
     for work_dir in work_dirs:
         saved, metrics = result_of(work_dir)
@@ -155,8 +200,27 @@ def collect(work_dirs: Iterable[str]) -> Results:
                              'randomness.seed=N), or pass only one of them')
         if config['report'].get('protocol'):
             protocols[task].setdefault(method, config['report']['protocol'])
+        selections[task].setdefault(method, config['report'].get('selection') or 'missing')
+        runs.append((method, size, task, config))
+        found = records_of(run_of(path), config['report'], metrics)
         for metric, value in metrics.items():
-            by_seed[(size, task, metric)][method][seed] = value
-    table = {key: {method: list(seeds.values()) for method, seeds in methods.items()}
+            by_seed[(size, task, metric)][method][seed] = (value, found.get(metric))
+    table = {key: {method: [v for v, _ in seeds.values()] for method, seeds in methods.items()}
              for key, methods in by_seed.items()}
-    return Results(table, dict(protocols))
+    records = {key: {method: [r for _, r in seeds.values()] for method, seeds in methods.items()}
+               for key, methods in by_seed.items()}
+    return Results(table, dict(protocols), records, dict(selections), runs)
+
+
+def labelled_paths(pairs: Iterable[str]) -> Dict[str, str]:
+    """``LABEL=PATH`` arguments -> {label: path}, in order; a pair without a label, or a label given
+    twice, is an error naming it."""
+    out = {}
+    for pair in pairs:
+        label, sep, path = pair.partition('=')
+        if not (sep and label and path):
+            raise ValueError(f'expected LABEL=PATH, got {pair!r}')
+        if label in out:
+            raise ValueError(f'label {label!r} given twice ({out[label]}, {path})')
+        out[label] = path
+    return out

@@ -4,22 +4,27 @@
 A metric here is a function of per-image counts: ``counts[i]`` says how often image ``i`` is in a
 resample (all ones is the full test set). ``paired_bootstrap`` draws images with replacement and
 applies the same draws to both methods, so what the two share (hard images, easy images) cancels in
-the difference. ``top1_from_counts`` is the trivial metric (per-image correctness); ``CocoAP`` is
-COCO's AP (stats[0] of ``COCOeval``): pycocotools matches detections to ground truth once per image,
-and the accumulation is redone here with each image's records weighted by its count, which is the
-same as repeating the image (see ``CocoAP`` for the one case where it is not).
+the difference; a method of several seeds also has its seeds drawn, so the interval holds the luck
+of the seed besides that of the images. ``top1_from_counts`` is the trivial metric (per-image
+correctness); ``CocoAP`` is COCO's AP (stats[0] of ``COCOeval``): pycocotools matches detections
+to ground truth once per image, and the accumulation is redone here with each image's records
+weighted by its count, which is the same as repeating the image (see ``CocoAP`` for the one case
+where it is not).
 """
 import contextlib
 import io
 import json
 import os.path as osp
 from dataclasses import dataclass
-from typing import Callable, Dict, Iterator, List, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 #: a metric of a resample: per-image counts (length num_images) -> value
 Metric = Callable[[np.ndarray], float]
+
+#: one method's metric, or its metrics one per seed (runs on the same images)
+Metrics = Union[Metric, Sequence[Metric]]
 
 #: COCO's 'all' area range and the summary's maxDets
 AREA_ALL = [0 ** 2, 1e5 ** 2]
@@ -28,7 +33,8 @@ MAX_DETS = 100
 
 @dataclass(frozen=True)
 class Bootstrap:
-    """The two values on the full set, their difference (B - A) and its bootstrap distribution."""
+    """The two values on the full set (each a mean over its seeds), their difference (B - A) and
+    its bootstrap distribution."""
     value_a: float
     value_b: float
     delta: float
@@ -45,17 +51,46 @@ def resample_counts(num_images: int, resamples: int, seed: int = 0) -> Iterator[
         yield np.bincount(rng.integers(0, num_images, num_images), minlength=num_images)
 
 
-def paired_bootstrap(metric_a: Metric, metric_b: Metric, num_images: int, resamples: int = 1000,
+def _seeds(metrics: Metrics) -> List[Metric]:
+    """A side of the bootstrap as a list of metrics, one per seed."""
+    seeds = [metrics] if callable(metrics) else list(metrics)
+    if not seeds:
+        raise ValueError('a side of the bootstrap needs at least one metric')
+    return seeds
+
+
+def _mean_of_drawn_seeds(seeds: List[Metric], counts: np.ndarray,
+                         rng: np.random.Generator) -> float:
+    """A side's value on one resample of images: the mean over its seeds drawn with replacement
+    (each drawn seed's metric evaluated once, however often it is drawn)."""
+    drawn = rng.integers(0, len(seeds), len(seeds))
+    values = {i: seeds[i](counts) for i in set(drawn.tolist())}
+    return float(np.mean([values[i] for i in drawn.tolist()]))
+
+
+def paired_bootstrap(metric_a: Metrics, metric_b: Metrics, num_images: int, resamples: int = 1000,
                      seed: int = 0) -> Bootstrap:
     """B - A on the full set, with the 2.5 / 97.5 percentiles of B - A over the same resamples
-    and the share of resampled differences that are <= 0."""
+    and the share of resampled differences that are <= 0.
+
+    Each side is one metric, or a list of metrics, one per seed (each a run on the same images, in
+    the same order). A side's value on the full set is the mean over its seeds. Each resample draws
+    the images once with replacement (``resample_counts(num_images, resamples, seed)``), shared by
+    both sides and all their seeds, and then, per side, as many seeds as it has, with replacement;
+    the side's value on the resample is the mean over its drawn seeds. The seeds are drawn from a
+    stream of their own, so a side of one metric gives the plain paired bootstrap over images,
+    with the same image draws as ever."""
+    side_a, side_b = _seeds(metric_a), _seeds(metric_b)
     full = np.ones(num_images, dtype=np.int64)
-    value_a, value_b = metric_a(full), metric_b(full)
-    deltas = np.array([metric_b(c) - metric_a(c)
-                       for c in resample_counts(num_images, resamples, seed)])
+    value_a, value_b = (float(np.mean([m(full) for m in side])) for side in (side_a, side_b))
+    seed_rng = np.random.default_rng([seed, 1])
+    deltas = []
+    for counts in resample_counts(num_images, resamples, seed):
+        resampled_a = _mean_of_drawn_seeds(side_a, counts, seed_rng)
+        deltas.append(_mean_of_drawn_seeds(side_b, counts, seed_rng) - resampled_a)
     low, high = np.percentile(deltas, [2.5, 97.5])
     return Bootstrap(value_a, value_b, value_b - value_a, float(low), float(high),
-                     float(np.mean(deltas <= 0)), resamples)
+                     float(np.mean(np.array(deltas) <= 0)), resamples)
 
 
 def top1_from_counts(correct: np.ndarray) -> Metric:
@@ -78,9 +113,10 @@ class _Category:
 
 
 class CocoAP:
-    """COCO AP (stats[0]: IoU 0.50:0.95, area 'all', maxDets 100) of a resample of images.
+    """COCO AP (stats[0]: IoU 0.50:0.95, area 'all', maxDets 100 or mmdet's 1000) of a resample of
+    images.
 
-    Built from ``COCOeval.evalImgs`` (area 'all', maxDets 100): per category, the detections of
+    Built from ``COCOeval.evalImgs`` (area 'all', the last maxDets): per category, the detections of
     all images are sorted by score once, stably in image order as COCOeval does; a resample weights
     each detection and ground truth by its image's count, so tp/fp cumulative sums, recall,
     precision, its envelope and the 101 recall points follow COCOeval.accumulate exactly. The full
@@ -90,9 +126,10 @@ class CocoAP:
     """
 
     def __init__(self, coco_eval) -> None:
-        """From a COCOeval whose ``evaluate()`` has run with area 'all' and maxDets 100 last."""
+        """From a COCOeval whose ``evaluate()`` has run with area 'all'; AP at its last maxDets."""
         params = coco_eval.params
         self.image_ids: List[int] = list(params.imgIds)
+        self.max_dets = int(params.maxDets[-1])
         self.rec_thrs: np.ndarray = params.recThrs
         self.num_thrs = len(params.iouThrs)
         area = [list(a) for a in params.areaRng].index(AREA_ALL)
@@ -106,8 +143,9 @@ class CocoAP:
         for i, e in enumerate(coco_eval.evalImgs[start:start + num_images]):
             if e is None:
                 continue
-            matched, ignored = e['dtMatches'][:, :MAX_DETS] != 0, e['dtIgnore'][:, :MAX_DETS] != 0
-            scores.append(np.asarray(e['dtScores'][:MAX_DETS], dtype=float))
+            matched = e['dtMatches'][:, :self.max_dets] != 0
+            ignored = e['dtIgnore'][:, :self.max_dets] != 0
+            scores.append(np.asarray(e['dtScores'][:self.max_dets], dtype=float))
             image.append(np.full(len(scores[-1]), i))
             tp.append(matched & ~ignored)
             fp.append(~matched & ~ignored)
@@ -176,7 +214,9 @@ def load_gt(path: str):
 
 
 def load_results(coco_gt, path: str, iou_type: str):
-    """A pycocotools COCO of the result JSON at ``path`` (a list of detections) on ``coco_gt``."""
+    """A pycocotools COCO of the result JSON at ``path`` (a list of detections) on ``coco_gt``. Mask
+    results drop their boxes, as mmdet's CocoMetric does: pycocotools would take a result with a
+    box for a box, and its area from the box."""
     anns = _read_json(path)
     key = 'bbox' if iou_type == 'bbox' else 'segmentation'
     need = ('image_id', 'category_id', 'score', key)
@@ -188,16 +228,26 @@ def load_results(coco_gt, path: str, iou_type: str):
     unknown = {a['image_id'] for a in anns} - set(coco_gt.getImgIds())
     if unknown:
         raise ValueError(f'{path}: image ids not in the ground truth, e.g. {sorted(unknown)[:5]}')
+    if iou_type == 'segm':
+        anns = [{k: v for k, v in a.items() if k != 'bbox'} for a in anns]
     with contextlib.redirect_stdout(io.StringIO()):
         return coco_gt.loadRes(anns)
 
 
-def evaluate_images(coco_gt, coco_dt, iou_type: str):
-    """COCOeval's per-image matching (area 'all', maxDets 100 only: all stats[0] needs)."""
+def evaluate_images(coco_gt, coco_dt, iou_type: str, max_dets: int = MAX_DETS,
+                    image_ids: Optional[Sequence[int]] = None,
+                    category_ids: Optional[Sequence[int]] = None):
+    """COCOeval's per-image matching (area 'all' and one maxDets only: all stats[0] needs), over
+    the given images and categories (all of the ground truth's by default; mmdet's CocoMetric
+    evaluates its classes' categories)."""
     from pycocotools.cocoeval import COCOeval
     coco_eval = COCOeval(coco_gt, coco_dt, iou_type)
     coco_eval.params.areaRng, coco_eval.params.areaRngLbl = [AREA_ALL], ['all']
-    coco_eval.params.maxDets = [MAX_DETS]
+    coco_eval.params.maxDets = [max_dets]
+    if image_ids is not None:
+        coco_eval.params.imgIds = [int(i) for i in image_ids]
+    if category_ids is not None:
+        coco_eval.params.catIds = [int(c) for c in category_ids]
     with contextlib.redirect_stdout(io.StringIO()):
         coco_eval.evaluate()
     return coco_eval

@@ -2,6 +2,7 @@
 import json
 import os
 import os.path as osp
+import warnings
 
 import numpy as np
 import pytest
@@ -10,6 +11,8 @@ from mmengine.config import Config
 from PIL import Image
 
 from conftest import ROOT, config_differences
+from suite.records import run_records
+from suite.results import collect
 from synthetic.clevr import _COLOURS
 from transfer.clevr import DIST_THRESHOLDS, ClevrDataset, count_label, dist_label, with_task
 
@@ -163,17 +166,31 @@ def test_probe_trains_once_encoded_features_for_every_readout(synthetic_clevr, t
     assert set(metrics) == {f'clevr_count/top1_{r}' for r in ('cls', 'avg', 'concat4')} | {
         'clevr_count/num_samples'}
     assert metrics.pop('clevr_count/num_samples') == 40
-    model, correct, seen = runner.model.eval(), {}, 0  # the test again, images in, no cache
+    model, right = runner.model.eval(), {}  # the test again, images in, no cache
     with torch.no_grad():
         for batch in runner.test_loop.image_dataloader:
             data = model.data_preprocessor(batch, False)
             for r, logits in model(data['inputs'], mode='tensor').items():
-                hits = (logits.argmax(1) == data['data_samples']).sum().item()
-                correct[r] = correct.get(r, 0) + hits
-            seen += len(data['data_samples'])
-    assert seen == 40
-    for r, hits in correct.items():
-        assert metrics[f'clevr_count/top1_{r}'] == pytest.approx(100 * hits / 40), r
+                right.setdefault(r, []).extend((logits.argmax(1) == data['data_samples']).tolist())
+    for r, hits in right.items():
+        assert len(hits) == 40
+        assert metrics[f'clevr_count/top1_{r}'] == pytest.approx(100 * np.mean(hits)), r
+    # the test's per-image records, in the run's folder: the logged top-1 on the full set, and the
+    # top-1 of the images drawn on a resample; the labels pair the images
+    recorded = run_records(runner.log_dir)
+    counts = np.random.default_rng(0).integers(0, 3, 40)
+    for r, hits in right.items():
+        record = recorded[f'clevr_count/top1_{r}']
+        assert record.value == metrics[f'clevr_count/top1_{r}']
+        assert record.metric(np.ones(40)) == pytest.approx(record.value, abs=1e-12)
+        assert record.metric(counts) == pytest.approx(100 * counts @ hits / counts.sum(), abs=1e-12)
+        assert record.keys.tolist() == runner.test_loop.image_dataloader.dataset.labels
+    with warnings.catch_warnings():
+        warnings.simplefilter('error', UserWarning)  # the records are the logged evaluation's
+        found = collect([str(tmp_path)])
+    assert len(found.records) == 3 and all(len(seeds) == 1 and seeds[0] is not None
+                                           for row in found.records.values()
+                                           for seeds in row.values())
 
 
 def _train_probe(features, labels, head_norm, steps=60):
@@ -235,7 +252,6 @@ def test_probe_recipe_and_the_two_methods(task, classes):
     assert tuple(dseq.model.readouts) == ('cls', 'avg') and tuple(ijepa.model.readouts) == ('avg',)
     assert (dseq.report.protocol, ijepa.report.protocol) == ('top-1 cls', 'top-1 avg')
     assert ijepa.report.task == f'CLEVR {task.title()}'
-    assert ijepa.report.samples == f'clevr_{task}/num_samples'
     assert set(ijepa.report.metrics) == {f'clevr_{task}/top1_{r}' for r in ('avg', 'cls', 'concat4')}
     assert dseq.model.backbone.use_cls_token and not ijepa.model.backbone.use_cls_token
     assert 'dseq' in dseq.model.backbone.init_cfg.checkpoint

@@ -1,5 +1,6 @@
 """kNN classification: the vote against a brute-force reference, the classifier and its test loop
 through tools/test.py (one process and two), the pretraining monitor, and the configs."""
+import glob
 import math
 import os
 import os.path as osp
@@ -24,6 +25,7 @@ from backbones import JEPAViT
 from backbones.vit import VisionTransformer
 from conftest import (ROOT, config_differences, config_with_hooks, last_run_logged,
                       logged_scalars, metrics_of_test_run, run_pretraining, run_tool)
+from suite.records import run_records
 from transfer.knn import KNNClassifier, KNNMonitorHook, knn_classify
 from transfer.probe import probe_features
 
@@ -340,6 +342,16 @@ def test_tools_test_without_a_checkpoint_equals_knn_by_hand(one_process_knn, lab
         assert [s['pred'][r] for s in dumped] == preds[r], r
         top1 = 100.0 * sum(p == y for p, y in zip(preds[r], labels)) / len(labels)
         assert metrics[f'accuracy/top1_{r}'] == pytest.approx(top1, abs=1e-9), r
+    # the test's per-image records, in its run's folder: each query's correctness, its label
+    (run,) = glob.glob(osp.join(one_process_knn['work_dir'], '*', 'vis_data'))
+    recorded = run_records(osp.dirname(run))
+    counts = np.random.default_rng(0).integers(0, 3, len(labels))
+    for r in readouts:
+        record, right = recorded[f'accuracy/top1_{r}'], np.equal(preds[r], labels)
+        assert record.keys.tolist() == labels and record.value == metrics[f'accuracy/top1_{r}']
+        assert record.metric(np.ones(len(labels))) == pytest.approx(record.value, abs=1e-12)
+        assert record.metric(counts) == pytest.approx(100 * counts @ right / counts.sum(),
+                                                      abs=1e-12)
 
 
 @pytest.mark.slow

@@ -5,6 +5,7 @@ import copy
 import os
 import os.path as osp
 
+import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
@@ -12,6 +13,7 @@ from torch.utils.data import DataLoader
 
 import backbones  # noqa: F401  (registers JEPAViT)
 from conftest import ROOT, logged_scalars, metrics_of_test_run, run_tool
+from suite.records import run_records
 from transfer.probe import (LinearProbe, ProbeHeadsOptimWrapperConstructor, grid_head_name,
                             select_heads)
 
@@ -263,6 +265,12 @@ def test_selection_reads_the_held_out_split_not_the_test_split(tmp_path):
     assert metrics == {'accuracy/top1_avg': 0.0, 'accuracy/heldout_top1_avg': 100.0,
                        'accuracy/lr_scale_avg': 1.0, 'accuracy/weight_decay_avg': 0.0,
                        'accuracy/num_samples': 12.0}
+    # recorded per image: the chosen head's correctness (the other head is right on every test
+    # image), with the test labels as the pairing keys
+    (record,) = run_records(runner.log_dir).items()
+    assert record[0] == 'accuracy/top1_avg' and record[1].value == 0.0
+    assert record[1].metric(np.ones(12)) == 0.0
+    assert record[1].keys.tolist() == test.labels.tolist()
 
 
 @pytest.fixture(scope='module')

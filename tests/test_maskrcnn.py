@@ -1,11 +1,16 @@
 """The COCO Mask R-CNN path: paper configs, the layout error, and real training on synthetic COCO."""
+import glob
 import math
 import os
+import warnings
 
+import numpy as np
 import pytest
 from mmengine.config import Config
 
 from conftest import ROOT, config_differences, logged_scalars, metrics_of_test_run, run_tool
+from suite.records import run_records
+from suite.results import collect
 
 DSEQ = os.path.join(ROOT, 'configs', 'maskrcnn_dseq_vitb.py')
 SMOKE = os.path.join(ROOT, 'configs', 'smoke', 'maskrcnn_dseq_vittiny_synthcoco.py')
@@ -57,8 +62,10 @@ def test_missing_coco_says_which_layout_and_how_to_point_elsewhere(tmp_path, mon
         assert part in message
 
 
-def test_ground_truth_as_predictions_scores_a_perfect_coco_map(synthetic_coco, monkeypatch):
-    """The smoke config's dataset, class names and evaluator agree with the synthetic json."""
+def test_ground_truth_as_predictions_scores_a_perfect_coco_map(synthetic_coco, monkeypatch,
+                                                                tmp_path):
+    """The smoke config's dataset, class names and evaluator agree with the synthetic json, and
+    the evaluator's records (here in ``tmp_path``) reproduce its AP."""
     import numpy as np
     import torch
     from mmdet.registry import DATASETS, METRICS
@@ -82,8 +89,16 @@ def test_ground_truth_as_predictions_scores_a_perfect_coco_map(synthetic_coco, m
             labels=torch.tensor([o['bbox_label'] for o in objects]),
             scores=torch.ones(len(objects)),
             masks=torch.from_numpy(np.stack(masks).astype(bool))))])
+    from suite import records
+    monkeypatch.setattr(records, 'current_records_dir', lambda: str(tmp_path / 'records'))
     result = metric.evaluate(len(dataset))
     assert result['coco/bbox_mAP'] == 1.0 and result['coco/segm_mAP'] == 1.0
+    recorded = records.run_records(str(tmp_path))
+    assert sorted(recorded) == ['coco/bbox_mAP', 'coco/segm_mAP']
+    for record in recorded.values():
+        assert record.keys.tolist() == sorted(coco.getImgIds()) == sorted(dataset.get_data_info(
+            i)['img_id'] for i in range(len(dataset)))
+        assert record.value == 1.0 == record.metric(np.ones(len(record.keys)))
 
 
 @pytest.mark.slow
@@ -111,3 +126,43 @@ def test_train_evaluate_resume_and_test_on_synthetic_coco(synthetic_coco, tmp_pa
     validated = [r for r in logged_scalars(work) if 'coco/bbox_mAP' in r][-1]
     for key in ('coco/bbox_mAP', 'coco/bbox_mAP_50', 'coco/segm_mAP', 'coco/segm_mAP_50'):
         assert tested[key] == validated[key], key
+    # the test's per-image records, in its run's folder: COCOeval (as mmdet runs it) on the
+    # detections they hold gives AP re-accumulated from them, and the logged AP
+    (run,) = glob.glob(str(tmp_path / 'test' / '*' / 'vis_data'))
+    recorded = run_records(os.path.dirname(run))
+    for iou_type in ('bbox', 'segm'):
+        record, logged = recorded[f'coco/{iou_type}_mAP'], tested[f'coco/{iou_type}_mAP']
+        ap = record.metric(np.ones(len(record.keys)))
+        results = os.path.join(os.path.dirname(run), 'records', f'coco.{iou_type}.json')
+        gt = os.path.join(synthetic_coco, 'annotations', 'instances_val2017.json')
+        assert ap == pytest.approx(mmdet_cocoeval_ap(gt, results, iou_type), abs=1e-12)
+        assert record.value == logged and round(ap, 3) == logged
+    # the training's last validation recorded its own
+    with warnings.catch_warnings():
+        warnings.simplefilter('error', UserWarning)  # the records are the logged evaluation's
+        found = collect([work])
+    assert len(found.records) == 2 and all(seeds[0] is not None for row in found.records.values()
+                                           for seeds in row.values())
+
+
+def mmdet_cocoeval_ap(gt_file: str, results: str, iou_type: str) -> float:
+    """COCOeval's AP of a results file, as mmdet's CocoMetric computes it: masks without their
+    boxes, maxDets 100, 300 and 1000."""
+    import contextlib
+    import io
+    import json
+
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+    with open(results) as f:
+        dets = json.load(f)
+    if iou_type == 'segm':
+        dets = [{k: v for k, v in d.items() if k != 'bbox'} for d in dets]
+    with contextlib.redirect_stdout(io.StringIO()):
+        gt = COCO(gt_file)
+        coco_eval = COCOeval(gt, gt.loadRes(dets), iou_type)
+        coco_eval.params.maxDets = [100, 300, 1000]
+        coco_eval.evaluate()
+        coco_eval.accumulate()
+        coco_eval.summarize()
+    return float(coco_eval.stats[0])

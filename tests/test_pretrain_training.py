@@ -1,15 +1,18 @@
 """Real pretraining runs through tools/train.py: loss, checkpoints, resume, two ranks, failures."""
 import json
 import os
+import statistics
 import subprocess
 import sys
+import time
 
 import pytest
 import torch
 
 from backbones import JEPAViT
 from conftest import (PRETRAIN_SMOKE, ROOT, checkpoint_tensors, config_with_hooks, last_run_logged,
-                      pretraining_steps, run_pretraining)
+                      logged_scalars, pretraining_steps, run_pretraining)
+from suite.compute import pretraining_cost
 
 
 @pytest.mark.slow
@@ -65,6 +68,7 @@ def test_effective_rank():
 def test_killed_and_resumed_run_ends_with_identical_weights(synthetic_imagenet, tmp_path):
     common = ('train_cfg.max_epochs=4', 'default_hooks.checkpoint.interval=3')
     run_pretraining(tmp_path / 'straight', synthetic_imagenet, *common)
+    start = time.perf_counter()
     killed = run_pretraining(
         tmp_path / 'killed', synthetic_imagenet, *common, check=False,
         config=config_with_hooks(tmp_path, "dict(type='KillAtIterHook', at=10)"))
@@ -73,11 +77,19 @@ def test_killed_and_resumed_run_ends_with_identical_weights(synthetic_imagenet, 
         ['iter_6.pth', 'iter_9.pth']  # max_keep_ckpts=2
     resumed = run_pretraining(tmp_path / 'killed', synthetic_imagenet, *common, args=['--resume'])
     assert 'resumed epoch: 2, iter: 9' in resumed.stdout + resumed.stderr  # 4 steps an epoch
+    elapsed = time.perf_counter() - start
     straight = torch.load(tmp_path / 'straight' / 'iter_16.pth', weights_only=True)['state_dict']
     again = torch.load(tmp_path / 'killed' / 'iter_16.pth', weights_only=True)['state_dict']
     assert straight.keys() == again.keys()
     for name in straight:
         assert torch.equal(straight[name], again[name]), name
+    # what the leaderboard's compute table reads of the job, whose two runs both count
+    cost = pretraining_cost(str(tmp_path / 'killed' / 'iter_16.pth'))
+    speeds = [row['images_per_s'] for row in logged_scalars(tmp_path / 'killed')
+              if 'images_per_s' in row]
+    assert (cost['epochs'], cost['device']) == (4, 'CPU')
+    assert cost['images_per_s'] == statistics.median(speeds)
+    assert 0 < cost['device_hours'] * 3600 <= elapsed + 2  # the log's stamps are whole seconds
 
 
 @pytest.mark.slow

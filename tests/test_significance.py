@@ -254,3 +254,47 @@ def test_cli_prints_keys(tmp_path, coco):
     assert float(values['delta']) < 0 and values['resamples'] == '50'
     proc = _run_cli('--gt', gt_path, a, str(tmp_path / 'missing.json'))
     assert proc.returncode != 0 and 'missing.json' in proc.stderr
+
+
+def _exact_deltas(side_a, side_b, num_images, resample_seeds=True):
+    """Every equally likely outcome of one resample, enumerated: the images drawn in sequence and,
+    per side, its seeds drawn with replacement (or, without ``resample_seeds``, all of them)."""
+    import itertools
+    draws = lambda k: (itertools.product(range(k), repeat=k) if resample_seeds  # noqa: E731
+                       else [tuple(range(k))])
+    deltas = []
+    for images in itertools.product(range(num_images), repeat=num_images):
+        counts = np.bincount(images, minlength=num_images)
+        values = [[m(counts) for m in side] for side in (side_a, side_b)]
+        means = [[np.mean([v[i] for i in drawn]) for drawn in draws(len(v))] for v in values]
+        deltas += [b - a for a in means[0] for b in means[1]]
+    return np.array(deltas)
+
+
+def test_several_seeds_against_the_enumerated_bootstrap():
+    # 4 images, two seeds a side: 4^4 image draws x 2^2 x 2^2 seed draws, all equally likely
+    side_a = [top1_from_counts(c) for c in ([1, 1, 1, 0], [0, 0, 0, 1])]
+    side_b = [top1_from_counts(c) for c in ([1, 1, 1, 0], [0, 1, 1, 0])]
+    exact = _exact_deltas(side_a, side_b, 4)
+    # the seeds' own luck matters here: without drawing them the distribution differs
+    assert abs(np.mean(exact <= 0) - np.mean(_exact_deltas(side_a, side_b, 4, False) <= 0)) > 0.05
+    for shift in (0.0, 6.0, 19.0):  # thresholds at 0 and between the deltas' atoms (12.5 apart)
+        shifted = [lambda c, m=m: m(c) + shift for m in side_b]
+        r = paired_bootstrap(side_a, shifted, 4, resamples=20000, seed=3)
+        reference = np.mean(exact + shift <= 0)
+        assert abs(r.p_le_0 - reference) < 4 * np.sqrt(reference * (1 - reference) / 20000) + 1e-3
+    r = paired_bootstrap(side_a, side_b, 4, resamples=20000, seed=3)
+    assert (r.value_a, r.value_b, r.delta) == (50.0, 62.5, 12.5)  # means over the seeds
+    low, high = np.percentile(exact, [2.5, 97.5])  # each inside an atom (-50: 0.7% to 4.0%, ...)
+    assert (r.ci_low, r.ci_high) == (low, high) == (-50.0, 100.0)
+
+
+def test_one_metric_a_side_is_the_plain_paired_bootstrap():
+    rng = np.random.default_rng(1)
+    a, b = (top1_from_counts(rng.random(30) < p) for p in (0.5, 0.6))
+    deltas = np.array([b(c) - a(c) for c in resample_counts(30, 200, seed=4)])
+    for r in (paired_bootstrap(a, b, 30, 200, 4), paired_bootstrap([a], [b], 30, 200, 4)):
+        assert (r.ci_low, r.ci_high) == tuple(np.percentile(deltas, [2.5, 97.5]))
+        assert r.p_le_0 == np.mean(deltas <= 0)
+    with pytest.raises(ValueError, match='at least one metric'):
+        paired_bootstrap([], [b], 30)

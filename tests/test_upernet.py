@@ -66,7 +66,7 @@ def test_paper_recipe(monkeypatch):
     resize = _step(cfg.train_pipeline, 'RandomResize')
     assert (resize['scale'], resize['ratio_range']) == ((2048, 512), (0.5, 2.0))
     assert _step(cfg.test_pipeline, 'Resize')['scale'] == (2048, 512)  # single scale
-    assert cfg.val_evaluator == dict(type='IoUMetric', iou_metrics=['mIoU'])
+    assert cfg.val_evaluator == dict(type='IoUMetricWithRecords', iou_metrics=['mIoU'])
     data = cfg.train_dataloader
     assert data.dataset.data_root == 'data/ade/ADEChallengeData2016/'
     assert data.batch_size * 8 == cfg.auto_scale_lr.base_batch_size == 16
@@ -188,7 +188,51 @@ def test_train_and_evaluate_on_synthetic_ade(synthetic_ade, tmp_path):
     assert metrics['mIoU'] > 2 * majority
     max_iters = Config.fromfile(SMOKE).train_cfg.max_iters
     assert metrics['step'] == max_iters  # one validation, at the end: the last checkpoint's
+    # the validation's per-image records, in the run's folder, reproduce the logged mIoU
+    from suite.records import run_records
+    (run,) = glob.glob(os.path.join(work, '*', 'vis_data'))
+    record = run_records(os.path.dirname(run))['mIoU']
+    names = sorted(os.listdir(os.path.join(synthetic_ade, 'images', 'validation')))
+    assert record.keys.tolist() == names and record.value == metrics['mIoU']
+    assert round(record.metric(np.ones(len(names))), 2) == metrics['mIoU']
     assert os.path.exists(os.path.join(work, f'iter_{max_iters}.pth'))
+
+
+def _segmentations(rng, names, classes=6, size=(12, 9)):
+    """mmseg's data samples of random predictions and labels (some ignored) for images ``names``."""
+    samples = []
+    for name in names:
+        label = rng.integers(0, classes, size)
+        label[rng.random(size) < 0.1] = 255
+        pred = np.where(rng.random(size) < 0.6, label % classes, rng.integers(0, classes, size))
+        samples.append(dict(img_path=f'images/validation/{name}',
+                            pred_sem_seg=dict(data=torch.from_numpy(pred)[None]),
+                            gt_sem_seg=dict(data=torch.from_numpy(label)[None])))
+    return samples
+
+
+def test_miou_records_reproduce_mmsegs_miou_on_repeated_images(tmp_path, monkeypatch):
+    from mmseg.evaluation import IoUMetric
+    from suite import records
+    from transfer.ade import IoUMetricWithRecords
+    monkeypatch.setattr(records, 'current_records_dir', lambda: str(tmp_path / 'records'))
+    names = [f'{i}.jpg' for i in range(7)]
+    samples = _segmentations(np.random.default_rng(0), names)
+    metric = IoUMetricWithRecords(iou_metrics=['mIoU'])
+    # 8 classes, 6 of them in the images: mmseg leaves the other two (IoU 0 / 0) out of the mean
+    metric.dataset_meta = dict(classes=[f'c{k}' for k in range(8)])
+    metric.process({}, samples[:4])
+    metric.process({}, samples[4:])
+    logged = metric.evaluate(len(samples))['mIoU']
+    (record,) = records.run_records(str(tmp_path)).values()
+    assert record.keys.tolist() == names and record.value == logged
+    assert round(record.metric(np.ones(7)), 2) == logged
+    # the reference: mmseg's own IoUMetric on the images each resample draws, repeated
+    for counts in ([3, 0, 1, 0, 2, 1, 0], [0, 0, 0, 0, 0, 0, 7], [1, 2, 0, 0, 0, 0, 0]):
+        reference = IoUMetric(iou_metrics=['mIoU'])
+        reference.dataset_meta = metric.dataset_meta
+        reference.process({}, [s for s, c in zip(samples, counts) for _ in range(c)])
+        assert round(record.metric(np.array(counts)), 2) == reference.evaluate(sum(counts))['mIoU']
 
 
 def test_syncbn_becomes_bn_without_distribution(tmp_path, mmseg_scope):

@@ -152,8 +152,8 @@ class ClevrDataset(torch.utils.data.Dataset):
 def with_task(cfg: Config) -> Config:
     """A copy of a CLEVR probe config with what its ``task`` decides filled in: the task of the
     three datasets, the probe's number of classes, the evaluators' prefix ``clevr_<task>`` (so the
-    logged keys are ``clevr_count/top1_avg``, ...) and the leaderboard's ``report`` (its task, one
-    metric per readout and the key of the test set's size; the protocol is the config's)."""
+    logged keys are ``clevr_count/top1_avg``, ...) and the leaderboard's ``report`` (its task and
+    one metric per readout; the protocol is the config's)."""
     task = cfg.get('task')
     if task not in TASKS:
         raise KeyError(f'a CLEVR probe config sets task to one of {sorted(TASKS)}, not {task!r}')
@@ -163,7 +163,7 @@ def with_task(cfg: Config) -> Config:
         cfg[f'{split}_dataloader'].dataset.task = task
     cfg.model.num_classes = TASKS[task][1]
     cfg.val_evaluator.prefix = cfg.test_evaluator.prefix = prefix
-    cfg.report.update(task=f'CLEVR {task.title()}', samples=f'{prefix}/num_samples',
+    cfg.report.update(task=f'CLEVR {task.title()}',
                       metrics={f'{prefix}/top1_{r}': (f'top-1 {r}', 1) for r in sorted(READOUTS)})
     return cfg
 

@@ -1,15 +1,19 @@
-"""COCO instances read from the standard layout, with errors that say what is expected."""
+"""COCO instances read from the standard layout, with errors that say what is expected, and mmdet's
+COCO metric with per-image records."""
 import os.path as osp
 import warnings
-from typing import List, Union
+from typing import Dict, List, Optional, Union
 
 from mmdet.datasets import CocoDataset
 from mmdet.datasets.api_wrappers import COCO
-from mmdet.registry import DATASETS
+from mmdet.evaluation import CocoMetric
+from mmdet.registry import DATASETS, METRICS
 
 from engine.files import load_json
+from suite import records
 
-__all__ = ['CocoInstanceDataset', 'CheckedCOCO', 'COCO_LAYOUT', 'INSTANCE_KEYS']
+__all__ = ['CocoInstanceDataset', 'CocoMetricWithRecords', 'CheckedCOCO', 'COCO_LAYOUT',
+           'INSTANCE_KEYS']
 
 COCO_LAYOUT = """\
   annotations/instances_train2017.json
@@ -97,3 +101,41 @@ class CocoInstanceDataset(CocoDataset):
             'mmdet leaves out of the ground truth it trains on (under 1 px wide or high, area '
             f'<= 0, or outside the image); e.g. annotation id {ann["id"]} of image '
             f'{img["file_name"]}: bbox {ann["bbox"]}, area {ann["area"]}')
+
+
+@METRICS.register_module()
+class CocoMetricWithRecords(CocoMetric):
+    """mmdet's ``CocoMetric`` that, in a runner, writes its detections (COCO's results format,
+    through mmdet's ``outfile_prefix``: ``<prefix>.bbox.json``, ``<prefix>.segm.json``) into the
+    run's records folder and records each ``<prefix>/<bbox|segm>_mAP`` it logs with the ground
+    truth it was evaluated against (:func:`suite.records.write_coco_ap`), so that AP can be
+    re-accumulated on any resample of the images. In a runner the detections go to the records
+    folder whatever ``outfile_prefix`` says; outside one the metric is mmdet's."""
+
+    def __init__(self, ann_file: Optional[str] = None, **kwargs) -> None:
+        super().__init__(ann_file=ann_file, **kwargs)
+        self.ann_file = ann_file
+
+    def compute_metrics(self, results: list) -> Dict[str, float]:
+        folder = records.current_records_dir()
+        if folder is None:
+            return super().compute_metrics(results)
+        configured, self.outfile_prefix = self.outfile_prefix, osp.join(folder, self.prefix)
+        try:
+            metrics = super().compute_metrics(results)
+        finally:
+            self.outfile_prefix = configured
+        self._write_records(folder, metrics)
+        return metrics
+
+    def _write_records(self, folder: str, metrics: Dict[str, float]) -> None:
+        """Record the logged mAP of each box and mask evaluation whose detections were written."""
+        # without ann_file, mmdet wrote the ground truth it converted next to the detections
+        ann_file = osp.abspath(self.ann_file or osp.join(folder, f'{self.prefix}.gt.json'))
+        # the logged mAP is COCOeval's stats[0], AP at its third maxDets: mmdet's proposal_nums[2]
+        entries = {records.logged_key(self.prefix, f'{t}_mAP'): dict(
+            results=f'{self.prefix}.{t}.json', ann_file=ann_file, iou_type=t,
+            max_dets=self.proposal_nums[2], value=metrics[f'{t}_mAP'])
+            for t in ('bbox', 'segm') if t in self.metrics and f'{t}_mAP' in metrics}
+        if entries:
+            records.write_coco_ap(folder, self.prefix, self.img_ids, self.cat_ids, entries)

@@ -17,6 +17,7 @@ then reports, per readout, the test top-1 of the head best on that held-out data
 """
 from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -31,6 +32,7 @@ from mmengine.runner import EpochBasedTrainLoop, TestLoop, ValLoop
 from torch.utils.data import DataLoader
 
 from engine.model import unwrap_model
+from suite import records
 
 __all__ = ['LinearProbe', 'HeadSpec', 'ProbeHeadsOptimWrapperConstructor', 'FeatureCacheTrainLoop',
            'FeatureCacheValLoop', 'FeatureCacheTestLoop', 'ProbeAccuracy', 'READOUTS', 'HEAD_NORMS',
@@ -439,9 +441,11 @@ class FeatureCacheTestLoop(_FeatureCacheEvalLoop, TestLoop):
 @METRICS.register_module()
 class ProbeAccuracy(BaseMetric):
     """Top-1 accuracy (%) of each head, ``<prefix>/top1_<head>`` (a head per readout is named after
-    it), and the number of samples it was measured on, ``<prefix>/num_samples`` (the leaderboard's
-    standard errors need it). After :meth:`report_selected`, only the chosen head of each readout,
-    as ``<prefix>/top1_<readout>``, with the selection's scalars."""
+    it), and the number of samples it was measured on, ``<prefix>/num_samples``. After
+    :meth:`report_selected`, only the chosen head of each readout, as ``<prefix>/top1_<readout>``,
+    with the selection's scalars. In a runner, each reported top-1 is also recorded per image
+    (:func:`suite.records.write_top1`: each image's correctness under the reported head, and its
+    label)."""
 
     default_prefix = 'probe'
 
@@ -457,12 +461,31 @@ class ProbeAccuracy(BaseMetric):
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         self.results.extend(data_samples)
 
+    def _reported_heads(self, results: List[dict]) -> Dict[str, str]:
+        """The name each reported top-1 is logged under (``top1_<name>``) -> the head it reads."""
+        if self.selected is None:
+            return {h: h for h in results[0]['pred']}
+        return dict(self.selected)
+
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
         top1 = top1_per_head(results)
-        if self.selected is None:
-            metrics = {f'top1_{h}': v for h, v in top1.items()}
-        else:
-            metrics = {f'top1_{r}': top1[h] for r, h in self.selected.items()}
+        heads = self._reported_heads(results)
+        metrics = {f'top1_{name}': top1[h] for name, h in heads.items()}
+        if self.selected is not None:
             metrics.update(self.selection_scalars)
+        self._write_records(results, heads, metrics)
         # a float: mmengine's json log drops numpy integers, which its message hub makes of ints
         return dict(metrics, num_samples=float(len(results)))
+
+    def _write_records(self, results: List[dict], heads: Dict[str, str],
+                       metrics: Dict[str, float]) -> None:
+        """Record each image's correctness under every reported head, in the running evaluation's
+        records folder (none outside a runner)."""
+        folder = records.current_records_dir()
+        if folder is None:
+            return
+        keys = {name: records.logged_key(self.prefix, f'top1_{name}') for name in heads}
+        correct = {keys[name]: np.array([s['pred'][h] == s['gt'] for s in results])
+                   for name, h in heads.items()}
+        records.write_top1(folder, self.prefix, [s['gt'] for s in results], correct,
+                           {keys[name]: metrics[f'top1_{name}'] for name in heads})

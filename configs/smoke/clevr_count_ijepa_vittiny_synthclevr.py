@@ -15,6 +15,7 @@ model = dict(
 train_dataloader = dict(batch_size=16, num_workers=0, dataset=_dataset)
 val_dataloader = dict(batch_size=16, num_workers=0, dataset=_dataset)
 test_dataloader = dict(batch_size=16, num_workers=0, dataset=_dataset)
+report = dict(input_size=(192, 192))
 # Averaged after the final LayerNorm, a tiny encoder's features differ little between images (std
 # about 0.03), so without standardisation the probe is far from converged and ranks encoders by the
 # spread of their features rather than by what they hold; standardised, it converges. SPEC's 100

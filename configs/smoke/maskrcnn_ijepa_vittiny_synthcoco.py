@@ -23,6 +23,7 @@ model = dict(
 _scale = (320, 320)
 train_pipeline = [dict(t, scale=_scale) if t.type == 'Resize' else t for t in _base_.train_pipeline]
 test_pipeline = [dict(t, scale=_scale) if t.type == 'Resize' else t for t in _base_.test_pipeline]
+report = dict(input_size=_scale)
 train_dataloader = dict(
     batch_size=2, num_workers=0, persistent_workers=False,
     dataset=dict(data_root=data_root, metainfo=metainfo, pipeline=train_pipeline))

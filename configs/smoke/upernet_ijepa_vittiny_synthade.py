@@ -23,6 +23,7 @@ _sizes = dict(RandomResize=dict(scale=scale), Resize=dict(scale=scale),
               RandomCrop=dict(crop_size=crop_size))
 train_pipeline = [dict(t, **_sizes.get(t.type, {})) for t in _base_.train_pipeline]
 test_pipeline = [dict(t, **_sizes.get(t.type, {})) for t in _base_.test_pipeline]
+report = dict(input_size=crop_size)
 train_dataloader = dict(
     num_workers=0, persistent_workers=False,
     dataset=dict(data_root=data_root, pipeline=train_pipeline))

@@ -35,9 +35,12 @@ val_dataloader = dict(
                                   seg_map_path='annotations/validation')))
 test_dataloader = val_dataloader
 
-val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
+# mmseg's IoUMetric, recording per image (transfer/ade.py)
+val_evaluator = dict(type='IoUMetricWithRecords', iou_metrics=['mIoU'])
 test_evaluator = val_evaluator
-# What the leaderboard reads (suite/results.py): task, logged key -> (row label, factor), the key
-# of the test set's size, the method's protocol readout.
-report = dict(task='ADE20K', metrics={'mIoU': ('mIoU', 1)}, samples=None, protocol=None,
-              selection='last iteration, no selection')
+# What the leaderboard reads (suite/results.py): task, logged key -> (row label, factor), the
+# method's protocol readout.
+# input_size: the encoder's input (H, W) its compute column counts (suite/compute.py), one window
+# of the sliding inference.
+report = dict(task='ADE20K', metrics={'mIoU': ('mIoU', 1)}, protocol=None,
+              selection='last iteration, no selection', input_size=crop_size)

@@ -23,4 +23,5 @@ test_dataloader = dict(**_loader, batch_size=64, sampler=dict(type='DefaultSampl
 test_evaluator = dict(type='ProbeAccuracy', prefix='accuracy')
 # What the leaderboard reads (suite/results.py): top-1 of each readout a probe may have
 report = dict(metrics={f'accuracy/top1_{r}': (f'top-1 {r}', 1) for r in ('concat4', 'avg', 'cls')},
-              samples='accuracy/num_samples', selection='last epoch, no selection')
+              selection='last epoch, no selection',
+              input_size=(224, 224))  # the test crop, as suite/compute.py counts the encoder

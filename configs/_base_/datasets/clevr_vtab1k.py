@@ -4,7 +4,7 @@
 # A config names its task once, task = 'count' or 'dist'. Its runner (ClevrProbeRunner in
 # transfer/clevr.py) fills in what follows from it (None here) before it builds the run and saves
 # the config: the datasets' task, the probe's classes, the evaluators' prefix clevr_<task> (the
-# logged keys: clevr_count/top1_avg, ...) and the report's task, metrics and test-set size key.
+# logged keys: clevr_count/top1_avg, ...) and the report's task and metrics.
 runner_type = 'ClevrProbeRunner'
 task = None
 data_root = '{{$CLEVR_ROOT:data/clevr}}'
@@ -21,5 +21,6 @@ val_evaluator = dict(type='ProbeAccuracy', prefix=None)
 test_evaluator = val_evaluator
 # What the leaderboard reads (suite/results.py); the protocol readout is the probe's first readout,
 # the patch-token average of models/linear_probe_vitb.py (a DSeq-JEPA config reads its CLS token).
-report = dict(task=None, metrics=None, samples=None, protocol='top-1 avg',
-              selection='epoch best on val200 (training scenes)')
+report = dict(task=None, metrics=None, protocol='top-1 avg',
+              selection='epoch best on val200 (training scenes)',
+              input_size=(224, 224))  # the images, as suite/compute.py counts the encoder

@@ -49,14 +49,17 @@ val_dataloader = dict(
 test_dataloader = val_dataloader
 
 val_evaluator = dict(
-    type='CocoMetric',
+    type='CocoMetricWithRecords',  # mmdet's CocoMetric, recording per image (transfer/coco.py)
     ann_file=data_root + 'annotations/instances_val2017.json',
     metric=['bbox', 'segm'],
     format_only=False,
     backend_args=backend_args)
 test_evaluator = val_evaluator
-# What the leaderboard reads (suite/results.py): task, logged key -> (row label, factor), the key
-# of the test set's size, the method's protocol readout.
+# What the leaderboard reads (suite/results.py): task, logged key -> (row label, factor), the
+# method's protocol readout.
+# input_size: the encoder's input (H, W) its compute column counts (suite/compute.py), the test
+# Resize's bound (an image's long side; the LSJ recipe pads to it).
 report = dict(task='COCO',
               metrics={'coco/bbox_mAP': ('AP box', 100), 'coco/segm_mAP': ('AP mask', 100)},
-              samples=None, protocol=None, selection='last epoch, no selection')
+              protocol=None, selection='last epoch, no selection',
+              input_size=(1024, 1024))

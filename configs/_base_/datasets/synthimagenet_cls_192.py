@@ -12,3 +12,4 @@ test_pipeline = [_base_.test_pipeline[0], dict(_base_.test_pipeline[1], size=219
 _loader = dict(batch_size=16, num_workers=0, persistent_workers=False, pin_memory=False)
 train_dataloader = dict(**_loader, dataset=dict(data_root=data_root, pipeline=train_pipeline))
 test_dataloader = dict(**_loader, dataset=dict(data_root=data_root, pipeline=test_pipeline))
+report = dict(input_size=(192, 192))

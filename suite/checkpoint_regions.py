@@ -1,5 +1,6 @@
 """What DSeq-JEPA sees in images at a pretraining checkpoint: the target encoder's saliency, its Otsu
-foreground and the ordered regions, computed as in training."""
+foreground and the ordered regions, computed as in training; and the loading of any JEPA pretraining
+checkpoint and its inputs, which the patch clusters (``suite/patch_clusters.py``) share."""
 import glob
 import os.path as osp
 import re
@@ -39,21 +40,24 @@ def checkpoints_of(path: str) -> List[str]:
 
 
 def load_model(path: str):
-    """The DSeq-JEPA model of a pretraining checkpoint, built from the config saved in it."""
+    """The pretraining model (I-JEPA, DSeq-JEPA) of a checkpoint, built from the config saved in it,
+    with its iteration (the file name where it has none)."""
     from mmengine.config import Config
     from mmengine.registry import MODELS
     from mmengine.runner import CheckpointLoader
 
     import pretrain  # noqa: F401  (registers the models; imports backbones' safe loading)
+    from pretrain.jepa import JEPAModel
     ckpt = CheckpointLoader.load_checkpoint(path, map_location='cpu')
     text = ckpt.get('meta', {}).get('cfg') if isinstance(ckpt, dict) else None
     if not text:
         raise KeyError(f'{path} carries no config (meta.cfg): pass a checkpoint written by '
                        'pretraining with tools/train.py')
     cfg = Config.fromstring(text, '.py')
-    if cfg.model.get('type') != 'DSeqJEPA':
-        raise ValueError(f'{path} is a {cfg.model.get("type")} checkpoint; regions need DSeq-JEPA '
-                         '(its CLS token gives the saliency)')
+    kind = MODELS.get(cfg.model.get('type'))
+    if not (isinstance(kind, type) and issubclass(kind, JEPAModel)):
+        raise ValueError(f'{path} is a {cfg.model.get("type")} checkpoint, not a JEPA pretraining '
+                         'one (I-JEPA, DSeq-JEPA)')
     model = MODELS.build(cfg.model)
     model.load_state_dict(ckpt['state_dict'])
     step = ckpt.get('meta', {}).get('iter', osp.basename(path))
@@ -83,12 +87,21 @@ def analyse(model, images: torch.Tensor):
             select_regions(saliency, model.num_regions, model.min_area))
 
 
-def regions_at(checkpoint: str, images: List[str]) -> Regions:
-    """The saliency, foreground and regions of a checkpoint's model for the images."""
-    model, cfg, step = load_model(checkpoint)
+def model_inputs(model, cfg, images: List[str]) -> Tuple[List[np.ndarray], torch.Tensor]:
+    """The images as the checkpoint's model sees them: their pixels, cropped to its input size, and
+    the batch normalised by its data preprocessor's mean and std."""
     prep = cfg.model.get('data_preprocessor', {})
     size = model.target_encoder.grid_size[0] * model.target_encoder.patch_size
     batch = [prepare(p, size, prep.get('mean', IMAGENET_MEAN), prep.get('std', IMAGENET_STD)) for p in images]
-    saliency, foreground, regions = analyse(model, torch.stack([b[1] for b in batch]))
-    return Regions([b[0] for b in batch], saliency, foreground, regions,
-                   tuple(saliency.shape[1:]), step)
+    return [b[0] for b in batch], torch.stack([b[1] for b in batch])
+
+
+def regions_at(checkpoint: str, images: List[str]) -> Regions:
+    """The saliency, foreground and regions of a checkpoint's model for the images."""
+    model, cfg, step = load_model(checkpoint)
+    if cfg.model.get('type') != 'DSeqJEPA':
+        raise ValueError(f'{checkpoint} is a {cfg.model.get("type")} checkpoint; regions need '
+                         'DSeq-JEPA (its CLS token gives the saliency)')
+    pixels, batch = model_inputs(model, cfg, images)
+    saliency, foreground, regions = analyse(model, batch)
+    return Regions(pixels, saliency, foreground, regions, tuple(saliency.shape[1:]), step)

@@ -44,19 +44,20 @@ def draw_regions(ax, pixels: np.ndarray, regions: torch.Tensor, grid: Tuple[int,
     ax.imshow(out)
 
 
-def figure(rows: int, cols: int):
-    """A figure of rows x cols panels of ``PANEL`` pixels, each under a ``TITLE`` strip."""
+def figure(rows: int, cols: int, header: int = 0):
+    """A figure of rows x cols panels of ``PANEL`` pixels, each under a ``TITLE`` strip, below a
+    free strip of ``header`` pixels (for a caption)."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     dpi = 100
-    fig = plt.figure(figsize=(cols * PANEL / dpi, rows * (PANEL + TITLE) / dpi), dpi=dpi)
+    height = header + rows * (PANEL + TITLE)
+    fig = plt.figure(figsize=(cols * PANEL / dpi, height / dpi), dpi=dpi)
     axes = []
     for r in range(rows):
         for c in range(cols):
-            top = 1 - (r * (PANEL + TITLE) + TITLE) / (rows * (PANEL + TITLE))
-            axes.append(fig.add_axes([c / cols, top - PANEL / (rows * (PANEL + TITLE)), 1 / cols,
-                                      PANEL / (rows * (PANEL + TITLE))]))
+            bottom = 1 - (header + (r + 1) * (PANEL + TITLE)) / height
+            axes.append(fig.add_axes([c / cols, bottom, 1 / cols, PANEL / height]))
             axes[-1].set_axis_off()
     return fig, axes
 

@@ -8,6 +8,7 @@ work dir done with ``suite_stage.json`` when it has finished. Each stage's outpu
 ``<stage dir>/suite_stage.log``; progress lines are echoed. This module imports no torch: the runner
 stays a light process.
 """
+import glob
 import json
 import os
 import os.path as osp
@@ -19,7 +20,7 @@ from typing import Dict, List, Optional
 
 from engine.resume import checkpoints_in, latest_checkpoint
 from suite.leaderboard import write_all
-from suite.methods import BASELINE
+from suite.methods import BASELINE, METHODS
 from suite.processes import die_with_parent, stop
 
 #: the repo root, where the stages run: the suite is installed editable, in place
@@ -174,17 +175,31 @@ class Suite:
             raise FileNotFoundError(f'{stage_dir} holds no complete checkpoint: the stage wrote none')
         return last
 
-    def regions(self, checkpoint_dir: str) -> None:
-        """The region pictures of every checkpoint in ``checkpoint_dir``, for the preset's images."""
-        spec = self.preset.get('regions', {})
-        images = [osp.join(ROOT, p) for p in spec.get('images', [])]
-        if not images:
-            return
+    def picture_stage(self, name: str, tool: str, args: List[str], out: str = '') -> List[str]:
+        """A stage drawing pictures with ``tools/<tool>`` (``--out`` the stage dir, or the file
+        ``out`` in it); return the PNGs it wrote."""
+        def run(stage_dir: str, log: str) -> dict:
+            self.command([sys.executable, osp.join('tools', tool), *args,
+                          '--out', osp.join(stage_dir, out) if out else stage_dir], log)
+            return dict(figures=sorted(glob.glob(osp.join(stage_dir, '*.png'))))
+        return self.stage(name, run).get('figures', [])
 
-        def run(stage_dir: str, log: str) -> None:
-            self.command([sys.executable, osp.join('tools', 'visualize_regions.py'),
-                          checkpoint_dir, *images, '--out', stage_dir], log)
-        self.stage('regions', run)
+    def pictures(self, pretrained: Dict[str, str]) -> List[str]:
+        """The pictures of the pretraining runs (method -> work dir): each method's training
+        curves, its patch clusters over its checkpoints and the regions of the preset's method, for
+        the preset's images; return the PNGs."""
+        runs = [f'{METHODS[m].label}={d}' for m, d in pretrained.items()]
+        figures = self.picture_stage('curves', 'plot_curves.py', runs, out='curves.png')
+        clusters = self.preset.get('clusters', {})
+        if clusters.get('images'):
+            figures += self.picture_stage('clusters', 'visualize_clusters.py', runs + [
+                '--images', *[osp.join(ROOT, p) for p in clusters['images']],
+                '--k', str(clusters.get('k', 5))])
+        regions = self.preset.get('regions', {})
+        if regions.get('images') and regions.get('method') in pretrained:
+            figures += self.picture_stage('regions', 'visualize_regions.py', [
+                pretrained[regions['method']], *[osp.join(ROOT, p) for p in regions['images']]])
+        return figures
 
     def run(self) -> str:
         """Every stage of the preset, then the leaderboard; return its markdown (or, on a dry
@@ -193,9 +208,7 @@ class Suite:
             os.makedirs(self.work_dir, exist_ok=True)
         self.write_data()
         checkpoints = {m: self.pretrain(m, c) for m, c in self.preset['pretrain'].items()}
-        method = self.preset.get('regions', {}).get('method')
-        if method in checkpoints:
-            self.regions(osp.dirname(checkpoints[method]))
+        figures = self.pictures({m: osp.dirname(c) for m, c in checkpoints.items()})
         results = []
         for task in self.preset['transfer']:
             for m, config in task['configs'].items():
@@ -206,7 +219,7 @@ class Suite:
         self.say('leaderboard')
         if self.dry_run:
             return 'would write the leaderboard of: ' + ' '.join(results) + '\n'
-        text = write_all(results, osp.join(self.work_dir, 'leaderboard'))
+        text = write_all(results, osp.join(self.work_dir, 'leaderboard'), figures)
         self.say(f'done: {osp.relpath(osp.join(self.work_dir, "leaderboard"), ROOT)}/'
                  'leaderboard.{md,csv,html,png}')
         return text

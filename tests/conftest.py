@@ -154,11 +154,14 @@ def suite_stages(preset_file: str) -> dict:
     """The stages a suite preset (configs/suite/*.py or one based on it) runs, in order, each with
     the number of commands it runs: its training (unless ``train=False``), plus tools/test.py where
     its task tests (always without training). As the preset's comments describe them: each
-    method's pretraining, the region pictures when they have images, then per transfer task each
-    method's run and the random-init run of ``random``."""
+    method's pretraining, the training curves, the cluster and region pictures when they have
+    images, then per transfer task each method's run and the random-init run of ``random``."""
     from mmengine.config import Config
     preset = Config.fromfile(preset_file)
     stages = {f'pretrain_{method}': 1 for method in preset.pretrain}
+    stages['curves'] = 1
+    if preset.get('clusters', {}).get('images'):
+        stages['clusters'] = 1
     if preset.get('regions', {}).get('images') and preset.regions.method in preset.pretrain:
         stages['regions'] = 1
     for task in preset.transfer:

@@ -3,6 +3,7 @@ and tools/visualize_regions.py on the DSeq-JEPA checkpoints it wrote."""
 import json
 import os
 import os.path as osp
+import re
 
 import pytest
 from mmengine.config import Config
@@ -31,6 +32,7 @@ transfer = [dict(name='clevr_count', random='dseq', test=True,
                  configs=dict(ijepa='configs/smoke/clevr_count_ijepa_vittiny_synthclevr.py',
                               dseq='configs/smoke/clevr_count_dseq_vittiny_synthclevr.py'))]
 regions = dict(method='dseq', images=['{tmp}/clevr/CLEVR_v1.0/images/val/CLEVR_val_000000.png'])
+clusters = dict(images=regions['images'], k=5)
 """)
     first = run_tool('run_suite.py', str(preset), env=dict(os.environ))
     return tmp, preset, first
@@ -52,9 +54,12 @@ def test_every_stage_runs_and_the_table_has_the_random_row(suite):
     avg = next(r for r in rows if '| top-1 avg |' in r).split('|')
     tested = {m: metrics_of_test_run(str(work / f'clevr_count_{m}'))['clevr_count/top1_avg']
               for m in ('ijepa', 'dseq', 'random')}  # each cell is its stage's test result
-    assert [c.strip() for c in avg[4:8]] == [
-        f"{tested['ijepa']:.1f}", f"{tested['dseq']:.1f}",
-        f"{tested['dseq'] - tested['ijepa']:+.1f}", f"{tested['random']:.1f}"]
+    ijepa, dseq, difference, random = (c.strip() for c in avg[4:8])
+    assert (ijepa, dseq, random) == (f"{tested['ijepa']:.1f}", f"{tested['dseq']:.1f}",
+                                     f"{tested['random']:.1f}")
+    # the difference with its interval, from the records every stage's test wrote
+    assert re.fullmatch(re.escape(f"{tested['dseq'] - tested['ijepa']:+.1f}") +
+                        r' \[[-+]\d+\.\d, [-+]\d+\.\d\]( within noise)?', difference)
     cls = next(r for r in rows if '| top-1 cls |' in r).split('|')
     assert [c.strip() == 'missing' for c in cls[4:8]] == [True, False, True, False]  # no I-JEPA CLS
     verdicts = [line for line in out.splitlines()
@@ -62,7 +67,7 @@ def test_every_stage_runs_and_the_table_has_the_random_row(suite):
     # each method on each readout that random init has too: I-JEPA avg, concat4; DSeq-JEPA avg,
     # cls, concat4
     assert len(verdicts) == sum(len(readouts[m] & readouts['random']) for m in task.configs)
-    assert all('standard errors)' in line for line in verdicts)  # the probes logged their sizes
+    assert all('of resamples <= 0)' in line for line in verdicts)  # the probes recorded images
     for name in ('md', 'csv', 'html', 'png'):
         assert (work / 'leaderboard' / f'leaderboard.{name}').exists()
 
@@ -97,6 +102,29 @@ def test_region_pictures_of_every_checkpoint(suite):
     with Image.open(out / 'regions_grid.png') as im:  # a row per checkpoint
         assert im.format == 'PNG' and im.size == (PANEL, steps * (PANEL + TITLE))
     assert osp.getsize(out / 'CLEVR_val_000000.png') > 10_000  # pictures, not blank canvases
+
+
+@pytest.mark.slow
+def test_cluster_pictures_and_curves_of_both_methods_on_the_page(suite):
+    """The suite's picture stages (tools/visualize_clusters.py, tools/plot_curves.py) on the
+    pretraining runs it made, and the leaderboard's page showing them."""
+    tmp, _, _ = suite
+    work = tmp / 'work'
+    from suite.patch_clusters import HEADER, cluster_blocks
+    from suite.regions_figure import PANEL, TITLE
+    checkpoints = len([f for f in os.listdir(work / 'pretrain_dseq') if f.endswith('.pth')])
+    depth = Config.fromfile(str(work / 'pretrain_dseq' / 'dseq_vittiny_synthclevr.py')).model.encoder.depth
+    with Image.open(work / 'clusters' / 'clusters_CLEVR_val_000000.png') as im:  # methods side by side
+        assert im.size == (2 * len(cluster_blocks(depth)) * PANEL,
+                           HEADER + checkpoints * (PANEL + TITLE))
+    with Image.open(work / 'curves' / 'curves.png') as im:  # loss, target rank and lr (no monitor)
+        assert im.size == (3 * 450, 360)
+    page = (work / 'leaderboard' / 'leaderboard.html').read_text()
+    shown = re.findall(r'<img src="([^"]+)"', page)
+    assert shown == ['leaderboard.png', 'figures/curves_curves.png',
+                     'figures/clusters_clusters_CLEVR_val_000000.png',
+                     'figures/regions_CLEVR_val_000000.png', 'figures/regions_regions_grid.png']
+    assert all((work / 'leaderboard' / src).is_file() for src in shown)
 
 
 def test_the_vitb16_preset_runs_the_paper_configs_through_the_dist_scripts(tmp_path):

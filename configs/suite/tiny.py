@@ -49,6 +49,9 @@ transfer = [
          configs=dict(ijepa='configs/smoke/knn_ijepa_vittiny_synthimagenet.py',
                       dseq='configs/smoke/knn_dseq_vittiny_synthimagenet.py')),
 ]
-# pictures of the DSeq-JEPA regions over its checkpoints, for these images
-regions = dict(method='dseq', images=['data/suite_tiny/clevr/CLEVR_v1.0/images/val/'
-                                      f'CLEVR_val_{i:06d}.png' for i in range(4)])
+# pictures over the checkpoints of the pretraining runs, for these images: the patch clusters of
+# both methods (SPEC section 4c, k groups) and the DSeq-JEPA regions; the training curves are drawn
+# for every preset
+_images = [f'data/suite_tiny/clevr/CLEVR_v1.0/images/val/CLEVR_val_{i:06d}.png' for i in range(4)]
+clusters = dict(images=_images, k=5)
+regions = dict(method='dseq', images=_images)

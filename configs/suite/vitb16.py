@@ -28,4 +28,6 @@ transfer = [
          random='dseq' if protocol == 'knn' else None,
          configs={m: f'configs/{protocol}_{data}_{m}_vitb.py' for m in ('ijepa', 'dseq')})
     for data in ('in1k', 'inat21', 'cub', 'cars') for protocol in ('linear', 'knn')]
+# the pictures over the checkpoints (see tiny.py) need images: list some of IMAGENET_ROOT's val
+clusters = dict(images=[], k=5)
 regions = dict(method='dseq', images=[])

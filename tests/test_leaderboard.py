@@ -11,7 +11,8 @@ from PIL import Image
 
 from conftest import run_tool
 
-from suite import leaderboard, methods, records, results
+from engine.records import RECORDS, write_top1
+from suite import leaderboard, methods, results
 from suite.significance import paired_bootstrap, top1_from_counts
 
 #: what the transfer configs of each task declare they report
@@ -205,7 +206,7 @@ def recorded_run(work_dir, method, correct, seed=0, labels=None, value=None):
     labels = np.arange(len(correct)) % 8 if labels is None else labels
     logged = 100.0 * correct.mean() if value is None else value
     fake_run(work_dir, STAMP, method, 'count', seed=seed, test={AVG: logged})
-    records.write_top1(str(work_dir / STAMP / records.RECORDS), 'clevr_count', labels,
+    write_top1(str(work_dir / STAMP / RECORDS), 'clevr_count', labels,
                        {AVG: correct}, {AVG: 100.0 * correct.mean()})
     return str(work_dir)
 

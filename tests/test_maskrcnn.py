@@ -89,11 +89,11 @@ def test_ground_truth_as_predictions_scores_a_perfect_coco_map(synthetic_coco, m
             labels=torch.tensor([o['bbox_label'] for o in objects]),
             scores=torch.ones(len(objects)),
             masks=torch.from_numpy(np.stack(masks).astype(bool))))])
-    from suite import records
+    from engine import records
     monkeypatch.setattr(records, 'current_records_dir', lambda: str(tmp_path / 'records'))
     result = metric.evaluate(len(dataset))
     assert result['coco/bbox_mAP'] == 1.0 and result['coco/segm_mAP'] == 1.0
-    recorded = records.run_records(str(tmp_path))
+    recorded = run_records(str(tmp_path))
     assert sorted(recorded) == ['coco/bbox_mAP', 'coco/segm_mAP']
     for record in recorded.values():
         assert record.keys.tolist() == sorted(coco.getImgIds()) == sorted(dataset.get_data_info(

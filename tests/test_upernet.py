@@ -213,7 +213,8 @@ def _segmentations(rng, names, classes=6, size=(12, 9)):
 
 def test_miou_records_reproduce_mmsegs_miou_on_repeated_images(tmp_path, monkeypatch):
     from mmseg.evaluation import IoUMetric
-    from suite import records
+    from engine import records
+    from suite.records import run_records
     from transfer.ade import IoUMetricWithRecords
     monkeypatch.setattr(records, 'current_records_dir', lambda: str(tmp_path / 'records'))
     names = [f'{i}.jpg' for i in range(7)]
@@ -224,7 +225,7 @@ def test_miou_records_reproduce_mmsegs_miou_on_repeated_images(tmp_path, monkeyp
     metric.process({}, samples[:4])
     metric.process({}, samples[4:])
     logged = metric.evaluate(len(samples))['mIoU']
-    (record,) = records.run_records(str(tmp_path)).values()
+    (record,) = run_records(str(tmp_path)).values()
     assert record.keys.tolist() == names and record.value == logged
     assert round(record.metric(np.ones(7)), 2) == logged
     # the reference: mmseg's own IoUMetric on the images each resample draws, repeated

@@ -8,7 +8,7 @@ from mmseg.datasets import ADE20KDataset
 from mmseg.evaluation import IoUMetric
 from mmseg.registry import DATASETS, METRICS
 
-from suite import records
+from engine import records
 
 __all__ = ['ADE20KSegDataset', 'ADE_LAYOUT', 'IoUMetricWithRecords']
 
@@ -42,7 +42,7 @@ class ADE20KSegDataset(ADE20KDataset):
 @METRICS.register_module()
 class IoUMetricWithRecords(IoUMetric):
     """mmseg's ``IoUMetric`` that, in a runner, records the mIoU it logs per image
-    (:func:`suite.records.write_miou`): each image's intersection and union areas per class, which
+    (:func:`engine.records.write_miou`): each image's intersection and union areas per class, which
     mmseg's results already hold, and its file name (the pairing key), so that mIoU can be
     re-computed on any resample of the images."""
 

@@ -10,7 +10,7 @@ from mmdet.evaluation import CocoMetric
 from mmdet.registry import DATASETS, METRICS
 
 from engine.files import load_json
-from suite import records
+from engine import records
 
 __all__ = ['CocoInstanceDataset', 'CocoMetricWithRecords', 'CheckedCOCO', 'COCO_LAYOUT',
            'INSTANCE_KEYS']
@@ -108,7 +108,7 @@ class CocoMetricWithRecords(CocoMetric):
     """mmdet's ``CocoMetric`` that, in a runner, writes its detections (COCO's results format,
     through mmdet's ``outfile_prefix``: ``<prefix>.bbox.json``, ``<prefix>.segm.json``) into the
     run's records folder and records each ``<prefix>/<bbox|segm>_mAP`` it logs with the ground
-    truth it was evaluated against (:func:`suite.records.write_coco_ap`), so that AP can be
+    truth it was evaluated against (:func:`engine.records.write_coco_ap`), so that AP can be
     re-accumulated on any resample of the images. In a runner the detections go to the records
     folder whatever ``outfile_prefix`` says; outside one the metric is mmdet's."""
 

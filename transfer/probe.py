@@ -32,7 +32,7 @@ from mmengine.runner import EpochBasedTrainLoop, TestLoop, ValLoop
 from torch.utils.data import DataLoader
 
 from engine.model import unwrap_model
-from suite import records
+from engine import records
 
 __all__ = ['LinearProbe', 'HeadSpec', 'ProbeHeadsOptimWrapperConstructor', 'FeatureCacheTrainLoop',
            'FeatureCacheValLoop', 'FeatureCacheTestLoop', 'ProbeAccuracy', 'READOUTS', 'HEAD_NORMS',
@@ -444,7 +444,7 @@ class ProbeAccuracy(BaseMetric):
     it), and the number of samples it was measured on, ``<prefix>/num_samples``. After
     :meth:`report_selected`, only the chosen head of each readout, as ``<prefix>/top1_<readout>``,
     with the selection's scalars. In a runner, each reported top-1 is also recorded per image
-    (:func:`suite.records.write_top1`: each image's correctness under the reported head, and its
+    (:func:`engine.records.write_top1`: each image's correctness under the reported head, and its
     label)."""
 
     default_prefix = 'probe'

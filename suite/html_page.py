@@ -35,16 +35,16 @@ def bullets(lines: Sequence[str]) -> str:
 
 
 def figures(paths: Sequence[str], page_dir: str) -> str:
-    """The pictures, each copied to ``<page_dir>/figures/`` (named after its folder and file, so
-    two stages' pictures of one image stay apart) and shown with its name as caption. A picture
-    already in ``page_dir`` is referenced where it is."""
+    """The pictures, each copied to ``<page_dir>/figures/<its folder>/`` (so two stages' pictures
+    of one image stay apart) and shown with that path as caption. A picture already in ``page_dir``
+    is referenced where it is."""
     out = []
     for path in paths:
         if osp.dirname(osp.abspath(path)) == osp.abspath(page_dir):
             name = osp.basename(path)
         else:
-            name = osp.join('figures', f'{osp.basename(osp.dirname(path))}_{osp.basename(path)}')
-            os.makedirs(osp.join(page_dir, 'figures'), exist_ok=True)
+            name = osp.join('figures', osp.basename(osp.dirname(path)), osp.basename(path))
+            os.makedirs(osp.dirname(osp.join(page_dir, name)), exist_ok=True)
             shutil.copyfile(path, osp.join(page_dir, name))
         src = html.escape(name.replace(osp.sep, '/'), quote=True)
         out.append(f'<figure><a href="{src}"><img src="{src}" alt="{html.escape(name)}"></a>'

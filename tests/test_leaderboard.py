@@ -399,9 +399,9 @@ def test_the_page_embeds_tables_chart_and_figures_and_references_only_files_that
     text = leaderboard.write_all(work_dirs, str(out), [str(figure)])
     page = out / 'leaderboard.html'
     links = _referenced(page)
-    assert sorted(set(links)) == ['figures/curves_curves.png', 'leaderboard.png']
+    assert sorted(set(links)) == ['figures/curves/curves.png', 'leaderboard.png']
     assert all((out / link).is_file() for link in links)
-    with Image.open(out / 'figures' / 'curves_curves.png') as im:
+    with Image.open(out / 'figures' / 'curves' / 'curves.png') as im:
         assert im.size == (40, 30)
     shown = page.read_text()
     assert shown.count('<table>') == 2 and '<td>best val epoch</td>' in shown

@@ -121,9 +121,9 @@ def test_cluster_pictures_and_curves_of_both_methods_on_the_page(suite):
         assert im.size == (3 * 450, 360)
     page = (work / 'leaderboard' / 'leaderboard.html').read_text()
     shown = re.findall(r'<img src="([^"]+)"', page)
-    assert shown == ['leaderboard.png', 'figures/curves_curves.png',
-                     'figures/clusters_clusters_CLEVR_val_000000.png',
-                     'figures/regions_CLEVR_val_000000.png', 'figures/regions_regions_grid.png']
+    assert shown == ['leaderboard.png', 'figures/curves/curves.png',
+                     'figures/clusters/clusters_CLEVR_val_000000.png',
+                     'figures/regions/CLEVR_val_000000.png', 'figures/regions/regions_grid.png']
     assert all((work / 'leaderboard' / src).is_file() for src in shown)
 
 

@@ -193,13 +193,19 @@ def test_probe_trains_once_encoded_features_for_every_readout(synthetic_clevr, t
                                            for seeds in row.values())
 
 
-def _train_probe(features, labels, head_norm, steps=60):
-    """A LinearProbe on given 'avg' features after ``steps`` AdamW steps: its test-mode logits."""
+def _tiny_probe(readouts=('avg',), seed=0, head_norm=None):
+    """A LinearProbe on a 4-block 16-wide encoder of 32x32 images, initialised from ``seed``."""
     import backbones  # noqa: F401  (registers JEPAViT)
     from transfer.probe import LinearProbe
-    torch.manual_seed(0)
-    probe = LinearProbe(dict(type='JEPAViT', arch='b', embed_dim=16, depth=4, num_heads=2,
-                             img_size=32, patch_size=16), num_classes=3, head_norm=head_norm)
+    torch.manual_seed(seed)
+    return LinearProbe(dict(type='JEPAViT', arch='b', embed_dim=16, depth=4, num_heads=2,
+                            img_size=32, patch_size=16), num_classes=3, readouts=readouts,
+                       head_norm=head_norm).eval()
+
+
+def _train_probe(features, labels, head_norm, steps=60):
+    """A LinearProbe on given 'avg' features after ``steps`` AdamW steps: its test-mode logits."""
+    probe = _tiny_probe(head_norm=head_norm)
     opt = torch.optim.AdamW(probe.heads.parameters(), lr=1e-2)
     probe.train()
     for _ in range(steps):
@@ -256,3 +262,117 @@ def test_probe_recipe_and_the_two_methods(task, classes):
     assert dseq.model.backbone.use_cls_token and not ijepa.model.backbone.use_cls_token
     assert 'dseq' in dseq.model.backbone.init_cfg.checkpoint
     assert 'ijepa' in ijepa.model.backbone.init_cfg.checkpoint
+
+
+def _probe_run(task, work_dir, monkeypatch, **options):
+    """A CLEVR ``task`` smoke probe (DSeq-JEPA's, random init, 10 epochs) trained and tested in
+    ``work_dir``: its test metrics, its runner, how many images it encoded and its log."""
+    from mmengine.registry import RUNNERS
+    from transfer.probe import LinearProbe
+    cfg = Config.fromfile(SMOKE)
+    cfg.merge_from_dict(dict(task=task, work_dir=str(work_dir),
+                             experiment_name=osp.basename(work_dir),
+                             train_cfg=dict(max_epochs=10, val_interval=5), **options))
+    encoded = []
+    extract = LinearProbe.extract
+
+    def counting(self, images):
+        encoded.append(len(images))
+        return extract(self, images)
+    monkeypatch.setattr(LinearProbe, 'extract', counting)
+    runner = RUNNERS.build(cfg)
+    runner.train()
+    metrics = runner.test()
+    with open(osp.join(runner.log_dir, f'{runner.timestamp}.log')) as f:
+        return metrics, runner, sum(encoded), f.read()
+
+
+def test_dist_probe_loads_the_features_the_count_probe_stored(synthetic_clevr, tmp_path,
+                                                              monkeypatch):
+    monkeypatch.setenv('SYNTH_CLEVR_ROOT', synthetic_clevr)
+    store = str(tmp_path / 'store')
+    _, count, encoded, log = _probe_run('count', tmp_path / 'count', monkeypatch,
+                                        feature_store=store)
+    assert encoded == 80 + 12 + 40 and len(os.listdir(store)) == 3  # train, val, test
+    assert 'feature store: saved the features of 80 images' in log
+    stored, dist, encoded, log = _probe_run('dist', tmp_path / 'dist', monkeypatch,
+                                            feature_store=store)
+    assert encoded == 0 and len(os.listdir(store)) == 3
+    for size in (80, 12, 40):
+        assert f'feature store: loaded the features of {size} images from {store}/' in log
+    plain, alone, encoded, _ = _probe_run('dist', tmp_path / 'plain', monkeypatch)
+    assert encoded == 80 + 12 + 40
+    assert stored == plain and set(stored) >= {'clevr_dist/top1_cls', 'clevr_dist/top1_avg'}
+    heads, plain_heads = dist.model.heads.state_dict(), alone.model.heads.state_dict()
+    assert all(torch.equal(v, plain_heads[k]) for k, v in heads.items())
+    for loop in ('train_loop', 'val_loop', 'test_loop'):
+        cache, plain_cache, count_cache = (getattr(r, loop).cache for r in (dist, alone, count))
+        assert all(torch.equal(v, plain_cache.features[k]) for k, v in cache.features.items())
+        # the labels are the run's own task's, which the Count run's differ from
+        assert torch.equal(cache.labels, plain_cache.labels)
+        assert cache.labels.tolist() == getattr(dist, loop).image_dataloader.dataset.labels
+        assert not torch.equal(cache.labels, count_cache.labels)
+    # another encoder (other random weights) misses
+    _, _, encoded, log = _probe_run('dist', tmp_path / 'seed1', monkeypatch, feature_store=store,
+                                    randomness=dict(seed=1))
+    assert encoded == 80 + 12 + 40 and 'loaded' not in log and len(os.listdir(store)) == 6
+
+
+def test_feature_store_keys_the_encoder_and_the_images_not_the_task(synthetic_clevr, tmp_path):
+    from transfer.feature_store import FeatureStore
+    store = FeatureStore(str(tmp_path), dict(backbone=dict(type='JEPAViT', depth=2)))
+    probe, f32 = _tiny_probe(), torch.float32
+
+    def data(task='count', split='train800', img_size=32):
+        return ClevrDataset(synthetic_clevr, task, split, img_size, num_train=8, num_val=8)
+    key = store.key(probe, data(), f32)
+    assert store.key(probe, data('dist'), f32) == key == store.key(_tiny_probe(), data(), f32)
+    other = _tiny_probe()
+    with torch.no_grad():
+        other.backbone.blocks[1].mlp.fc2.bias[0] += 1e-6  # any weight of the encoder
+    deeper = FeatureStore(str(tmp_path), dict(backbone=dict(type='JEPAViT', depth=3)))
+    misses = [store.key(other, data(), f32), store.key(_tiny_probe(seed=1), data(), f32),
+              store.key(probe, data(split='val200'), f32),
+              store.key(probe, data(img_size=48), f32), store.key(probe, data(), torch.float16),
+              store.key(_tiny_probe(('avg', 'concat4')), data(), f32),
+              deeper.key(probe, data(), f32)]
+    assert len({key, *misses}) == 1 + len(misses)
+    # the checkpoint an encoder loads is hashed as weights, not as its init_cfg
+    loading = FeatureStore(str(tmp_path), dict(backbone=dict(type='JEPAViT', depth=2,
+                                                             init_cfg=dict(checkpoint='x.pth'))))
+    assert loading.key(probe, data(), f32) == key
+    assert store.key(probe, torch.utils.data.Subset(data(), range(4)), f32) is None
+
+
+@pytest.mark.parametrize('dtype', ['float32', 'float16', 'bfloat16'])
+def test_feature_store_round_trips_the_features_bit_for_bit(synthetic_clevr, tmp_path,
+                                                            monkeypatch, dtype):
+    from mmengine.logging import MMLogger
+    from torch.utils.data import DataLoader, Subset
+    from transfer.feature_store import FeatureStore
+    from transfer.probe import _FeatureCache
+    logger = MMLogger.get_instance('test_feature_store')
+    probe, store = _tiny_probe(('avg', 'concat4')), FeatureStore(str(tmp_path), {})
+    images = ClevrDataset(synthetic_clevr, 'count', 'train800', 32, num_train=10)
+
+    def filled(dataset):
+        cache = _FeatureCache(DataLoader(dataset, batch_size=4), dtype, store)
+        cache.fill(probe, logger)
+        return cache
+    saved = filled(images)
+    stored = [f'{store.key(probe, images, saved.dtype)}.pt']
+    assert os.listdir(tmp_path) == stored
+    # a dataset without feature_key is encoded as without a store, and not stored
+    subset = filled(Subset(images, range(6)))
+    assert os.listdir(tmp_path) == stored
+    assert all(torch.equal(v, saved.features[k][:6]) for k, v in subset.features.items())
+    assert subset.labels.tolist() == images.labels[:6]
+
+    def no_encoding(images):
+        raise AssertionError('the stored features were encoded again')
+    monkeypatch.setattr(probe, 'extract', no_encoding)
+    loaded = filled(images)
+    for k, v in saved.features.items():
+        assert v.dtype == loaded.features[k].dtype == getattr(torch, dtype)
+        assert torch.equal(v, loaded.features[k]), k
+    assert torch.equal(loaded.labels, saved.labels)

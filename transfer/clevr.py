@@ -21,6 +21,8 @@ follows from it (:func:`with_task`).
 """
 import bisect
 import copy
+import hashlib
+import os
 import os.path as osp
 from typing import List, Sequence
 
@@ -142,6 +144,17 @@ class ClevrDataset(torch.utils.data.Dataset):
 
     def __len__(self) -> int:
         return len(self.files)
+
+    def feature_key(self) -> str:
+        """What the items' images are, for :class:`~transfer.feature_store.FeatureStore`: a hash
+        of ``img_size`` and of the image files in order (each one's real path, size and
+        modification time, so a rewritten file misses). Not the task: the Count and Dist probes
+        of a split share their features."""
+        digest = hashlib.sha256(f'{type(self).__name__} {self.img_size}\n'.encode())
+        for path in self.files:
+            stat = os.stat(path)
+            digest.update(f'{osp.realpath(path)} {stat.st_size} {stat.st_mtime_ns}\n'.encode())
+        return digest.hexdigest()
 
     def __getitem__(self, index: int) -> dict:
         img = read_rgb(self.files[index]).resize((self.img_size, self.img_size), Image.BICUBIC)

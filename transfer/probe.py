@@ -8,7 +8,9 @@ once, keep the features in memory and iterate over them: 100 epochs of a linear 
 seconds. The model, the optimiser, the schedulers, the hooks, the checkpoints and the logs are
 mmengine's, as for any other config. A cached probe is meant to run in one process: the features of
 a split fit in memory (the 15,000 CLEVR test scenes at ViT-B are 46 MB per readout), and every
-process would otherwise encode the whole split.
+process would otherwise encode the whole split. With a ``feature_store`` folder in the config,
+features are also kept on disk, and a later probe of the same encoder on the same images (CLEVR
+Dist after Count) loads them instead of encoding (:mod:`transfer.feature_store`).
 
 A probe may train a grid of heads per readout (``head_grid``: learning-rate scales x weight decays)
 side by side, each in its own param group (:class:`ProbeHeadsOptimWrapperConstructor`);
@@ -33,6 +35,7 @@ from torch.utils.data import DataLoader
 
 from engine.model import unwrap_model
 from engine import records
+from .feature_store import FeatureStore
 
 __all__ = ['LinearProbe', 'HeadSpec', 'ProbeHeadsOptimWrapperConstructor', 'FeatureCacheTrainLoop',
            'FeatureCacheValLoop', 'FeatureCacheTestLoop', 'ProbeAccuracy', 'READOUTS', 'HEAD_NORMS',
@@ -284,14 +287,18 @@ class _FeatureCache(torch.utils.data.Dataset):
     """The features and labels of an image dataloader's dataset, filled once by :meth:`fill`.
     A batch is gathered by one indexing (``__getitems__``, which torch's DataLoader prefers to
     fetching and collating samples one by one: that would cost more than the heads' step over
-    ImageNet's 1.28M features)."""
+    ImageNet's 1.28M features). With a :class:`~transfer.feature_store.FeatureStore`, features
+    already stored for the same encoder and images are loaded instead of encoded, and new ones
+    saved."""
 
-    def __init__(self, image_dataloader: DataLoader, dtype: str = 'float32') -> None:
+    def __init__(self, image_dataloader: DataLoader, dtype: str = 'float32',
+                 store: Optional[FeatureStore] = None) -> None:
         if dtype not in ('float32', 'float16', 'bfloat16'):
             raise KeyError("feature_dtype must be 'float32', 'float16' or 'bfloat16', "
                            f'got {dtype!r}')
         self.image_dataloader = image_dataloader
         self.dtype = getattr(torch, dtype)
+        self.store = store
         self.features: Optional[Dict[str, torch.Tensor]] = None
         self.labels: Optional[torch.Tensor] = None
 
@@ -299,9 +306,17 @@ class _FeatureCache(torch.utils.data.Dataset):
         return len(self.image_dataloader.dataset)
 
     def fill(self, model: 'LinearProbe', logger: MMLogger) -> None:
-        """Encode the images with ``model.extract``, unless that has been done."""
+        """Encode the images with ``model.extract`` (or load their features from the store),
+        unless that has been done."""
         if self.features is not None:
             return
+        dataset = self.image_dataloader.dataset
+        key = self.store.key(model, dataset, self.dtype) if self.store is not None else None
+        if key is not None:
+            self.features = self.store.load(key, len(self), logger)
+            if self.features is not None:
+                self.labels = torch.tensor(dataset.labels)  # the current task's, never stored
+                return
         logger.info(f'feature cache: encoding {len(self)} images')
         dtype = self.dtype
 
@@ -310,6 +325,8 @@ class _FeatureCache(torch.utils.data.Dataset):
             return {k: v.to(dtype) for k, v in model.extract(images).items()}
         self.features, self.labels = encode_dataset(
             extract, self.image_dataloader, model.data_preprocessor, logger)
+        if key is not None:
+            self.store.save(key, self.features, logger)
 
     def __getitem__(self, index: Union[int, List[int]]) -> dict:
         return dict(inputs={k: v[index].float() for k, v in self.features.items()},
@@ -329,13 +346,19 @@ def _feature_loader(cache: _FeatureCache, batch_size: int, shuffle: bool, seed: 
                       generator=torch.Generator().manual_seed(seed))
 
 
+def feature_store(runner) -> Optional[FeatureStore]:
+    """The store in the folder of the runner's config key ``feature_store`` (None: no store)."""
+    folder = runner.cfg.get('feature_store')
+    return FeatureStore(folder, runner.cfg.model) if folder else None
+
+
 class _FeatureCacheMixin:
     """Swaps a loop's image dataloader for one over the features of the same dataset, filled by
     one encoding pass when the loop first runs."""
 
     def _use_cache(self, batch_size: int, shuffle: bool, dtype: str) -> None:
         self.image_dataloader = self.dataloader
-        self.cache = _FeatureCache(self.image_dataloader, dtype)
+        self.cache = _FeatureCache(self.image_dataloader, dtype, feature_store(self.runner))
         self.dataloader = _feature_loader(self.cache, batch_size, shuffle, self.runner.seed or 0)
 
     def run(self):
@@ -406,7 +429,7 @@ class FeatureCacheTestLoop(_FeatureCacheEvalLoop, TestLoop):
                 raise TypeError('FeatureCacheTestLoop with a selection_dataloader reports through '
                                 "ProbeAccuracy: test_evaluator needs type='ProbeAccuracy'")
             images = runner.build_dataloader(selection_dataloader, seed=runner.seed)
-            self.selection = _FeatureCache(images, feature_dtype)
+            self.selection = _FeatureCache(images, feature_dtype, feature_store(runner))
             self.selection_loader = _feature_loader(self.selection, batch_size, False, 0)
 
     def run(self) -> dict:

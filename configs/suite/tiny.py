@@ -25,7 +25,10 @@ pretrain = dict(ijepa='configs/pretrain/smoke/ijepa_vittiny_synthclevr.py',
 # the difference: 4.4 points); the vitb16 preset keeps the paper's VTAB-1k protocol.
 _clevr = ['train_dataloader.dataset.num_train=1800', 'val_dataloader.dataset.num_val=200',
           'train_dataloader.batch_size=100', 'val_dataloader.batch_size=100',
-          'test_dataloader.batch_size=100']
+          'test_dataloader.batch_size=100',
+          # Count and Dist probe the same images with the same encoders: Dist loads the features
+          # Count stored (the key hashes the encoder's weights and the images, not the labels)
+          f'feature_store={work_dir}/feature_store']
 # each task: one config per method; `random` names the config run again without weights (DSeq-JEPA's,
 # whose CLS token gives the random encoder every readout);
 # `test` evaluates the best checkpoint on the test split after training

@@ -7,6 +7,10 @@ custom_imports = dict(imports=['backbones', 'engine.checkpoint', 'transfer'])
 train_cfg = dict(type='FeatureCacheTrainLoop', max_epochs=100, batch_size=256, val_interval=10)
 val_cfg = dict(type='FeatureCacheValLoop')
 test_cfg = dict(type='FeatureCacheTestLoop')
+# a folder: the loops save the encoded features there and load them in later probes of the same
+# encoder weights on the same images (e.g. CLEVR Dist after Count; transfer/feature_store.py).
+# Only datasets with feature_key() (ClevrDataset) are stored; None: encode in every run
+feature_store = None
 
 optim_wrapper = dict(type='OptimWrapper',
                      optimizer=dict(type='AdamW', lr=1e-3, betas=(0.9, 0.999), weight_decay=0.05))

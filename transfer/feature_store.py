@@ -1,0 +1,98 @@
+"""An on-disk store of a frozen encoder's probe features, shared by probe runs on the same images.
+
+The CLEVR Count and Dist probes encode the same images with the same encoder: with a store
+(the config key ``feature_store``, a folder), the second run loads what the first one saved instead
+of encoding again. An entry's key hashes everything its features depend on: the images (the
+dataset's ``feature_key()``), the encoder's weights when it encodes (every tensor of its state
+dict), its architecture (``model.backbone`` less ``init_cfg``, which only decides the weights), the
+data preprocessor's config, the readouts, the features' dtype, the device kind (a GPU encodes in
+bf16) and torch's and timm's versions. Labels are never stored: a run takes them from its own
+dataset, so a Count run's features serve the Dist run.
+
+A dataset opts in with ``feature_key() -> str`` (what its images are, not its labels) and
+``labels`` (the labels of its items, in order); the features of any other dataset are encoded as
+without a store.
+"""
+import hashlib
+import json
+import os
+import os.path as osp
+import tempfile
+from typing import Dict, Optional
+
+import timm
+import torch
+import torch.nn as nn
+from mmengine import dist
+from mmengine.logging import MMLogger
+
+__all__ = ['FeatureStore', 'weights_digest']
+
+#: bumped when the features of a key change without the key seeing it (probe_features's code)
+STORE_FORMAT = 1
+
+
+def weights_digest(module: nn.Module) -> str:
+    """sha256 of every tensor of ``module``'s state dict: its name, dtype, shape and bytes."""
+    digest = hashlib.sha256()
+    for name, tensor in module.state_dict().items():
+        flat = tensor.detach().cpu().contiguous().reshape(-1)
+        digest.update(f'{name} {flat.dtype} {tuple(tensor.shape)}\n'.encode())
+        digest.update(flat.view(torch.uint8).numpy())
+    return digest.hexdigest()
+
+
+class FeatureStore:
+    """The features of probe datasets in ``folder``, one ``<key>.pt`` file per (encoder, images)
+    pair; ``model_cfg`` is the probe's ``model`` config (its encoder's architecture)."""
+
+    def __init__(self, folder: str, model_cfg: dict) -> None:
+        self.folder = folder
+        backbone = dict(model_cfg.get('backbone', {}))
+        backbone.pop('init_cfg', None)  # the weights it loads are hashed themselves
+        self.architecture = dict(backbone=backbone,
+                                 preprocessor=model_cfg.get('data_preprocessor'))
+
+    def key(self, probe: nn.Module, dataset, dtype: torch.dtype) -> Optional[str]:
+        """The key of ``dataset``'s features by the probe's ``extract`` as they stand, kept in
+        ``dtype``; None for a dataset without ``feature_key``."""
+        if not callable(getattr(dataset, 'feature_key', None)):
+            return None
+        parts = dict(self.architecture, format=STORE_FORMAT, images=dataset.feature_key(),
+                     weights=weights_digest(probe.backbone), readouts=list(probe.readouts),
+                     dtype=str(dtype), device=next(probe.backbone.parameters()).device.type,
+                     torch=torch.__version__, timm=timm.__version__)
+        return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+    def path(self, key: str) -> str:
+        """The file of ``key``'s features."""
+        return osp.join(self.folder, f'{key}.pt')
+
+    def load(self, key: str, size: int, logger: MMLogger) -> Optional[Dict[str, torch.Tensor]]:
+        """The stored features (per readout) of ``key``, None when there are none."""
+        path = self.path(key)
+        if not osp.exists(path):
+            return None
+        features = torch.load(path, map_location='cpu', weights_only=True)
+        sizes = {k: len(v) for k, v in features.items()}
+        if any(n != size for n in sizes.values()):
+            raise ValueError(f'feature store: {path} holds features of {sizes} images, not {size}')
+        logger.info(f'feature store: loaded the features of {size} images from {path}')
+        return features
+
+    def save(self, key: str, features: Dict[str, torch.Tensor], logger: MMLogger) -> None:
+        """Save ``key``'s features (rank 0 only: every rank holds them all), written whole or not
+        at all, so that a concurrent or killed run never leaves a partial file under the key."""
+        if dist.get_rank() != 0:
+            return
+        os.makedirs(self.folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.folder, suffix='.tmp')
+        os.close(fd)
+        try:
+            torch.save(features, tmp)
+            os.replace(tmp, self.path(key))
+        except BaseException:
+            os.remove(tmp)
+            raise
+        logger.info(f'feature store: saved the features of {len(next(iter(features.values())))} '
+                    f'images to {self.path(key)}')

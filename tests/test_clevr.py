@@ -138,13 +138,9 @@ def test_count_labels_equal_torchvision_minus_three(synthetic_clevr):
         assert [y - 3 for y in theirs._labels] == labels
 
 
-def test_probe_trains_once_encoded_features_for_every_readout(synthetic_clevr, tmp_path,
-                                                              monkeypatch):
-    from mmengine.registry import RUNNERS
+def count_encoded(monkeypatch) -> list:
+    """The sizes of the batches the probe's encoder is asked to encode from now on."""
     from transfer.probe import LinearProbe
-    monkeypatch.setenv('SYNTH_CLEVR_ROOT', synthetic_clevr)
-    cfg = Config.fromfile(SMOKE)
-    cfg.work_dir = str(tmp_path)
     encoded = []
     extract = LinearProbe.extract
 
@@ -152,6 +148,16 @@ def test_probe_trains_once_encoded_features_for_every_readout(synthetic_clevr, t
         encoded.append(len(images))
         return extract(self, images)
     monkeypatch.setattr(LinearProbe, 'extract', counting)
+    return encoded
+
+
+def test_probe_trains_once_encoded_features_for_every_readout(synthetic_clevr, tmp_path,
+                                                              monkeypatch):
+    from mmengine.registry import RUNNERS
+    monkeypatch.setenv('SYNTH_CLEVR_ROOT', synthetic_clevr)
+    cfg = Config.fromfile(SMOKE)
+    cfg.work_dir = str(tmp_path)
+    encoded = count_encoded(monkeypatch)
     runner = RUNNERS.build(cfg)  # the config's ClevrProbeRunner, as tools/train.py builds it
     backbone = {k: v.clone() for k, v in runner.model.backbone.state_dict().items()}
     runner.train()
@@ -268,18 +274,11 @@ def _probe_run(task, work_dir, monkeypatch, **options):
     """A CLEVR ``task`` smoke probe (DSeq-JEPA's, random init, 10 epochs) trained and tested in
     ``work_dir``: its test metrics, its runner, how many images it encoded and its log."""
     from mmengine.registry import RUNNERS
-    from transfer.probe import LinearProbe
     cfg = Config.fromfile(SMOKE)
     cfg.merge_from_dict(dict(task=task, work_dir=str(work_dir),
                              experiment_name=osp.basename(work_dir),
                              train_cfg=dict(max_epochs=10, val_interval=5), **options))
-    encoded = []
-    extract = LinearProbe.extract
-
-    def counting(self, images):
-        encoded.append(len(images))
-        return extract(self, images)
-    monkeypatch.setattr(LinearProbe, 'extract', counting)
+    encoded = count_encoded(monkeypatch)
     runner = RUNNERS.build(cfg)
     runner.train()
     metrics = runner.test()

@@ -13,7 +13,7 @@ from typing import Dict, List, Tuple
 
 import numpy as np
 
-from suite.significance import as_lines, coco_ap_metric, paired_bootstrap
+from suite.significance import as_lines, coco_ap_metric, coco_gt_of, paired_bootstrap
 
 SIDE = 640  # image side, COCO's typical long side
 #: box jitter (share of its size) of the two methods' detections: B is slightly better
@@ -83,12 +83,9 @@ def _full_cocoeval(coco_gt, coco_dt) -> float:
 def benchmark_significance(num_images: int = 5000, resamples: int = 1000,
                            num_categories: int = 80, seed: int = 0) -> Dict[str, str]:
     """The timings and the bootstrap's result, as the printed ``key: value`` pairs."""
-    from pycocotools.coco import COCO
     gt, dets_a, dets_b = fabricate(num_images, num_categories, seed)
-    coco_gt = COCO()
-    coco_gt.dataset = gt
+    coco_gt = coco_gt_of(gt, 'the fabricated ground truth')
     with contextlib.redirect_stdout(io.StringIO()):
-        coco_gt.createIndex()
         coco_a, coco_b = coco_gt.loadRes(dets_a), coco_gt.loadRes(dets_b)
     (metric_a, metric_b), matching = _timed(
         lambda: [coco_ap_metric(coco_gt, c) for c in (coco_a, coco_b)])

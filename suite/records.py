@@ -26,9 +26,10 @@ Kinds, each value in the logged units:
   intersections over that of unions, its mean over classes with a union (as mmseg's IoUMetric,
   which rounds the logged value to 2 decimals; the records keep it unrounded).
 """
+import os
 import os.path as osp
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Callable, Dict
 
 import numpy as np
@@ -38,7 +39,6 @@ from suite.significance import CocoAP, Metric, evaluate_images, load_gt, load_re
     top1_from_counts
 
 __all__ = ['PerImage', 'miou_from_counts', 'run_records']
-
 
 
 @dataclass(frozen=True, eq=False)
@@ -66,9 +66,18 @@ def miou_from_counts(intersect: np.ndarray, union: np.ndarray) -> Metric:
     return miou
 
 
+@lru_cache(maxsize=2)
+def _ground_truth(path: str, size: int, mtime_ns: int):
+    """The COCO ground truth at ``path`` as it is on disk (its size and modification time in the
+    key), read once for the box and mask entries of every run evaluated against it."""
+    return load_gt(path)
+
+
 def _coco_ap(folder: str, entry: dict, arrays) -> Metric:
     """COCO AP (fraction) of an entry's detections, over its images and categories."""
-    coco_gt = load_gt(entry['ann_file'])
+    path = entry['ann_file']
+    stat = os.stat(path) if osp.isfile(path) else None
+    coco_gt = _ground_truth(path, stat.st_size, stat.st_mtime_ns) if stat else load_gt(path)
     coco_dt = load_results(coco_gt, osp.join(folder, entry['results']), entry['iou_type'])
     return CocoAP(evaluate_images(coco_gt, coco_dt, entry['iou_type'], entry['max_dets'],
                                   arrays['keys'], arrays['category_ids']))

@@ -200,12 +200,16 @@ def _read_json(path: str):
 
 def load_gt(path: str):
     """A pycocotools COCO of the ground-truth JSON at ``path``."""
+    return coco_gt_of(_read_json(path), path)
+
+
+def coco_gt_of(data: dict, source: str = 'ground truth'):
+    """A pycocotools COCO of a ground truth already in memory (``source`` names it in errors)."""
     from pycocotools.coco import COCO
-    data = _read_json(path)
     missing = [k for k in ('images', 'annotations', 'categories')
                if not isinstance(data, dict) or k not in data]
     if missing:
-        raise ValueError(f'{path}: not a COCO ground truth (missing {", ".join(missing)})')
+        raise ValueError(f'{source}: not a COCO ground truth (missing {", ".join(missing)})')
     coco = COCO()
     coco.dataset = data
     with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints its progress

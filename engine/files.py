@@ -3,19 +3,27 @@
 :func:`read_rgb` decodes an image with Pillow into 8-bit RGB. Pillow reads 16-bit RGB, RGBA and
 grey+alpha PNGs as 8-bit images already (the high byte of each sample), but a 16-bit grey image
 opens in mode ``I;16`` (``I`` in older Pillow), which ``convert('RGB')`` clips to white; those keep
-their high byte instead, which is what OpenCV's ``IMREAD_COLOR`` gives. :func:`load_json` parses a
-JSON file and names it when the text is not JSON.
+their high byte instead, which is what OpenCV's ``IMREAD_COLOR`` gives. :func:`read_rgb_array` gives
+the same pixels as an array, decoding JPEGs with libjpeg-turbo through simplejpeg, straight into the
+array. :func:`load_json` parses a JSON file and names it when the text is not JSON.
 """
 import json
-from typing import Any
+from typing import Any, Optional, Tuple
 
 import numpy as np
+import simplejpeg
 from PIL import Image
 
-__all__ = ['IMAGE_EXTENSIONS', 'load_json', 'read_rgb', 'unreadable_image']
+__all__ = ['IMAGE_EXTENSIONS', 'load_json', 'read_bytes', 'read_rgb', 'read_rgb_array', 'rgb_jpeg_size',
+           'unreadable_image']
 
 #: File name endings (lower case) of the images an image folder lists: torchvision's ImageFolder's.
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff', '.ppm', '.pgm')
+
+#: The first bytes of every JPEG file (the start-of-image marker).
+JPEG_SIGNATURE = b'\xff\xd8'
+# The JPEG colour spaces (simplejpeg's names) that libjpeg-turbo converts to RGB itself.
+_RGB_DECODABLE = ('YCbCr', 'Gray', 'RGB')
 
 # Pillow's modes of one-channel images wider than 8 bits: 16-bit PNG and TIFF, 32-bit integer TIFF.
 _WIDE_GREY_MODES = ('I;16', 'I;16L', 'I;16B', 'I;16N', 'I')
@@ -51,6 +59,46 @@ def read_rgb(path: str) -> Image.Image:
             return img.convert('RGB')
     except (OSError, ValueError, Image.DecompressionBombError) as err:
         raise unreadable_image(path, err) from err
+
+
+def read_bytes(path: str) -> bytes:
+    """The contents of the file at ``path``; ``OSError`` naming it when it cannot be read."""
+    try:
+        with open(path, 'rb') as f:
+            return f.read()
+    except OSError as err:
+        raise unreadable_image(path, err) from err
+
+
+def rgb_jpeg_size(data: bytes) -> Optional[Tuple[int, int]]:
+    """(height, width) of the JPEG in ``data`` when libjpeg-turbo can decode it to RGB by itself
+    (YCbCr and grey JPEGs: nearly all); None for anything else (CMYK JPEGs, other formats, headers
+    it cannot parse). Only the header is read."""
+    if not data.startswith(JPEG_SIGNATURE):
+        return None
+    try:
+        height, width, colorspace, _ = simplejpeg.decode_jpeg_header(data)
+    except ValueError:
+        return None
+    return (height, width) if colorspace in _RGB_DECODABLE else None
+
+
+def read_rgb_array(path: str) -> np.ndarray:
+    """The image at ``path`` as an (H, W, 3) uint8 array, the pixels of :func:`read_rgb`.
+
+    JPEGs that :func:`rgb_jpeg_size` accepts are decoded by libjpeg-turbo through simplejpeg
+    straight into the array, which spares Pillow's image object and its copies; Pillow's wheels
+    decode with the same libjpeg-turbo, so the pixels are identical. Every other file (PNG, CMYK
+    JPEGs, damaged JPEGs) goes through :func:`read_rgb`, which raises ``OSError`` naming a file it
+    cannot read.
+    """
+    data = read_bytes(path)
+    if rgb_jpeg_size(data):
+        try:
+            return simplejpeg.decode_jpeg(data, colorspace='RGB')
+        except ValueError:  # damaged after its header: Pillow's error names the file below
+            pass
+    return np.array(read_rgb(path))  # writable, as torch.from_numpy wants
 
 
 def load_json(path: str) -> Any:

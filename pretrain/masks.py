@@ -147,6 +147,8 @@ class MultiBlockMaskSampler:
 @FUNCTIONS.register_module()
 def multiblock_collate(samples: List[dict], seed: int = 0, **sampler_cfg) -> dict:
     """Stack the images of a batch and draw its masks (the ``collate_fn`` of pretraining configs).
+    A batch with JPEGs left encoded (:class:`~pretrain.device_decode.EncodedCrop`) keeps its images
+    in a list, which :class:`~pretrain.device_decode.DecodingDataPreprocessor` decodes.
 
     Every sample carries the training ``step`` that the batch sampler tagged it with.
     """
@@ -158,4 +160,7 @@ def multiblock_collate(samples: List[dict], seed: int = 0, **sampler_cfg) -> dic
     masks = MultiBlockMaskSampler(**sampler_cfg)(len(samples), step, seed)
     masks['step'] = step
     masks['skipped'] = [path for s in samples for path in s['skipped']]
-    return dict(inputs=torch.stack([s['img'] for s in samples]), data_samples=masks)
+    images = [s['img'] for s in samples]
+    if all(isinstance(img, torch.Tensor) for img in images):
+        images = torch.stack(images)  # else some are left encoded, for the data preprocessor
+    return dict(inputs=images, data_samples=masks)

@@ -1,7 +1,8 @@
 """The pretraining input pipeline's benchmark (``tools/benchmark_data.py``): images/s per CPU core of
 the suite's loader, built from ``configs/_base_/pretrain/jepa_in1k.py``'s ``train_dataloader``,
 against torchvision's ``ImageFolder`` + ``RandomResizedCrop`` + ``ToTensor``, over the same JPEGs in
-the same order.
+the same order; and the part of the ``decode='device'`` pipeline left to the workers (reading the
+file, its header and the crop box), with, on a GPU, the device's decoding rate.
 
 The photographs are real ones: scikit-image's sample images (they ship inside its wheel), cropped at
 random and re-encoded at ImageNet's sizes and JPEG qualities, so decoding costs what it costs on
@@ -19,11 +20,14 @@ import numpy as np
 import skimage.data
 import torch
 from mmengine.config import Config
+from mmengine.registry import MODELS
 from mmengine.runner import Runner
 from PIL import Image
 from torch.utils.data import DataLoader
 from torchvision import transforms
 from torchvision.datasets import ImageFolder
+
+from suite.devices import sync
 
 CONFIG = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'configs', '_base_', 'pretrain',
                   'jepa_in1k.py')
@@ -85,15 +89,31 @@ def pretrain_loader_cfg() -> dict:
     return Config.fromfile(CONFIG).train_dataloader.to_dict()
 
 
-def suite_loader(root: str, batch_size: int, seed: int = 0) -> DataLoader:
+def suite_loader(root: str, batch_size: int, seed: int = 0, decode: str = 'cpu') -> DataLoader:
     """The config's train dataloader over ``root``, in this process: no workers (one core), no
-    pinning (it needs a GPU), ``batch_size`` and ``seed`` in place of the config's."""
+    pinning (it needs a GPU), ``batch_size``, ``seed`` and the dataset's ``decode`` in place of the
+    config's."""
     cfg = pretrain_loader_cfg()
     cfg.update(batch_size=batch_size, num_workers=0, persistent_workers=False, pin_memory=False)
     for part in ('dataset', 'collate_fn', 'sampler'):
         cfg[part]['seed'] = seed
-    cfg['dataset']['data_root'] = root
+    cfg['dataset'].update(data_root=root, decode=decode)
     return Runner.build_dataloader(cfg)
+
+
+def device_decode_images_per_s(loader: DataLoader, count: int, device: torch.device) -> float:
+    """Images/s of the pretraining data preprocessor decoding, cropping and normalising on
+    ``device`` the first ``count`` batches of a ``decode='device'`` loader (read beforehand), after
+    one batch of warm-up."""
+    preprocessor = MODELS.build(Config.fromfile(CONFIG).model.data_preprocessor).to(device)
+    batches = list(islice(iter(loader), 1 + count))
+    preprocessor(batches[0], True)
+    sync(device)
+    start = time.perf_counter()
+    for data in batches[1:]:
+        preprocessor(data, True)
+    sync(device)
+    return sum(len(b['inputs']) for b in batches[1:]) / (time.perf_counter() - start)
 
 
 def torchvision_dataset(root: str) -> ImageFolder:
@@ -139,19 +159,28 @@ def benchmark_data(root: str, num_images: int, seed: int = 0) -> Dict[str, float
     # torchvision reads the same ones: both datasets list the same files in the same order
     batches = [[i for i, _ in keys] for keys in islice(suite.batch_sampler, 1 + count)]
     torch.manual_seed(seed)
+    encoded = suite_loader(root, batch_size, seed, decode='device')
     with one_core():
         rates = dict(suite=images_per_s(iter(suite), 1, count, batch_size),
                      torchvision=images_per_s(
-                         iter(DataLoader(reference, batch_sampler=batches)), 1, count, batch_size))
+                         iter(DataLoader(reference, batch_sampler=batches)), 1, count, batch_size),
+                     device_decode_workers=images_per_s(iter(encoded), 1, count, batch_size))
+    if torch.cuda.is_available():
+        rates['device_decode_gpu'] = device_decode_images_per_s(encoded, count, torch.device('cuda'))
     rates['speedup'] = rates['suite'] / rates['torchvision']
     print(f'files: {len(reference)}')
     # ImageNet's train JPEGs average about 110 KB: decoding cost grows with the bytes
     print(f'mean_file_kb: {np.mean([osp.getsize(p) for p, _ in reference.samples]) / 1e3:.1f}')
     print(f'images_timed: {count * batch_size}')
     print(f'batch_size: {batch_size}')
-    for name in ('suite', 'torchvision'):
+    # device_decode_workers: what the workers still do when the device decodes (read the file,
+    # parse its header, draw the crop box, the mask collate)
+    for name in ('suite', 'torchvision', 'device_decode_workers'):
         print(f'{name}_images_per_s_per_core: {rates[name]:.1f}')
         print(f'{name}_cores_per_gpu_at_{GPU_IMAGES_PER_S}_images_per_s: '
               f'{GPU_IMAGES_PER_S / rates[name]:.1f}')
+    if 'device_decode_gpu' in rates:
+        print(f'device_decode_gpu_images_per_s: {rates["device_decode_gpu"]:.1f} '
+              f'({torch.cuda.get_device_name()}, decode + crop + normalise)')
     print(f'speedup_vs_torchvision: {rates["speedup"]:.2f}')
     return rates

@@ -6,12 +6,14 @@ import sys
 
 import pytest
 import torch
-from mmengine.registry import DATASETS, FUNCTIONS
+from mmengine.config import Config
+from mmengine.registry import DATASETS, FUNCTIONS, MODELS
 from PIL import Image
 
 from conftest import ROOT
-from suite.benchmark_data import (SIDES, benchmark_data, link_jpegs, make_photos,
-                                  pretrain_loader_cfg, suite_loader)
+from pretrain import EncodedCrop
+from suite.benchmark_data import (CONFIG, SIDES, benchmark_data, device_decode_images_per_s,
+                                  link_jpegs, make_photos, pretrain_loader_cfg, suite_loader)
 
 
 @pytest.fixture(scope='module')
@@ -53,6 +55,17 @@ def test_the_timed_loader_gives_the_training_batches(photos):
             assert torch.equal(batch['data_samples'][name], value), name
         else:
             assert batch['data_samples'][name] == value, name
+
+
+def test_device_decoding_is_timed_on_the_batches_the_cpu_path_makes(photos):
+    left = suite_loader(photos, batch_size=3, seed=0, decode='device')
+    batch = next(iter(left))
+    assert isinstance(batch['inputs'], list) and all(
+        isinstance(item, EncodedCrop) for item in batch['inputs'])
+    preprocessor = MODELS.build(Config.fromfile(CONFIG).model.data_preprocessor)
+    expected = preprocessor(next(iter(suite_loader(photos, batch_size=3, seed=0))), True)
+    assert torch.equal(preprocessor(batch, True)['inputs'], expected['inputs'])
+    assert device_decode_images_per_s(left, 1, torch.device('cpu')) > 0
 
 
 def test_images_without_jpegs_is_an_error_naming_the_folder(tmp_path):

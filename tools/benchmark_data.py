@@ -8,7 +8,11 @@ ToTensor with Pillow and the default collate, over the same batches of the same 
 Without --images it writes a few hundred real photographs (scikit-image's sample images, cropped at
 random and re-encoded at ImageNet's sizes, 300-500 px, and JPEG qualities, 75-95) to a temporary
 folder. Each pipeline runs in this process on one thread, without DataLoader workers, so its
-images/s is per core; cores_per_gpu is how many cores feed one GPU taking 2700 images/s.
+images/s is per core; cores_per_gpu is how many cores feed one GPU taking 2700 images/s. The
+device_decode_workers lines time what the workers still do with decode='device' in the config's
+dataset (read each file, parse its header, draw the crop box, the mask collate); on a GPU,
+device_decode_gpu is the rate at which the model's data preprocessor decodes (nvJPEG), crops and
+normalises those batches there.
 """
 import argparse
 import tempfile

@@ -16,7 +16,7 @@ warmup_epochs = 15
 batch_size = 256  # per GPU
 
 model = dict(
-    data_preprocessor=dict(type='ImgDataPreprocessor', mean=[123.675, 116.28, 103.53],
+    data_preprocessor=dict(type='DecodingDataPreprocessor', mean=[123.675, 116.28, 103.53],
                            std=[58.395, 57.12, 57.375]),
     encoder=dict(arch='b', img_size=img_size, patch_size=patch_size, compile_blocks=True),
     predictor=dict(width=384, depth=6, compile_blocks=True),

@@ -1,9 +1,10 @@
 """Checkpoints that survive any kill, never hold non-finite weights, and resume only the same run.
 
-* :class:`SafeCheckpointHook`: mmengine's ``CheckpointHook`` that checks the weights are finite before
-  it writes, writes the ``last_checkpoint`` pointer atomically, removes old checkpoints only once the
-  new one is complete, cleans what a killed save left behind, and refuses to resume a run whose batch,
-  process count or parameter shapes have changed.
+* :class:`SafeCheckpointHook`: mmengine's ``CheckpointHook`` that checks the weights are finite (and
+  that no step was skipped for a non-finite loss) before it writes, writes the ``last_checkpoint``
+  pointer atomically, removes old checkpoints only once the new one is complete, cleans what a
+  killed save left behind, and refuses to resume a run whose batch, process count or parameter
+  shapes have changed.
 
 Which checkpoint a ``--resume`` continues from is :func:`engine.resume.latest_checkpoint`.
 """
@@ -164,7 +165,12 @@ class SafeCheckpointHook(CheckpointHook):
         return stale
 
     def _check_finite(self, runner) -> None:
-        """Stop the run, naming the last checkpoint, rather than save a non-finite weight."""
+        """Stop the run, naming the last checkpoint, rather than save a non-finite weight. An optim
+        wrapper that skips non-finite steps on the device (``pretrain.runtime.BF16OptimWrapper``)
+        is asked first, so that a non-finite loss is named as such."""
+        check = getattr(runner.optim_wrapper, 'raise_if_non_finite', None)
+        if check is not None:
+            check()
         named = list(unwrap_model(runner.model).state_dict().items())
         named += list(_optimizer_tensors(runner.optim_wrapper.optimizer))
         bad = non_finite_tensors(named)

@@ -2,12 +2,13 @@
 
 A method subclasses :class:`JEPAModel` and implements ``loss(images, masks)``; everything else
 (the optimiser, schedules, logging, checkpoints, distribution) comes from mmengine and the config.
+A non-finite loss is kept from the weights by the optim wrapper
+(:class:`~pretrain.runtime.BF16OptimWrapper`), on the device.
 """
 import copy
 from typing import Dict, Optional, Tuple
 
 import torch
-import torch.distributed as dist
 import torch.nn.functional as F
 from mmengine.model import BaseModel
 
@@ -126,16 +127,3 @@ class JEPAModel(BaseModel):
                 'train_dataloader.dataset.crop_size and train_dataloader.collate_fn.input_size the '
                 'same value')
         return self.loss(inputs, data_samples)
-
-    def parse_losses(self, losses: Dict[str, torch.Tensor]) -> Tuple[torch.Tensor, dict]:
-        loss, log_vars = super().parse_losses(losses)
-        finite = torch.isfinite(loss).float()
-        if dist.is_available() and dist.is_initialized():
-            dist.all_reduce(finite, op=dist.ReduceOp.MIN)  # every rank stops together
-        if not finite:
-            raise FloatingPointError(
-                f'non-finite loss ({loss.item()} here): stopping before the optimiser step. Every '
-                'checkpoint in the work dir holds finite weights (each is checked before it is '
-                'written): resume from the last with --resume after lowering the learning rate or '
-                'checking the data.')
-        return loss, log_vars

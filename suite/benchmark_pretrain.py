@@ -77,7 +77,7 @@ def report_times(args: argparse.Namespace, times: Dict[str, List[float]], flops:
                  peak: Dict[str, float], device: torch.device) -> None:
     """The median time of each variant, its throughput and FLOPs, against the first variant."""
     precision = 'bf16 autocast' if device.type == 'cuda' else 'fp32'
-    precision += ', fused AdamW' if args.fused_adamw else ''
+    precision += ", torch's default AdamW" if args.default_adamw else ', fused AdamW'
     print(f'ViT-{args.arch.upper()}/{args.patch} at {args.img}, batch {args.batch}, {precision}, '
           f'{describe_device(device)}; median of {args.repeats} repeats x {args.steps} steps')
     first = next(iter(times))
@@ -143,7 +143,7 @@ def benchmark(args: argparse.Namespace) -> None:
     models = {name: build_variant(name, args.arch, args.img, args.patch).to(device)
               for name in args.variants}
     batches = draw_batches(args.steps + args.warmup, args.batch, args.img, args.patch, device)
-    steps = {v: make_step(models[v], device, args.fused_adamw) for v in args.variants}
+    steps = {v: make_step(models[v], device, not args.default_adamw) for v in args.variants}
     flops = warm_up(steps, batches, args.warmup, device)
     if args.profile:
         profile(next(iter(steps.values())), batches[args.warmup:], device, args.profile)

@@ -55,11 +55,11 @@ def time_region_selection(model: DSeqJEPA, images: torch.Tensor, device: torch.d
     return result
 
 
-def make_step(model: IJEPA, device: torch.device, fused: bool = False) -> Callable:
+def make_step(model: IJEPA, device: torch.device, fused: bool = True) -> Callable:
     """A whole training step of ``model`` (loss, backward, AdamW update, EMA update) as a function
-    of a batch of images and their masks."""
+    of a batch of images and their masks; AdamW is torch's fused one, as in the configs, or with
+    ``fused=False`` torch's default implementation (foreach on CUDA)."""
     params = [p for p in model.parameters() if p.requires_grad]
-    # The configs' AdamW is torch's default implementation (foreach on CUDA), not the fused one.
     opt = torch.optim.AdamW(params, lr=1e-4, weight_decay=0.05, fused=fused or None)
 
     def step(images: torch.Tensor, masks: Dict) -> None:

@@ -17,7 +17,7 @@ batch_size = 256  # per GPU
 
 model = dict(
     data_preprocessor=dict(type='DecodingDataPreprocessor', mean=[123.675, 116.28, 103.53],
-                           std=[58.395, 57.12, 57.375]),
+                           std=[58.395, 57.12, 57.375], non_blocking=True),
     encoder=dict(arch='b', img_size=img_size, patch_size=patch_size, compile_blocks=True),
     predictor=dict(width=384, depth=6, compile_blocks=True),
     ema_momentum=(0.996, 1.0))
@@ -38,7 +38,8 @@ train_cfg = dict(type='PretrainLoop', max_epochs=600)
 optim_wrapper = dict(
     type='BF16OptimWrapper',
     constructor='TrainableOptimWrapperConstructor',
-    optimizer=dict(type='AdamW', lr=1e-3, betas=(0.9, 0.999), weight_decay=0.04),
+    # fused: the wrapper skips a step with a non-finite loss on the device (found_inf)
+    optimizer=dict(type='AdamW', lr=1e-3, betas=(0.9, 0.999), weight_decay=0.04, fused=True),
     paramwise_cfg=dict(bias_decay_mult=0.0, flat_decay_mult=0.0))
 # The cosines run to the end of training (the runner sets their `end` to train_cfg.max_epochs), so
 # a run of another length changes train_cfg.max_epochs alone.
@@ -52,7 +53,10 @@ param_scheduler = [
 ]
 auto_scale_lr = dict(enable=False, base_batch_size=2048)
 
+# runtime_info: the losses are read back from the device only where a line is logged or a
+# checkpoint saved, not every iteration
 default_hooks = dict(
+    runtime_info=dict(type='PretrainRuntimeInfoHook'),
     logger=dict(log_metric_by_epoch=False),
     checkpoint=dict(by_epoch=False, interval=2500, max_keep_ckpts=2))
 # kNN monitor (SPEC section 4b; transfer/knn.py): the target encoder's kNN top-1 (avg readout,

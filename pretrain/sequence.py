@@ -14,7 +14,12 @@ laid out and encoded is a :class:`SequenceMode`, registered by name in :data:`SE
   to each other. Cheaper when images have several regions, but R1's tokens never see later
   regions, a different model than Eq. 5.
 
-Both modes compute and show nothing of the hidden patches.
+Both modes compute and show nothing of the hidden patches. Regions need not cover the grid (with
+``top_k`` they do not): a patch in no region is neither context nor target.
+
+:class:`FlatSequence` (``prediction='flat'``, the ablation) is not a mode: one step per image
+predicts R2..RN together from R1 (:func:`flat_steps`), so there is no sequence to lay out and the
+mode does not matter.
 """
 from typing import Dict, Tuple
 
@@ -25,8 +30,8 @@ from mmengine.registry import Registry
 from .ijepa import gather_tokens
 from .jepa import JEPAModel, smooth_l1_sum
 
-__all__ = ['SEQUENCE_MODES', 'SequenceMode', 'PrefixSequence', 'CausalSequence', 'prefix_steps',
-           'causal_layout', 'sequence_errors']
+__all__ = ['SEQUENCE_MODES', 'SequenceMode', 'PrefixSequence', 'CausalSequence', 'FlatSequence',
+           'prefix_steps', 'causal_layout', 'flat_steps', 'sequence_errors']
 
 SEQUENCE_MODES = Registry('DSeq-JEPA sequence mode')
 
@@ -74,13 +79,15 @@ def causal_layout(regions: torch.Tensor) -> Dict[str, torch.Tensor]:
     only and step k's queries attend to R1..Rk and to each other.
     """
     b, n, p = regions.shape
-    rank = regions.to(torch.uint8).argmax(1)  # regions are disjoint and cover the grid
+    rank = regions.to(torch.uint8).argmax(1)  # regions are disjoint
+    covered = regions.any(1)  # False only where the regions do not cover the grid (top_k)
     index = torch.arange(p, device=regions.device)
     excluded = n * p
     key = rank.long() * p + index
-    context, context_valid = _pack(torch.where(rank < n - 1, key, excluded), excluded)
+    context, context_valid = _pack(torch.where((rank < n - 1) & covered, key, excluded), excluded)
     has_region = regions[:, 0].any(-1, keepdim=True)
-    target, target_valid = _pack(torch.where((rank > 0) & has_region, key, excluded), excluded)
+    target, target_valid = _pack(torch.where((rank > 0) & has_region & covered, key, excluded),
+                                 excluded)
     ctx_rank = rank.gather(1, context).long()
     step = rank.gather(1, target).long()
 
@@ -145,6 +152,47 @@ class CausalSequence(SequenceMode):
                                        attn_mask=layout['encoder_mask'][:, None])
         pred = model.predictor.predict(context, layout['context'], layout['target'],
                                        layout['predictor_mask'][:, None])
+        return context, pred
+
+
+def flat_steps(regions: torch.Tensor) -> Dict[str, torch.Tensor]:
+    """The one prediction step per image of ``prediction='flat'``, from regions (B, N, P).
+
+    The context is R1 and the targets R2..RN, all predicted at once by one predictor call, each
+    region in its own query group (its queries see the context and each other, never another
+    region's, as I-JEPA's target blocks): ``target`` / ``target_valid`` are (S, M, Lt), the
+    non-empty target regions of each image first, M the most any image has. Images without R1 or
+    without any target are left out. Returns ``image`` (S,), ``k`` (S,) ones, ``context`` /
+    ``context_valid`` (S, Lc) and the targets.
+    """
+    b, n, p = regions.shape
+    targets = regions[:, 1:]
+    present = targets.any(-1)
+    image = (regions[:, 0].any(-1) & present.any(-1)).nonzero()[:, 0]
+    context, context_valid = _raster(regions[image, 0])
+    present = present[image]
+    m = max(int(present.sum(1).max()), 1)
+    first = torch.argsort((~present).to(torch.uint8), dim=1, stable=True)[:, :m]  # non-empty first
+    chosen = targets[image].gather(1, first[..., None].expand(-1, -1, p))
+    target, target_valid = _raster(chosen.flatten(0, 1))
+    s = len(image)
+    return dict(image=image, k=torch.ones_like(image), context=context,
+                context_valid=context_valid, target=target.view(s, m, -1),
+                target_valid=target_valid.view(s, m, -1))
+
+
+class FlatSequence(SequenceMode):
+    """``prediction='flat'``: one context R1 per image, encoded once, and one predictor call for
+    all of R2..RN (:func:`flat_steps`)."""
+
+    layout = staticmethod(flat_steps)
+
+    def forward(self, model: JEPAModel, images: torch.Tensor,
+                layout: Dict[str, torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor]:
+        context = model.encode_context(images, layout['context'], layout['context_valid'],
+                                       layout['image'])
+        pred = model.predictor(context, layout['context'], layout['context_valid'],
+                               layout['target'], layout['target_valid'])
         return context, pred
 
 

@@ -73,11 +73,11 @@ VARIANTS: Dict[str, tuple] = {
     'gathered': (IJEPA, {}),
     'padded': (PaddedIJEPA, {}),
     'full': (FullLengthIJEPA, {}),
-    'dseq-prefix': (DSeqJEPA, dict(mode='prefix', curriculum=False)),
-    'dseq-causal': (DSeqJEPA, dict(mode='causal', curriculum=False)),
-    'dseq-full': (FullLengthDSeqJEPA, dict(mode='prefix', curriculum=False)),
+    'dseq-prefix': (DSeqJEPA, dict(mode='prefix', curriculum='off')),
+    'dseq-causal': (DSeqJEPA, dict(mode='causal', curriculum='off')),
+    'dseq-full': (FullLengthDSeqJEPA, dict(mode='prefix', curriculum='off')),
     'gathered-compiled': (IJEPA, dict(compile_blocks=True)),
-    'dseq-prefix-compiled': (DSeqJEPA, dict(mode='prefix', curriculum=False, compile_blocks=True)),
+    'dseq-prefix-compiled': (DSeqJEPA, dict(mode='prefix', curriculum='off', compile_blocks=True)),
 }
 
 

@@ -106,7 +106,7 @@ def test_dseq_pretraining_reduces_the_loss_and_its_weights_load_with_cls(tmp_pat
     make_imagenet(str(tmp_path / 'data'), num_train=64, num_val=0, seed=0)
     config = os.path.join(ROOT, 'configs', 'pretrain', 'smoke', 'dseq_vitmicro8_10e_synthimagenet.py')
     run_pretraining(tmp_path / 'work', str(tmp_path / 'data'), 'train_cfg.max_epochs=10',
-                    'default_hooks.logger.interval=1', 'model.curriculum=False',
+                    'default_hooks.logger.interval=1', 'model.curriculum=off',
                     f'model.mode={mode}', config=config)
     losses = last_run_logged(tmp_path / 'work')
     assert sum(losses[-5:]) / 5 < 0.8 * sum(losses[:5]) / 5
@@ -202,14 +202,14 @@ def test_a_dseq_step_pools_every_predicted_token(monkeypatch, no_region):
     from pretrain.ijepa import IJEPA
     from pretrain.masks import MultiBlockMaskSampler
     torch.manual_seed(0)
-    model = DSeqJEPA(**TINY, curriculum=False, no_region=no_region).eval()
+    model = DSeqJEPA(**TINY, curriculum='off', no_region=no_region).eval()
     images = torch.randn(3, 3, 96, 96)
     masks = dict(MultiBlockMaskSampler(input_size=96, patch_size=8)(3, step=0), step=0)
     targets = model.targets_and_regions(images)[0]
     regions = _three_region_batch()
     regions = torch.cat([regions, torch.zeros(1, 5, 144, dtype=torch.bool)])
     regions[2, 4] = True  # image 2 has no region
-    monkeypatch.setattr(model, 'targets_and_regions', lambda x: (targets, regions))
+    monkeypatch.setattr(model, 'targets_and_regions', lambda x, step=0: (targets, regions))
     with torch.no_grad():
         steps = prefix_steps(regions)
         _, pred = PrefixSequence().forward(model, images, steps)

@@ -3,4 +3,4 @@
 # probability t / T.
 #   bash tools/dist_pretrain.sh configs/pretrain/dseq_vitb16_in1k.py 8
 _base_ = './ijepa_vitb16_in1k.py'
-model = dict(type='DSeqJEPA', num_regions=5, min_area=0.15, curriculum=True, seed={{_base_.seed}})
+model = dict(type='DSeqJEPA', num_regions=5, min_area=0.15, curriculum='per_step', seed={{_base_.seed}})

@@ -2,9 +2,11 @@
 done and resumed when interrupted.
 
 A preset (``configs/suite/<name>.py``) lists the synthetic data to write, the pretraining config of
-each method and, per transfer task, the config of each method. Every stage runs the suite's own entry
-points (``tools/train.py``, ``tools/test.py``, ``tools/dist_*.sh``) from the repo root and marks its
-work dir done with ``suite_stage.json`` when it has finished. Each stage's output goes to
+each method and, per transfer task, the config of each method; optionally ``ablations``, rows of
+the paper's ablation tables (``suite.ablations``), each a pretraining config and the method whose
+transfer configs probe it. Every stage runs the suite's own entry points (``tools/train.py``,
+``tools/test.py``, ``tools/dist_*.sh``) from the repo root and marks its work dir done with
+``suite_stage.json`` when it has finished. Each stage's output goes to
 ``<stage dir>/suite_stage.log``; progress lines are echoed. This module imports no torch: the runner
 stays a light process.
 """
@@ -19,6 +21,7 @@ import time
 from typing import Dict, List, Optional
 
 from engine.resume import checkpoints_in, latest_checkpoint
+from suite.ablations import write_tables
 from suite.leaderboard import write_all
 from suite.methods import BASELINE, METHODS
 from suite.processes import die_with_parent, stop
@@ -120,21 +123,23 @@ class Suite:
             GENERATORS[kind](root + '.partial', **spec)  # complete or absent, never half written
             os.replace(root + '.partial', root)
 
-    def pretrain(self, method: str, config: str) -> str:
-        """The pretraining stage of a method; return its last checkpoint."""
+    def pretrain(self, name: str, config: str) -> str:
+        """The pretraining stage of a method or ablation row; return its last checkpoint."""
         options = self.preset.get('pretrain_options', [])
 
         def run(stage_dir: str, log: str) -> dict:
             args = self.train_args(config, stage_dir, self.preset['gpus'], 'pretrain')
             self.command(args + (['--cfg-options', *options] if options else []), log)
             return dict(checkpoint=self.checkpoint_in(stage_dir))
-        return self.stage(f'pretrain_{method}', run, config=config)['checkpoint']
+        return self.stage(f'pretrain_{name}', run, config=config)['checkpoint']
 
-    def transfer(self, task: dict, method: str, config: str, checkpoint: Optional[str]) -> str:
+    def transfer(self, task: dict, method: str, config: str, checkpoint: Optional[str],
+                 row: Optional[str] = None) -> str:
         """The stage of a transfer task on a checkpoint (None: a never pretrained encoder): trained,
         then tested where the task says ``test=True``; a task with ``train=False`` (kNN) is only
-        tested, on the encoder its config loads. Return the stage's work dir."""
-        options = list(task.get('options', []))
+        tested, on the encoder its config loads. An ablation ``row`` names the stage and tags its
+        runs (``ablation=<row>``). Return the stage's work dir."""
+        options = list(task.get('options', [])) + ([f'ablation={row}'] if row else [])
         options += [f'model.backbone.init_cfg.checkpoint={checkpoint}'] if checkpoint else \
             ['model.backbone.init_cfg.checkpoint=None', f'pretrain_method={BASELINE}']
         gpus = task.get('gpus', self.preset['gpus'])
@@ -149,7 +154,7 @@ class Suite:
                 self.command(self.test_args(config, trained, stage_dir, gpus) +
                              ['--cfg-options', *options], log)
             return {}
-        name = f"{task['name']}_{method}"
+        name = f"{task['name']}_{row or method}"
         self.stage(name, run, config=config, checkpoint=checkpoint)
         return osp.join(self.work_dir, name)
 
@@ -184,12 +189,13 @@ class Suite:
             return dict(figures=sorted(glob.glob(osp.join(stage_dir, '*.png'))))
         return self.stage(name, run).get('figures', [])
 
-    def pictures(self, pretrained: Dict[str, str]) -> List[str]:
-        """The pictures of the pretraining runs (method -> work dir): each method's training
-        curves, its patch clusters over its checkpoints and the regions of the preset's method, for
-        the preset's images; return the PNGs."""
+    def pictures(self, pretrained: Dict[str, str], rows: Dict[str, str]) -> List[str]:
+        """The pictures of the pretraining runs (method -> work dir; ablation row -> work dir):
+        the training curves of each, the patch clusters of each method over its checkpoints and the
+        regions of the preset's method, for the preset's images; return the PNGs."""
         runs = [f'{METHODS[m].label}={d}' for m, d in pretrained.items()]
-        figures = self.picture_stage('curves', 'plot_curves.py', runs, out='curves.png')
+        figures = self.picture_stage('curves', 'plot_curves.py',
+                                     runs + [f'{r}={d}' for r, d in rows.items()], out='curves.png')
         clusters = self.preset.get('clusters', {})
         if clusters.get('images'):
             figures += self.picture_stage('clusters', 'visualize_clusters.py', runs + [
@@ -202,26 +208,39 @@ class Suite:
         return figures
 
     def run(self) -> str:
-        """Every stage of the preset, then the leaderboard; return its markdown (or, on a dry
-        run, what it would be made of)."""
+        """Every stage of the preset, then the leaderboard and, for a preset with ``ablations``,
+        the ablation tables; return their markdown (or, on a dry run, what they would be made
+        of)."""
         if not self.dry_run:
             os.makedirs(self.work_dir, exist_ok=True)
         self.write_data()
+        ablations = self.preset.get('ablations', {})
         checkpoints = {m: self.pretrain(m, c) for m, c in self.preset['pretrain'].items()}
-        figures = self.pictures({m: osp.dirname(c) for m, c in checkpoints.items()})
-        results = []
+        rows = {r: self.pretrain(r, spec['pretrain']) for r, spec in ablations.items()}
+        figures = self.pictures({m: osp.dirname(c) for m, c in checkpoints.items()},
+                                {r: osp.dirname(c) for r, c in rows.items()})
+        results, ablated = [], []
         for task in self.preset['transfer']:
             for m, config in task['configs'].items():
                 results.append(self.transfer(task, m, config, checkpoints[m]))
             if task.get('random'):
                 results.append(self.transfer(task, BASELINE, task['configs'][task['random']],
                                              None))
+            for r, spec in ablations.items():
+                method = spec['method']
+                ablated.append(self.transfer(task, method, task['configs'][method], rows[r], r))
         self.say('leaderboard')
         if self.dry_run:
-            return 'would write the leaderboard of: ' + ' '.join(results) + '\n'
+            text = 'would write the leaderboard of: ' + ' '.join(results) + '\n'
+            return text + ('would write the ablation tables of: ' + ' '.join(results + ablated) +
+                           '\n' if ablations else '')
         text = write_all(results, osp.join(self.work_dir, 'leaderboard'), figures)
         self.say(f'done: {osp.relpath(osp.join(self.work_dir, "leaderboard"), ROOT)}/'
                  'leaderboard.{md,csv,html,png}')
+        if ablations:
+            out = osp.join(self.work_dir, 'ablations')
+            text += '\n' + write_tables(results + ablated, out)
+            self.say(f'done: {osp.relpath(out, ROOT)}/ablations.{{md,csv}}')
         return text
 
 
@@ -232,4 +251,12 @@ def load_preset(path: str) -> Dict:
     for key in ('pretrain', 'transfer', 'gpus'):
         if key not in preset:
             raise KeyError(f'{path} has no {key!r} (see configs/suite/tiny.py for the layout)')
+    for row, spec in preset.get('ablations', {}).items():
+        if row in preset['pretrain'] or row == BASELINE:
+            raise KeyError(f'{path}: the ablation row {row!r} is named like a method: its stages '
+                           'would be the method\'s')
+        unprobed = [t['name'] for t in preset['transfer'] if spec.get('method') not in t['configs']]
+        if unprobed:
+            raise KeyError(f'{path}: ablations.{row}.method is {spec.get("method")!r}, the method '
+                           f'whose transfer config probes the row; tasks without one: {unprobed}')
     return preset

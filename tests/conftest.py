@@ -154,18 +154,20 @@ def suite_stages(preset_file: str) -> dict:
     """The stages a suite preset (configs/suite/*.py or one based on it) runs, in order, each with
     the number of commands it runs: its training (unless ``train=False``), plus tools/test.py where
     its task tests (always without training). As the preset's comments describe them: each
-    method's pretraining, the training curves, the cluster and region pictures when they have
-    images, then per transfer task each method's run and the random-init run of ``random``."""
+    method's pretraining, each ablation row's, the training curves, the cluster and region pictures
+    when they have images, then per transfer task each method's run, the random-init run of
+    ``random`` and each ablation row's run."""
     from mmengine.config import Config
     preset = Config.fromfile(preset_file)
-    stages = {f'pretrain_{method}': 1 for method in preset.pretrain}
+    rows = list(preset.get('ablations', {}))
+    stages = {f'pretrain_{name}': 1 for name in list(preset.pretrain) + rows}
     stages['curves'] = 1
     if preset.get('clusters', {}).get('images'):
         stages['clusters'] = 1
     if preset.get('regions', {}).get('images') and preset.regions.method in preset.pretrain:
         stages['regions'] = 1
     for task in preset.transfer:
-        methods = list(task.configs) + (['random'] if task.get('random') else [])
+        methods = list(task.configs) + (['random'] if task.get('random') else []) + rows
         train = task.get('train', True)
         commands = int(train) + int(bool(task.get('test')) or not train)
         stages.update({f'{task.name}_{method}': commands for method in methods})

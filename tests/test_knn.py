@@ -254,8 +254,9 @@ def test_imagenet_pretraining_monitors_knn_every_25_epochs_at_the_encoders_size(
 def test_smoke_pretraining_runs_without_the_monitor_and_keeps_its_other_hooks():
     base = Config.fromfile(osp.join(ROOT, 'configs', 'pretrain', 'ijepa_vitb16_in1k.py'))
     others = [h for h in base.custom_hooks if h['type'] != 'KNNMonitorHook']
-    for name in os.listdir(osp.join(ROOT, 'configs', 'pretrain', 'smoke')):
-        cfg = Config.fromfile(osp.join(ROOT, 'configs', 'pretrain', 'smoke', name))
+    smoke = osp.join(ROOT, 'configs', 'pretrain', 'smoke', '**', '*.py')
+    for name in glob.glob(smoke, recursive=True):  # the ablation rows' too
+        cfg = Config.fromfile(name)
         assert cfg.custom_hooks == others, name
         assert cfg.custom_imports.imports == ['engine.checkpoint', 'pretrain'], name
 

@@ -5,16 +5,21 @@ then the leaderboard.
     python tools/run_suite.py --preset vitb16    # the paper's setting on the real datasets, 8 GPUs
     python tools/run_suite.py configs/suite/tiny.py --work-dir DIR
     python tools/run_suite.py --preset vitb16 --dry-run   # the commands of the stages still to run
+    python tools/run_suite.py --preset ablations       # the paper's ablation tables, 8 GPUs
+    python tools/run_suite.py --preset tiny_ablations  # the same rows on synthetic data, CPU
 
 A preset (``configs/suite/<name>.py``) lists the synthetic data to write, the pretraining config of
-each method and, per transfer task, the config of each method. Every stage runs the suite's own entry
-points (``tools/train.py``, ``tools/test.py``, ``tools/dist_*.sh``) in its own work dir and marks it
-done with ``suite_stage.json`` when it has finished; a rerun skips the stages that are done and
-resumes an interrupted one from its last checkpoint. Each stage's output goes to
+each method and, per transfer task, the config of each method (the ablation presets also the
+pretraining config of each row of the paper's ablation tables, and end in those tables). Every
+stage runs the suite's own entry points (``tools/train.py``, ``tools/test.py``,
+``tools/dist_*.sh``) in its own work dir and marks it done with ``suite_stage.json`` when it has
+finished; a rerun skips the stages that are done and resumes an interrupted one from its last
+checkpoint. Each stage's output goes to
 ``<stage dir>/suite_stage.log``; progress lines are echoed. Stopping the runner (Ctrl-C, SIGTERM, on
 Linux even SIGKILL) stops the stage's process too, so a rerun never shares a work dir with it.
 """
 import argparse
+import glob
 import os.path as osp
 
 from suite.processes import exit_on_sigterm
@@ -25,7 +30,10 @@ def main() -> None:
     """Run (or, with --dry-run, list) the stages of the preset named on the command line."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument('preset_file', nargs='?', help='a preset config (configs/suite/*.py)')
-    parser.add_argument('--preset', choices=['tiny', 'vitb16'], help='a preset by name')
+    presets = sorted(osp.splitext(osp.basename(p))[0]
+                     for p in glob.glob(osp.join(ROOT, 'configs', 'suite', '*.py')))
+    parser.add_argument('--preset', choices=presets,
+                        help='a preset by name (configs/suite/NAME.py)')
     parser.add_argument('--work-dir', help="default: the preset's work_dir")
     parser.add_argument('--dry-run', action='store_true',
                         help='print the commands of the stages still to run, run nothing')

@@ -1,0 +1,4 @@
+# DSeq-JEPA ablation `num_regions-3`, the N ablation: N = 3 regions: dseq_vitb16_in1k.py with one
+# switch (the rows and their published numbers: suite/ablations.py).
+_base_ = '../dseq_vitb16_in1k.py'
+model = dict(num_regions=3)

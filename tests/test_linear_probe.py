@@ -14,8 +14,8 @@ from torch.utils.data import DataLoader
 import backbones  # noqa: F401  (registers JEPAViT)
 from conftest import ROOT, logged_scalars, metrics_of_test_run, run_tool
 from suite.records import run_records
-from transfer.probe import (LinearProbe, ProbeHeadsOptimWrapperConstructor, grid_head_name,
-                            select_heads)
+from transfer.probe import (LinearProbe, ProbeHeadsOptimWrapperConstructor, _feature_loader,
+                            grid_head_name, select_heads)
 
 DATASETS = {'in1k': ('ImageNet-1k linear', 1000, 'train', 'val'),
             'inat21': ('iNat21 linear', 10000, 'train_mini', 'val'),
@@ -202,6 +202,24 @@ def test_grid_heads_step_as_their_own_sgd():
     MultiStepLR(wrapper, milestones=[1], gamma=0.1).step()
     for group, spec in zip(groups, probe.head_specs.values()):
         assert group['lr'] == pytest.approx(0.01 * spec.lr_scale)
+
+
+def test_a_training_pass_never_ends_in_a_batch_of_one():
+    """A BatchNorm head cannot train on one feature: a shuffled pass drops a last batch of one,
+    and only that; evaluation passes keep every feature."""
+    class Cache:  # what the loader reads of a feature cache: its length and whole batches
+        def __init__(self, size):
+            self.size = size
+
+        def __len__(self):
+            return self.size
+
+        def __getitems__(self, indices):
+            return indices
+
+    for size, train, test in ((17, [16], [16, 1]), (18, [16, 2], [16, 2]), (1, [], [1])):
+        assert [len(b) for b in _feature_loader(Cache(size), 16, True, 0)] == train
+        assert [len(b) for b in _feature_loader(Cache(size), 16, False, 0)] == test
 
 
 def test_grid_names_and_refusals():

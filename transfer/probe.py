@@ -341,8 +341,10 @@ def _whole_batch(batch: dict) -> dict:
 
 
 def _feature_loader(cache: _FeatureCache, batch_size: int, shuffle: bool, seed: int) -> DataLoader:
-    """Batches of the cache in a seeded order."""
+    """Batches of the cache in a seeded order. A shuffled (training) pass leaves out a last batch of
+    a single feature, on which a head's BatchNorm cannot train."""
     return DataLoader(cache, batch_size=batch_size, shuffle=shuffle, collate_fn=_whole_batch,
+                      drop_last=shuffle and len(cache) % batch_size == 1,
                       generator=torch.Generator().manual_seed(seed))
 
 

@@ -15,6 +15,7 @@ import json
 import os
 import os.path as osp
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -24,7 +25,7 @@ from engine.resume import checkpoints_in, latest_checkpoint
 from suite.ablations import write_tables
 from suite.leaderboard import write_all
 from suite.methods import BASELINE, METHODS
-from suite.processes import die_with_parent, stop
+from suite.processes import STOP_SIGNALS, die_with_parent, stop
 
 #: the repo root, where the stages run: the suite is installed editable, in place
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -56,17 +57,23 @@ class Suite:
         with open(log, 'a') as f:
             f.write(f'$ {" ".join(args)}\n')
             f.flush()
-            proc = subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=subprocess.PIPE,
-                                    stderr=subprocess.STDOUT, text=True, bufsize=1,
-                                    preexec_fn=die_with_parent())
+            proc = None
+            # A stop (Ctrl-C, SIGTERM) that comes while the stage starts waits until its process
+            # is known, so that it is stopped too; the child unblocks them (die_with_parent).
+            signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
             try:
+                proc = subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT, text=True, bufsize=1,
+                                        preexec_fn=die_with_parent())
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
                 for line in proc.stdout:
                     f.write(line)
                     if _PROGRESS.search(line):
                         print('    ' + line.rstrip().split(' - INFO - ')[-1][:150], flush=True)
                 proc.wait()
             finally:
-                if proc.poll() is None:  # interrupted (Ctrl-C, SIGTERM) or failed here
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+                if proc is not None and proc.poll() is None:  # interrupted or failed here
                     stop(proc)
                     stopped = f'stopped {args[1]} (pid {proc.pid}, exit {proc.returncode})'
                     f.write(f'[suite] {stopped}\n')

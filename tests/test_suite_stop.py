@@ -212,3 +212,46 @@ def test_sigkill_of_the_runner_takes_torchrun_and_its_training_workers_down(pres
         assert exit_status(torchrun, timeout=40) is not None, 'torchrun outlived its runner'
         left = still_running(runner.started, timeout=10)
         assert left == [], {pid: runner.started[pid] for pid in left}
+
+
+# The runner's command loop with the stage's start slowed down: the forked child sleeps before its
+# exec, so that a Ctrl-C lands while subprocess.Popen is still starting it.
+_SLOW_START = """
+import sys, time
+import suite.runner as runner
+real = runner.die_with_parent
+
+def slow_start():
+    preexec = real()
+    def sleep_then_preexec():
+        time.sleep(2)
+        preexec()
+    return sleep_then_preexec
+
+runner.die_with_parent = slow_start
+suite = runner.Suite(dict(pretrain={}, transfer=[], gpus=0), sys.argv[1])
+suite.command([sys.executable, '-c', 'import time; time.sleep(60)'], sys.argv[2])
+"""
+
+
+def test_ctrl_c_while_a_stage_starts_stops_the_stage_too(tmp_path, adopting):
+    log = tmp_path / 'stage.log'
+    with open(tmp_path / 'runner.out', 'w') as out:
+        proc = subprocess.Popen([sys.executable, '-c', _SLOW_START, str(tmp_path), str(log)],
+                                cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+                                preexec_fn=_interruptible)
+    try:
+        deadline = time.monotonic() + 60
+        while not descendants(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        (stage, _), = descendants(proc.pid).items()  # forked, still before its exec
+        os.kill(proc.pid, signal.SIGINT)
+        assert proc.wait(timeout=30) == -signal.SIGINT
+        output = (tmp_path / 'runner.out').read_text()
+        assert f'stopped -c (pid {stage}, exit -{int(signal.SIGTERM)})' in output, output
+        assert still_running([stage], timeout=10) == []
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        for pid, command in descendants(proc.pid).items():
+            end(pid, command)

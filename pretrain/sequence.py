@@ -109,6 +109,18 @@ def causal_layout(regions: torch.Tensor) -> Dict[str, torch.Tensor]:
                 predictor_mask=predictor_mask)
 
 
+def _predict_groups(model: JEPAModel, images: torch.Tensor, layout: Dict[str, torch.Tensor],
+                    target: torch.Tensor,
+                    target_valid: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Each sequence's context (``layout``'s ``context`` of ``image``) encoded on its own, and its
+    query groups ``target`` / ``target_valid`` (S, M, Lt) predicted from it: context outputs
+    (S, Lc, D) and predictions (S, M, Lt, D)."""
+    context = model.encode_context(images, layout['context'], layout['context_valid'],
+                                   layout['image'])
+    return context, model.predictor(context, layout['context'], layout['context_valid'],
+                                    target, target_valid)
+
+
 class SequenceMode:
     """How the steps of a batch are laid out (:meth:`layout`) and encoded (:meth:`forward`).
 
@@ -133,11 +145,9 @@ class PrefixSequence(SequenceMode):
 
     def forward(self, model: JEPAModel, images: torch.Tensor,
                 layout: Dict[str, torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor]:
-        context = model.encode_context(images, layout['context'], layout['context_valid'],
-                                       layout['image'])
-        pred = model.predictor(context, layout['context'], layout['context_valid'],
-                               layout['target'][:, None], layout['target_valid'][:, None])[:, 0]
-        return context, pred
+        context, pred = _predict_groups(model, images, layout, layout['target'][:, None],
+                                        layout['target_valid'][:, None])
+        return context, pred[:, 0]
 
 
 @SEQUENCE_MODES.register_module('causal')
@@ -189,11 +199,7 @@ class FlatSequence(SequenceMode):
 
     def forward(self, model: JEPAModel, images: torch.Tensor,
                 layout: Dict[str, torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor]:
-        context = model.encode_context(images, layout['context'], layout['context_valid'],
-                                       layout['image'])
-        pred = model.predictor(context, layout['context'], layout['context_valid'],
-                               layout['target'], layout['target_valid'])
-        return context, pred
+        return _predict_groups(model, images, layout, layout['target'], layout['target_valid'])
 
 
 def sequence_errors(model: JEPAModel, images: torch.Tensor, targets: torch.Tensor,

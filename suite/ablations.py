@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, NamedTuple, Optional, Tuple
 
 from suite.leaderboard import cell, markdown
-from suite.results import describe, result_of
+from suite.results import describe, evaluated_runs
 
 #: (task, metric) of the published numbers: the paper's ImageNet-1k and iNat21 linear probes
 IN1K = ('ImageNet-1k linear', 'top-1 concat4')
@@ -107,12 +107,7 @@ def collect(work_dirs: Iterable[str]) -> AblationResults:
     columns: Dict[Tuple[str, str, str], None] = {}
     selections: Dict[str, str] = {}
     work_dir_of: Dict[Tuple[str, str, str, int], str] = {}
-    for work_dir in work_dirs:
-        saved, metrics = result_of(work_dir)
-        if saved is None:
-            print(f'note: {work_dir} has no evaluation yet; its cells stay missing')
-            continue
-        config, path = saved
+    for work_dir, config, path, metrics in evaluated_runs(work_dirs):
         _, size, task, seed = describe(config, path)
         row = row_of(config)
         if row not in ROWS:

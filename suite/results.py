@@ -14,7 +14,7 @@ import math
 import os.path as osp
 import warnings
 from collections import defaultdict
-from typing import Dict, Iterable, List, NamedTuple, Optional, Tuple
+from typing import Dict, Iterable, Iterator, List, NamedTuple, Optional, Tuple
 
 import numpy as np
 
@@ -175,6 +175,17 @@ def result_of(work_dir: str) -> Tuple[Optional[Tuple[dict, str]], Dict[str, floa
     return chosen[-1] if chosen else (None, {})
 
 
+def evaluated_runs(work_dirs: Iterable[str]) -> Iterator[Tuple[str, dict, str, dict]]:
+    """``(work_dir, config, path, metrics)`` of each work dir's evaluation (:func:`result_of`); a
+    work dir without one is named in a note and left out."""
+    for work_dir in work_dirs:
+        saved, metrics = result_of(work_dir)
+        if saved is None:
+            print(f'note: {work_dir} has no evaluation yet; its cells stay missing')
+            continue
+        yield (work_dir, *saved, metrics)
+
+
 def collect(work_dirs: Iterable[str]) -> Results:
     """The values of the work dirs, one per seed, tasks in their order of first appearance, and
     their records. Two work dirs of the same method, size, task and seed are an error: neither may
@@ -185,12 +196,7 @@ def collect(work_dirs: Iterable[str]) -> Results:
     selections: Dict[str, Dict[str, str]] = defaultdict(dict)
     runs: List[Tuple[str, str, str, dict]] = []
     work_dir_of: Dict[Tuple[str, str, str, int], str] = {}
-    for work_dir in work_dirs:
-        saved, metrics = result_of(work_dir)
-        if saved is None:
-            print(f'note: {work_dir} has no evaluation yet; its cells stay missing')
-            continue
-        config, path = saved
+    for work_dir, config, path, metrics in evaluated_runs(work_dirs):
         method, size, task, seed = identity = describe(config, path)
         first = work_dir_of.setdefault(identity, work_dir)
         if osp.realpath(first) != osp.realpath(work_dir):

@@ -19,7 +19,7 @@ from typing import Optional, Sequence, Tuple
 
 import torch
 
-from .masks import MultiBlockMaskSampler, derive_seed
+from .masks import MultiBlockMaskSampler, _generator
 
 __all__ = ['REGION_SOURCES', 'PREDICTIONS', 'ORDERS', 'SALIENCIES', 'CURRICULA', 'check_choice',
            'uniform_regions', 'per_region_curriculum', 'order_regions', 'top_regions',
@@ -41,10 +41,6 @@ def check_choice(name: str, value: object, allowed: Sequence[str]) -> None:
     """Raise a ValueError naming the allowed values unless ``value`` is one of them."""
     if not isinstance(value, str) or value not in allowed:
         raise ValueError(f'{name} must be one of {list(allowed)}, got {value!r}')
-
-
-def _generator(*entropy: int) -> torch.Generator:
-    return torch.Generator().manual_seed(derive_seed(*entropy))
 
 
 def disjoint_regions(candidates: torch.Tensor) -> torch.Tensor:

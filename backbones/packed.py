@@ -10,7 +10,7 @@ tensors a ViT-B/16 step took 314 ms instead of 110 ms on an H200, mostly in host
 Elsewhere the rows are scattered back to the padded layout and attend under a key mask. Both are
 exact: a token attends to the real tokens of its own row and nothing else.
 """
-from typing import NamedTuple
+from typing import NamedTuple, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -32,14 +32,26 @@ class PackedRows(NamedTuple):
     max_len: int
 
 
-def pack_rows(valid: torch.Tensor) -> PackedRows:
-    """The packing of rows whose real entries are ``valid`` (S, L) bool (any positions in a row)."""
-    lengths = valid.sum(1)
-    # One host read per packing: the number of real tokens is a shape.
-    total, longest = torch.stack([lengths.sum(), lengths.max()]).tolist()
+def pack_rows(valid: torch.Tensor, lengths: Optional[Sequence[int]] = None) -> PackedRows:
+    """The packing of rows whose real entries are ``valid`` (S, L) bool (any positions in a row).
+
+    The number of real tokens is a shape, so it must be known on the host: from ``lengths``, the
+    number of real entries of each row as host integers, where the caller knows them (the masks of
+    an I-JEPA batch are drawn on the host), else read back from ``valid``'s device, which waits for
+    it. The packing depends on ``lengths`` only through their sum and maximum, which are checked
+    against ``valid`` on its device without waiting for it (a failed check raises there).
+    """
+    counts = valid.sum(1)
+    if lengths is None:
+        total, longest = torch.stack([counts.sum(), counts.max()]).tolist()
+    else:
+        total, longest = sum(lengths), max(lengths, default=0)
+        torch._assert_async((counts.sum() == total) & (counts.max() == longest),
+                            f'row lengths of sum {total} and maximum {longest} do not match the '
+                            'real entries of the packed rows')
     # A stable sort puts the real entries first, in row-major order, with no data-dependent shape.
     index = torch.argsort((~valid).flatten().to(torch.uint8), stable=True)[:total]
-    offsets = F.pad(lengths.cumsum(0), (1, 0)).to(torch.int32)
+    offsets = F.pad(counts.cumsum(0), (1, 0)).to(torch.int32)
     return PackedRows(valid, index, offsets, longest)
 
 

@@ -417,14 +417,17 @@ class VisionTransformer(nn.Module):
     def forward_masked(self, x: torch.Tensor, keep: Optional[torch.Tensor] = None,
                        keep_valid: Optional[torch.Tensor] = None,
                        image_of: Optional[torch.Tensor] = None,
-                       attn_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+                       attn_mask: Optional[torch.Tensor] = None,
+                       keep_lengths: Optional[Sequence[int]] = None) -> torch.Tensor:
         """Pretraining's entry point: tokens (prefix first) after the final LayerNorm of a subset of
         the patches, with padded rows or an attention mask.
 
         With ``keep`` (S, L) patch indices only those patches are encoded (gathered before the first
         block; the others are never computed), giving (S, prefix + L, D). ``keep_valid`` (S, L) marks
         real entries of padded index rows: only those are computed (:mod:`backbones.packed`) and
-        the padding comes out as zeros. ``image_of`` (S,) says which image each index row reads,
+        the padding comes out as zeros; ``keep_lengths``, the number of real entries of each row
+        as host integers where the caller knows them, spares packing its wait for the device
+        (:func:`~backbones.packed.pack_rows`). ``image_of`` (S,) says which image each index row reads,
         for several sequences per image (default: row i, image i). ``attn_mask`` (boolean,
         broadcastable to (S, heads, prefix + L, prefix + L), True = attend) restricts attention
         among the encoded tokens instead of ``keep_valid`` (a block-causal order, say).
@@ -440,7 +443,9 @@ class VisionTransformer(nn.Module):
         tokens = self._add_prefix(tokens)
         if keep_valid is None:
             return self.norm(self._run_blocks(tokens, grid, attn_mask=attn_mask)[0])
-        rows = pack_rows(F.pad(keep_valid, (self.num_prefix_tokens, 0), value=True))
+        prefix = self.num_prefix_tokens
+        rows = pack_rows(F.pad(keep_valid, (prefix, 0), value=True),
+                         None if keep_lengths is None else [n + prefix for n in keep_lengths])
         out, _ = self._run_blocks(pack(tokens, rows), packed=rows)
         return unpack(self.norm(out), rows)
 

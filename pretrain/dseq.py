@@ -35,7 +35,7 @@ The paper's ablations are switches of :class:`DSeqJEPA`, each defaulting to the 
   :func:`~pretrain.ablations.per_region_curriculum`) | ``'off'`` (every step a DSeq step).
 """
 import math
-from typing import Callable, Dict, Optional, Tuple, Union
+from typing import Callable, Dict, List, Optional, Tuple, Union
 
 import torch
 from mmengine.dist import get_rank
@@ -48,7 +48,7 @@ from .ijepa import IJEPA, gather_tokens
 from .jepa import layer_norm_targets, smooth_l1_sum
 from .masks import MultiBlockMaskSampler, derive_seed
 from .regions import select_regions
-from .sequence import SEQUENCE_MODES, FlatSequence, sequence_errors
+from .sequence import SEQUENCE_MODES, FlatSequence, region_sizes, sequence_errors
 
 __all__ = ['DSeqJEPA', 'saliency_map', 'gradcam_saliency', 'encoder_saliency', 'curriculum_draw',
            'is_dseq_step']
@@ -115,11 +115,13 @@ def is_dseq_step(seed: int, step: int, progress: float) -> bool:
     return curriculum_draw(seed, step) < progress
 
 
-def _select(masks: Dict[str, torch.Tensor], rows: torch.Tensor) -> Dict[str, torch.Tensor]:
-    """The multi-block masks of the images ``rows`` (B,) bool of a batch."""
-    valid = masks['context_valid']
+def _select(masks: Dict[str, torch.Tensor], rows: torch.Tensor,
+            host_rows: List[int]) -> Dict[str, torch.Tensor]:
+    """The multi-block masks of the images ``rows`` (S,) of a batch, ``host_rows`` on the host."""
+    valid, lengths = masks['context_valid'], masks.get('context_lengths')
     return dict(context=masks['context'][rows], targets=masks['targets'][rows],
-                context_valid=None if valid is None else valid[rows])
+                context_valid=None if valid is None else valid[rows],
+                context_lengths=None if lengths is None else [lengths[i] for i in host_rows])
 
 
 _SALIENCY = {'cls': saliency_map, 'gradcam': gradcam_saliency}
@@ -206,7 +208,8 @@ class DSeqJEPA(IJEPA):
         if self.region_source == 'uniform':  # the saliency is never computed
             targets = self.target_tokens(images)
             regions = uniform_regions(self.block_sampler, len(images), self.num_regions,
-                                      self.seed, step, get_rank()).to(images.device)
+                                      self.seed, step, get_rank()).to(images.device,
+                                                                      non_blocking=True)
         else:
             final, saliency = encoder_saliency(enc, images, self.saliency_block,
                                                _SALIENCY[self.saliency])
@@ -235,13 +238,16 @@ class DSeqJEPA(IJEPA):
         if self.may_lack_targets:  # saliency regions always leave a background to predict
             has_region = has_region & regions[:, 1:].any(-1).any(-1)
         stats = dict(dseq=images.new_ones(()), no_region=(~has_region).float().mean())
+        sizes = region_sizes(regions)  # the step's one wait for the device: shapes follow from it
+        without = [i for i, size in enumerate(sizes)
+                   if not size[0] or (self.may_lack_targets and not any(size[1:]))]
         parts = []
-        if bool(has_region.any()):
-            parts.append(sequence_errors(self, images, targets, regions, self.sequence))
-        if self.no_region == 'ijepa' or not parts:  # with no image to predict, the I-JEPA step
-            rest = ~has_region
-            if bool(rest.any()):
-                parts.append(self.block_errors(images[rest], targets[rest], _select(masks, rest)))
+        if len(without) < len(sizes):
+            parts.append(sequence_errors(self, images, targets, regions, self.sequence, sizes))
+        if (self.no_region == 'ijepa' or not parts) and without:  # else nothing to predict: I-JEPA
+            rest = (~has_region).nonzero_static(size=len(without))[:, 0]
+            parts.append(self.block_errors(images[rest], targets[rest],
+                                           _select(masks, rest, without)))
         error, count = (sum(part) for part in zip(*parts))
         return dict(loss=error / count, **stats)
 

@@ -6,7 +6,7 @@ A non-finite loss is kept from the weights by the optim wrapper
 (:class:`~pretrain.runtime.BF16OptimWrapper`), on the device.
 """
 import copy
-from typing import Dict, Optional, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -98,10 +98,12 @@ class JEPAModel(BaseModel):
     def encode_context(self, images: torch.Tensor, keep: torch.Tensor,
                        keep_valid: Optional[torch.Tensor] = None,
                        image_of: Optional[torch.Tensor] = None,
-                       attn_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+                       attn_mask: Optional[torch.Tensor] = None,
+                       keep_lengths: Optional[Sequence[int]] = None) -> torch.Tensor:
         """Context-encoder outputs (S, L, D) of the ``keep`` patches only, prefix tokens dropped
         (see :meth:`~backbones.vit.VisionTransformer.forward_masked`)."""
-        out = self.context_encoder.forward_masked(images, keep, keep_valid, image_of, attn_mask)
+        out = self.context_encoder.forward_masked(images, keep, keep_valid, image_of, attn_mask,
+                                                  keep_lengths)
         return out[:, self.context_encoder.num_prefix_tokens:]
 
     @torch.no_grad()

@@ -118,7 +118,10 @@ class MultiBlockMaskSampler:
 
         Returns:
             ``context`` (B, Lc) patch indices in raster order, ``context_valid`` (B, Lc) bool, False
-            on padding (None when no context is padded), ``targets`` (B, num_targets, Lt) indices.
+            on padding (None when no context is padded), ``context_lengths``, the real entries of
+            each context row as a tuple of ints (they stay on the host, so that packing the
+            contexts on the device need not read them back), ``targets`` (B, num_targets, Lt)
+            indices.
         """
         sizes = _generator(seed, step)
         target_size = self.block_size(sizes, self.target_scale, self.target_aspect)
@@ -131,16 +134,17 @@ class MultiBlockMaskSampler:
         g = _generator(seed, step, _rank() if rank is None else rank)
         contexts, targets = zip(*(self._image_masks(g, target_size, context_size)
                                   for _ in range(batch_size)))
-        lengths = torch.tensor([len(c) for c in contexts])
+        lengths = tuple(len(c) for c in contexts)
         valid = None
-        if self.compat or bool((lengths == lengths[0]).all()):
-            context = torch.stack([c[:int(lengths.min())] for c in contexts])
+        if self.compat or len(set(lengths)) == 1:
+            lengths = (min(lengths),) * batch_size
+            context = torch.stack([c[:lengths[0]] for c in contexts])
         else:
-            context = torch.zeros(batch_size, int(lengths.max()), dtype=torch.long)
-            valid = torch.arange(context.shape[1])[None] < lengths[:, None]
+            context = torch.zeros(batch_size, max(lengths), dtype=torch.long)
+            valid = torch.arange(context.shape[1])[None] < torch.tensor(lengths)[:, None]
             for i, c in enumerate(contexts):
                 context[i, :len(c)] = c
-        return dict(context=context, context_valid=valid,
+        return dict(context=context, context_valid=valid, context_lengths=lengths,
                     targets=torch.stack([torch.stack(t) for t in targets]))
 
 

@@ -1,5 +1,5 @@
 """The JEPA predictor: a narrow ViT from context tokens and mask-token queries to target features."""
-from typing import Optional, Tuple
+from typing import Optional, Sequence, Tuple
 
 import torch
 from timm.layers import trunc_normal_
@@ -42,7 +42,9 @@ class Predictor(nn.Module):
 
     def forward(self, context: torch.Tensor, context_pos: torch.Tensor,
                 context_valid: Optional[torch.Tensor], target_pos: torch.Tensor,
-                target_valid: Optional[torch.Tensor] = None) -> torch.Tensor:
+                target_valid: Optional[torch.Tensor] = None,
+                context_lengths: Optional[Sequence[int]] = None,
+                target_lengths: Optional[Sequence[Sequence[int]]] = None) -> torch.Tensor:
         """Predict the features of the target patches.
 
         Args:
@@ -53,30 +55,39 @@ class Predictor(nn.Module):
                 own sequence, which holds the whole context and only that block's queries.
             target_valid: (B, M, Lt) False on padded queries (hidden from attention; their
                 outputs are meaningless), or None.
+            context_lengths, target_lengths: the number of real entries of each row of
+                ``context_valid`` (B) and of ``target_valid`` (B lists of M) as host integers,
+                where the caller knows them (``target_lengths`` only with ``target_valid``): packing
+                then does not wait for the device (:func:`~backbones.packed.pack_rows`).
 
         Returns:
             (B, M, Lt, D) predictions.
         """
         b, m, lt = target_pos.shape
-        valid = None
+        valid = lengths = None
         if context_valid is not None or target_valid is not None:
             ctx_valid = (context_valid if context_valid is not None else
                          torch.ones(context_pos.shape, dtype=torch.bool, device=context.device))
             tgt_valid = (target_valid.flatten(0, 1) if target_valid is not None else
                          torch.ones(b * m, lt, dtype=torch.bool, device=context.device))
             valid = torch.cat([ctx_valid.repeat_interleave(m, dim=0), tgt_valid], dim=1)
-        out = self.predict(context, context_pos, target_pos.flatten(0, 1), valid=valid, repeats=m)
+            if context_lengths is not None and (target_lengths is not None or target_valid is None):
+                blocks = target_lengths if target_lengths is not None else [[lt] * m] * b
+                lengths = [c + t for c, row in zip(context_lengths, blocks) for t in row]
+        out = self.predict(context, context_pos, target_pos.flatten(0, 1), valid=valid, repeats=m,
+                           lengths=lengths)
         return out.view(b, m, lt, -1)
 
     def predict(self, context: torch.Tensor, context_pos: torch.Tensor, query_pos: torch.Tensor,
                 attn_mask: Optional[torch.Tensor] = None, valid: Optional[torch.Tensor] = None,
-                repeats: int = 1) -> torch.Tensor:
+                repeats: int = 1, lengths: Optional[Sequence[int]] = None) -> torch.Tensor:
         """One sequence per query row: context (S, Lc, D) at ``context_pos`` (S, Lc) and mask-token
         queries at ``query_pos`` (S * repeats, Lq); context row i serves query rows
         ``i * repeats`` to ``(i + 1) * repeats - 1`` and is embedded once for all of them. Either
         ``attn_mask`` (broadcastable to (S * repeats, heads, L, L), True = attend) or ``valid``
         (S * repeats, Lc + Lq), False on padding: only the real tokens are computed
-        (:mod:`backbones.packed`) and padded queries come out as meaningless values.
+        (:mod:`backbones.packed`) and padded queries come out as meaningless values; ``lengths``,
+        the real entries of each row of ``valid`` as host integers, if known.
         Returns the (S * repeats, Lq, D) predictions."""
         pos = self.predictor_pos_embed[0]
         context = self.predictor_embed(context) + pos[context_pos]
@@ -84,7 +95,7 @@ class Predictor(nn.Module):
                        self.mask_token + pos[query_pos]], dim=1)
         rows = None
         if valid is not None:
-            rows = pack_rows(valid)
+            rows = pack_rows(valid, lengths)
             x = pack(x, rows)
         for blk in self.predictor_blocks:
             x = blk(x, attn_mask=attn_mask, packed=rows)

@@ -23,7 +23,7 @@ def draw_batches(count: int, batch: int, img: int, patch: int, device: torch.dev
     batches = []
     for s in range(count):
         masks = sampler(batch, step=s, rank=0)
-        masks = {k: None if v is None else v.to(device) for k, v in masks.items()}
+        masks = {k: v.to(device) if torch.is_tensor(v) else v for k, v in masks.items()}
         masks['step'] = s
         batches.append((torch.randn(batch, 3, img, img, device=device), masks))
     return batches

@@ -7,10 +7,12 @@ from the same config over the same batches, drawn beforehand from a loader built
 ``train_dataloader``, on the device. Runner and bare step thus alternate under the same machine
 load. The report gives both in ms per iteration, the Runner's overhead in ms and as a ratio, and how
 much of a Runner iteration passed before its step began (waiting for the data loader, the hooks'
-``before_train_iter``); on CPU also the Runner's logging and other iterations apart; on a GPU the
-host synchronisations per iteration, counted under ``torch.cuda.set_sync_debug_mode('warn')``
-in ``log_interval`` more iterations after the timed ones, for logging and other iterations apart,
-and those of the bare step.
+``before_train_iter``); on CPU also the Runner's logging and other iterations apart. It counts the
+times the host waits for the device in ``log_interval + 1`` more iterations after the timed ones, for
+logging and other iterations apart, and in the bare step: on a GPU the synchronisations that
+``torch.cuda.set_sync_debug_mode('warn')`` reports, on CPU the reads of device values that would
+wait on one (:class:`suite.host_reads.HostReadCounter`), each from the iteration's last
+before-hook to its last after-hook (the data preprocessor, the step and every after-hook).
 Checkpoints are not written during the benchmark and the kNN monitor is left out.
 """
 import os
@@ -31,6 +33,7 @@ from engine.visualization import apply_logging_switches
 from pretrain.runtime import PretrainRuntimeInfoHook
 from suite.benchmark_data import make_photos
 from suite.devices import describe_device, sync
+from suite.host_reads import HostReadCounter
 from suite.step_timing import make_step
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -121,6 +124,12 @@ class _CountSyncs:
         self.count = sum('synchroniz' in str(w.message) for w in self.records)
 
 
+def count_host_waits(device: torch.device):
+    """A context counting the host's waits for ``device`` (``count`` once left): the sync debug
+    mode's reports on a GPU, :class:`~suite.host_reads.HostReadCounter` elsewhere."""
+    return _CountSyncs() if device.type == 'cuda' else HostReadCounter()
+
+
 class AlternatingTimer(Hook):
     """Times the Runner's iterations and, after each block of them, the bare step over the batches
     of that block (see the module's docstring). Runs after every other hook of an iteration."""
@@ -136,9 +145,9 @@ class AlternatingTimer(Hook):
         self.iteration: Dict[int, float] = {}  # host seconds of each timed iteration
         self.waited: Dict[int, float] = {}  # of which before its step began (the data loader)
         self.logging: Dict[int, bool] = {}
-        self.syncs: Dict[int, int] = {}  # counted iterations (CUDA)
+        self.syncs: Dict[int, int] = {}  # host waits of the counted iterations
         self.bare_syncs: List[int] = []
-        self.counter: Optional[_CountSyncs] = None
+        self.counter = None  # count_host_waits while an iteration is counted
         self.mark = self.block_start = 0.0
 
     @property
@@ -157,6 +166,8 @@ class AlternatingTimer(Hook):
     def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
         if self.warmup <= runner.iter < self.timed_end:  # the loader's next() and before-hooks
             self.waited[runner.iter] = time.perf_counter() - self.mark
+        elif self.timed_end <= runner.iter < self.timed_end + self.count_iters:
+            self.counter = count_host_waits(self.device).__enter__()
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         i = runner.iter
@@ -179,13 +190,11 @@ class AlternatingTimer(Hook):
             self.bare_blocks.append(self._run_bare(len(self.bare_blocks)))
             if i + 1 == self.timed_end and self.count_iters:
                 for batch_index in range(min(3, self.steps)):
-                    with _CountSyncs() as counter:
+                    with count_host_waits(self.device) as counter:
                         self.bare(self.warmup + batch_index, self.batches[batch_index])
                     self.bare_syncs.append(counter.count)
             sync(self.device)
             self.block_start = time.perf_counter()
-        if self.timed_end <= i + 1 < self.timed_end + self.count_iters:
-            self.counter = _CountSyncs().__enter__()  # the next iteration, data loading included
         self.mark = time.perf_counter()
 
     def after_train(self, runner) -> None:
@@ -204,7 +213,7 @@ def benchmark_runner(config: Optional[str], batch: int, steps: int, repeats: int
     base = Config.fromfile(config)
     workers = base.train_dataloader.num_workers if workers is None else workers
     log_interval = log_interval or base.default_hooks.logger.interval
-    count_iters = log_interval if device.type == 'cuda' else 0
+    count_iters = log_interval + 1  # a logging iteration and at least one other
     iterations = warmup + steps * repeats + count_iters
     with tempfile.TemporaryDirectory(dir=work_dir) as tmp:
         data_root = osp.join(tmp, 'photos')
@@ -234,7 +243,7 @@ def benchmark_runner(config: Optional[str], batch: int, steps: int, repeats: int
 
 
 def report(timer: AlternatingTimer, device: torch.device, wall: float) -> Dict[str, float]:
-    """Print the per-iteration times of both, the overhead, and (CUDA) the syncs per iteration."""
+    """Print the per-iteration times of both, the overhead, and the host's waits per iteration."""
     runner_ms = statistics.median(timer.runner_blocks) * 1e3
     bare_ms = statistics.median(timer.bare_blocks) * 1e3
     waited = statistics.mean(timer.waited.values()) * 1e3
@@ -256,16 +265,16 @@ def report(timer: AlternatingTimer, device: torch.device, wall: float) -> Dict[s
                 result[f'{name}_ms'] = statistics.mean(times) * 1e3
                 print(f'  runner {name} iterations: {len(times)}, '
                       f'{statistics.mean(times) * 1e3:.1f} ms mean')
-    else:
-        for name, logs in (('logging', True), ('other', False)):
-            counts = [c for i, c in timer.syncs.items() if timer.logging[i] == logs]
-            if counts:
-                result[f'syncs_{name}'] = statistics.mean(counts)
-                print(f'  syncs per runner iteration, {name} ({len(counts)} iterations): mean '
-                      f'{statistics.mean(counts):.1f}, min {min(counts)}, max {max(counts)}')
-        if timer.bare_syncs:
-            result['syncs_bare'] = statistics.mean(timer.bare_syncs)
-            print(f'  syncs per bare step (inside the model step, the Runner has them too): '
-                  f'{timer.bare_syncs}')
+    waits = 'syncs' if device.type == 'cuda' else 'host reads of device values'
+    for name, logs in (('logging', True), ('other', False)):
+        counts = [c for i, c in timer.syncs.items() if timer.logging[i] == logs]
+        if counts:
+            result[f'syncs_{name}'] = statistics.mean(counts)
+            print(f'  {waits} per runner iteration, {name} ({len(counts)} iterations): mean '
+                  f'{statistics.mean(counts):.1f}, min {min(counts)}, max {max(counts)}')
+    if timer.bare_syncs:
+        result['syncs_bare'] = statistics.mean(timer.bare_syncs)
+        print(f'  {waits} per bare step (inside the model step, the Runner has them too): '
+              f'{timer.bare_syncs}')
     return result
 

@@ -1,7 +1,7 @@
 """The pretraining steps that ``tools/benchmark_pretrain.py`` sets against the suite's: padded rows
 under key masks instead of packed rows, and a context encoder run over every token with the hidden
 ones masked out of attention (the released DSeq-JEPA code's approach)."""
-from typing import Dict, Optional
+from typing import Dict, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -26,8 +26,10 @@ class MaskedRows:
 
     def encode_context(self, images: torch.Tensor, keep: torch.Tensor,
                        keep_valid: Optional[torch.Tensor],
-                       image_of: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """Context-encoder outputs (S, L, D) of the ``keep`` patches, padding under a key mask."""
+                       image_of: Optional[torch.Tensor] = None,
+                       keep_lengths: Optional[Sequence[int]] = None) -> torch.Tensor:
+        """Context-encoder outputs (S, L, D) of the ``keep`` patches, padding under a key mask
+        (nothing is packed, so ``keep_lengths`` is not needed)."""
         enc = self.context_encoder
         real = torch.ones_like(keep, dtype=torch.bool) if keep_valid is None else keep_valid
         if self.full_length:
@@ -47,7 +49,7 @@ class MaskedPredictor(Predictor):
 
     def predict(self, context: torch.Tensor, context_pos: torch.Tensor, query_pos: torch.Tensor,
                 attn_mask: Optional[torch.Tensor] = None, valid: Optional[torch.Tensor] = None,
-                repeats: int = 1) -> torch.Tensor:
+                repeats: int = 1, lengths: Optional[Sequence[int]] = None) -> torch.Tensor:
         """The predictor's pass with ``valid`` as a key mask instead of packed rows."""
         if valid is not None:
             attn_mask = valid[:, None, None, :]

@@ -231,6 +231,28 @@ def test_a_dseq_step_pools_every_predicted_token(monkeypatch, no_region):
                                    IJEPA.loss(model, images, masks)['loss'])
 
 
+@pytest.mark.parametrize('options', [dict(), dict(mode='causal'), dict(prediction='flat'),
+                                     dict(no_region='ijepa')])
+def test_a_dseq_step_reads_the_device_once(monkeypatch, options):
+    # the region sizes, from which every shape of the step follows; on a GPU, a DSeq step's one
+    # wait for the device (region selection itself reads nothing there; on CPU it may stop its
+    # rounds early, which this test leaves out by giving the regions)
+    from pretrain.masks import MultiBlockMaskSampler
+    from suite.host_reads import HostReadCounter
+    torch.manual_seed(0)
+    model = DSeqJEPA(**TINY, curriculum='off', **options)
+    images = torch.randn(3, 3, 96, 96)
+    masks = dict(MultiBlockMaskSampler(input_size=96, patch_size=8)(3, step=0), step=0)
+    assert masks['context_valid'] is not None  # packed contexts in the I-JEPA part
+    targets = model.targets_and_regions(images)[0]
+    regions = torch.cat([_three_region_batch(), torch.zeros(1, 5, 144, dtype=torch.bool)])
+    regions[2, 4] = True  # image 2 has no region
+    monkeypatch.setattr(model, 'targets_and_regions', lambda x, step=0: (targets, regions))
+    with HostReadCounter() as counter:
+        model.loss(images, masks)['loss'].backward()
+    assert len(counter.reads) == 1 and '(region_sizes)' in counter.reads[0], counter.reads
+
+
 def test_the_curriculum_is_a_function_of_seed_step_and_the_models_progress_only():
     from mmengine.logging import MessageHub
     from pretrain.dseq import is_dseq_step

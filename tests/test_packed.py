@@ -33,6 +33,25 @@ def test_pack_rows_records_row_major_positions_and_lengths():
     assert torch.equal(back[valid], x[valid]) and not back[~valid].any()
 
 
+def test_host_lengths_give_the_same_packing_without_reading_the_device():
+    from suite.host_reads import HostReadCounter
+    valid = _rows().valid
+    lengths = valid.sum(1).tolist()
+    with HostReadCounter() as read:
+        reading = pack_rows(valid)
+    with HostReadCounter() as told:
+        given = pack_rows(valid, lengths)
+    assert read.count == 1 and told.count == 0, (read.reads, told.reads)
+    assert torch.equal(given.index, reading.index) and torch.equal(given.offsets, reading.offsets)
+    assert given.max_len == reading.max_len == max(lengths)
+    wrong = list(lengths)
+    wrong[0] += 1  # a total that does not match the mask
+    with pytest.raises(RuntimeError, match='do not match'):
+        pack_rows(valid, wrong)
+    with pytest.raises(RuntimeError, match='do not match'):  # the same total, a longer row
+        pack_rows(valid, [sum(lengths) - max(lengths) - 1, max(lengths) + 1] + [0] * (len(lengths) - 2))
+
+
 def _per_row_reference(q, k, v, rows):
     starts = rows.offsets.tolist()
     return torch.cat([

@@ -12,8 +12,9 @@ from mmengine.runner import Runner
 
 from conftest import PRETRAIN_SMOKE
 from pretrain import IJEPA
-from pretrain.runtime import BF16OptimWrapper
+from pretrain.runtime import BF16OptimWrapper, PretrainRuntimeInfoHook
 from suite.benchmark_pretrain import draw_batches
+from suite.host_reads import HostReadCounter
 
 
 def _runner(work_dir, data_root, **options) -> Runner:
@@ -136,18 +137,57 @@ def test_logged_losses_are_those_of_mmengines_runtime_info_hook(synthetic_imagen
         assert list(loss[0]) == list(loss[1]) and len(loss[0]) == step
 
 
+class _CountHostReads(Hook):
+    """Counts each iteration's reads of device values from its last before-hook to its last
+    after-hook (the data preprocessor, the step, every after-hook)."""
+
+    priority = 'LOWEST'
+
+    def __init__(self) -> None:
+        self.reads, self.reads_host, self.padded = {}, {}, []
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
+        self.padded.append(data_batch['data_samples']['context_valid'] is not None)
+        self.counter = HostReadCounter().__enter__()
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+        self.counter.__exit__(None, None, None)
+        self.reads[runner.iter] = self.counter.reads
+        self.reads_host[runner.iter] = PretrainRuntimeInfoHook.reads_host(runner, batch_idx)
+
+
+def test_an_ijepa_iteration_reads_the_device_only_where_it_logs_or_saves(synthetic_imagenet,
+                                                                         tmp_path):
+    # 8 iterations of 16 images whose contexts differ in length (packed rows); lines at 4 (the end
+    # of the first epoch), 5 and 8, a checkpoint at 6; the first iteration also logs the target rank
+    runner = _runner(tmp_path, synthetic_imagenet, **{'train_cfg.max_epochs': 2,
+                                                      'default_hooks.checkpoint.interval': 6})
+    counter = _CountHostReads()
+    runner.register_hook(counter)
+    runner.train()
+    assert all(counter.padded)
+    reading = [i for i, reads in counter.reads_host.items() if reads] + [0]
+    assert sorted(reading) == [0, 3, 4, 5, 7]
+    for i, reads in counter.reads.items():
+        assert bool(reads) == (i in reading), (i, reads)
+
+
 def test_the_runner_benchmark_runs_and_reports(tmp_path, capsys):
     from suite.benchmark_runner import benchmark_runner
     torch.manual_seed(0)
     result = benchmark_runner(PRETRAIN_SMOKE, batch=4, steps=2, repeats=2, warmup=1, workers=0,
                               log_interval=2, work_dir=str(tmp_path))
     out = capsys.readouterr().out
-    # timed: iterations 2 to 5 of 5; lines at 2, 4 and 5 (the last, the end of the epoch)
+    # timed: iterations 2 to 5 of 8, lines at 2 and 4; host reads counted in 6 to 8, lines at 6
+    # and 8 (the last)
     for line in ('ms/iteration', 'ms/step', 'overhead', 'ratio x', 'before its step',
-                 'runner logging iterations: 3', 'runner other iterations: 1'):
+                 'runner logging iterations: 2', 'runner other iterations: 2',
+                 'host reads of device values per runner iteration, other',
+                 'host reads of device values per bare step'):
         assert line in out, out
     assert result['runner_ms'] > 0 and result['bare_ms'] > 0
     assert result['ratio'] == pytest.approx(result['runner_ms'] / result['bare_ms'])
+    assert result['syncs_other'] == result['syncs_bare'] == 0 and result['syncs_logging'] > 0
     assert not os.listdir(tmp_path)  # the photos and the work dir were temporary
 
 

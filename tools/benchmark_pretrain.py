@@ -33,9 +33,11 @@ pretraining config (default: ViT-B/16 on a GPU, the tiny suite encoder on CPU) w
 logging, reading real JPEG photographs from a temporary folder, against the bare step of a model
 built from the same config on the same batches, alternated in blocks of ``--steps`` iterations
 (``--repeats`` blocks after ``--warmup`` iterations). It prints both in ms per iteration, the
-Runner's overhead in ms and as a ratio, the part of it spent waiting for data, and on a GPU the host
-synchronisations per iteration (``torch.cuda.set_sync_debug_mode('warn')``), for logging and other
-iterations apart. ``--batch``, ``--workers`` and ``--log-interval`` default to the config's on a GPU.
+Runner's overhead in ms and as a ratio, the part of it spent waiting for data, and the host's waits
+for the device per iteration, for logging and other iterations apart: on a GPU the synchronisations
+of ``torch.cuda.set_sync_debug_mode('warn')``, on CPU the reads of device values that would wait on
+one (``suite/host_reads.py``). ``--batch``, ``--workers`` and ``--log-interval`` default to the
+config's on a GPU.
 """
 import argparse
 

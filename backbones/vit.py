@@ -427,8 +427,8 @@ class VisionTransformer(nn.Module):
         real entries of padded index rows: only those are computed (:mod:`backbones.packed`) and
         the padding comes out as zeros; ``keep_lengths``, the number of real entries of each row
         as host integers where the caller knows them, spares packing its wait for the device
-        (:func:`~backbones.packed.pack_rows`). ``image_of`` (S,) says which image each index row reads,
-        for several sequences per image (default: row i, image i). ``attn_mask`` (boolean,
+        (:func:`~backbones.packed.pack_rows`). ``image_of`` (S,) says which image each index row
+        reads, for several sequences per image (default: row i, image i). ``attn_mask`` (boolean,
         broadcastable to (S, heads, prefix + L, prefix + L), True = attend) restricts attention
         among the encoded tokens instead of ``keep_valid`` (a block-causal order, say).
         """

@@ -48,7 +48,7 @@ from .ijepa import IJEPA, gather_tokens
 from .jepa import layer_norm_targets, smooth_l1_sum
 from .masks import MultiBlockMaskSampler, derive_seed
 from .regions import select_regions
-from .sequence import SEQUENCE_MODES, FlatSequence, region_sizes, sequence_errors
+from .sequence import SEQUENCE_MODES, FlatSequence, _rows, region_sizes, sequence_errors
 
 __all__ = ['DSeqJEPA', 'saliency_map', 'gradcam_saliency', 'encoder_saliency', 'curriculum_draw',
            'is_dseq_step']
@@ -245,7 +245,7 @@ class DSeqJEPA(IJEPA):
         if len(without) < len(sizes):
             parts.append(sequence_errors(self, images, targets, regions, self.sequence, sizes))
         if (self.no_region == 'ijepa' or not parts) and without:  # else nothing to predict: I-JEPA
-            rest = (~has_region).nonzero_static(size=len(without))[:, 0]
+            rest = _rows(~has_region, len(without))
             parts.append(self.block_errors(images[rest], targets[rest],
                                            _select(masks, rest, without)))
         error, count = (sum(part) for part in zip(*parts))

@@ -66,7 +66,7 @@ def _raster(mask: torch.Tensor, longest: int) -> Tuple[torch.Tensor, torch.Tenso
 
 def _rows(keep: torch.Tensor, count: int) -> torch.Tensor:
     """The positions of the ``count`` True entries of ``keep`` (1-D), in order, without reading
-    ``keep`` back (``count`` comes from the region sizes)."""
+    ``keep`` back (``count`` comes from the region sizes, on the host)."""
     return keep.nonzero_static(size=count)[:, 0]
 
 

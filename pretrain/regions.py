@@ -20,9 +20,10 @@ from typing import Dict, Optional, Tuple
 import torch
 import torch.nn.functional as F
 
-__all__ = ['select_regions', 'quantise', 'otsu_threshold', 'otsu_foreground', 'label_components']
+from . import otsu_kernel
+from .otsu_kernel import FLT_EPSILON
 
-_FLT_EPSILON = 1.1920928955078125e-07  # FLT_EPSILON, OpenCV's guard on the class weights
+__all__ = ['select_regions', 'quantise', 'otsu_threshold', 'otsu_foreground', 'label_components']
 
 
 def quantise(saliency: torch.Tensor) -> torch.Tensor:
@@ -30,20 +31,26 @@ def quantise(saliency: torch.Tensor) -> torch.Tensor:
     return torch.floor(saliency * 255).clamp_(0, 255).long()
 
 
-def otsu_threshold(levels: torch.Tensor) -> torch.Tensor:
+def otsu_threshold(levels: torch.Tensor, fused: Optional[bool] = None) -> torch.Tensor:
     """Otsu threshold (B,) of each row of ``levels`` (B, N), as OpenCV computes it for 8-bit images.
 
     OpenCV scans the 256 bins in float64, updating the class weight q1 and mean mu1 as it goes, and
     keeps the first bin of largest between-class variance. Exact ties are decided by that rounding,
-    so both running values are computed with the same operations in the same order: q1 by a cumsum
-    over the bins (a sequential sum per column, on the CPU and on CUDA's outer-dimension scan), mu1
-    in a loop over the bins of three in-place operations on the whole batch.
+    so both running values are computed with the same operations in the same order. ``fused`` runs
+    the scan as one Triton kernel (:mod:`pretrain.otsu_kernel`), the default on a GPU where Triton
+    is installed; otherwise q1 is a cumsum over the bins (a sequential sum per column, on the CPU
+    and on CUDA's outer-dimension scan) and mu1 a loop over the bins of three in-place operations
+    on the whole batch.
     """
     b, n = levels.shape
     device = levels.device
     # a spare column: a cumsum over a single column would take CUDA's parallel (reassociating) scan
     hist = torch.zeros(256, b + 1, dtype=torch.float64, device=device)
     hist.scatter_add_(0, levels.t(), torch.ones(n, b, dtype=torch.float64, device=device))
+    if fused is None:
+        fused = levels.is_cuda and otsu_kernel.available()
+    if fused:
+        return otsu_kernel.otsu_scan(hist[:, :b], n)
     scale = 1.0 / n
     bins = torch.arange(256, dtype=torch.float64, device=device)[:, None]
     p = hist * scale
@@ -54,7 +61,7 @@ def otsu_threshold(levels: torch.Tensor) -> torch.Tensor:
     q2 = 1.0 - q1
     # q1 grows with the bin, so the invalid bins are a run at each end; before the first valid bin
     # mu1 stays 0 whatever the divisor, after the last one it is never used
-    valid = (torch.minimum(q1, q2) >= _FLT_EPSILON) & (torch.maximum(q1, q2) <= 1.0 - _FLT_EPSILON)
+    valid = (torch.minimum(q1, q2) >= FLT_EPSILON) & (torch.maximum(q1, q2) <= 1.0 - FLT_EPSILON)
     divisor = torch.where(valid, q1, 1.0)
     q1_before = torch.cat([torch.zeros_like(q1[:1]), q1[:-1]])
     mu1 = torch.empty_like(p)
@@ -120,8 +127,8 @@ def select_regions(saliency: torch.Tensor, num_regions: int = 5,
                    min_area: float = 0.15) -> torch.Tensor:
     """Ranked salient regions of each map.
 
-    On CUDA the selection, about a thousand small kernels and no host read, is captured once per
-    shape as a CUDA graph and replayed: launched one by one it takes longer to launch than to run.
+    On CUDA the selection, a few hundred small kernels and no host read, is captured once per shape
+    as a CUDA graph and replayed: launched one by one it takes longer to launch than to run.
 
     Args:
         saliency: (B, h, w) float saliency, min-max normalised to [0, 1) per image.

@@ -134,6 +134,9 @@ def report_dseq(args: argparse.Namespace, times: Dict[str, List[float]],
           f'{t["eager"] * 1e3:.1f} ms; per-image OpenCV loop {t["opencv"] * 1e3:.1f} ms, '
           f'x{t["ours"] / t["opencv"]:.2f}); at batch {args.batch}: {own * 1e3:.1f} ms, '
           f'{100 * own / statistics.median(times[name]):.2f}% of a {name} step')
+    kernel = f', one Triton kernel {t["otsu_kernel"] * 1e3:.2f} ms' if 'otsu_kernel' in t else ''
+    print(f'  Otsu\'s scan alone, {args.regions_batch} maps: three operations per bin '
+          f'{t["otsu_loop"] * 1e3:.2f} ms{kernel}')
 
 
 def benchmark(args: argparse.Namespace) -> None:

@@ -1,43 +1,47 @@
 """Timing and profiling helpers of the pretraining benchmark: one whole training step, the device's
 busy share, which blocks ran compiled code, and region selection against the OpenCV loop."""
-import functools
 import time
 from typing import Callable, Dict, List, Tuple
 
 import torch
 
-from pretrain import DSeqJEPA, IJEPA
+from pretrain import DSeqJEPA, IJEPA, otsu_kernel
 from pretrain.dseq import encoder_saliency
-from pretrain.regions import _select_regions, select_regions
+from pretrain.regions import _select_regions, otsu_threshold, quantise, select_regions
 from suite.devices import sync
 
 
 def time_region_selection(model: DSeqJEPA, images: torch.Tensor, device: torch.device,
                           repeats: int) -> Dict[str, float]:
     """Seconds per call of select_regions on this batch's saliency, of its kernels launched one by
-    one (``eager``; on a GPU select_regions replays a CUDA graph), and of the OpenCV loop."""
+    one (``eager``; on a GPU select_regions replays a CUDA graph), of the OpenCV loop, and of Otsu's
+    scan alone, as torch's loop of three operations per bin (``otsu_loop``) and, on a GPU with
+    Triton, as one kernel (``otsu_kernel``)."""
     import cv2  # the reference, only for the comparison
     import numpy as np
     sal = encoder_saliency(model.target_encoder, images, model.saliency_block)[1]
-    ours = functools.partial(select_regions, num_regions=model.num_regions, min_area=model.min_area)
-    eager = functools.partial(_select_regions, num_regions=model.num_regions,
-                              min_area=model.min_area)
-    ours(sal)  # on a GPU the first call per shape captures the graph
+    levels = quantise(sal).flatten(1)
+    calls = {'ours': lambda: select_regions(sal, model.num_regions, model.min_area),
+             'eager': lambda: _select_regions(sal, model.num_regions, model.min_area),
+             'otsu_loop': lambda: otsu_threshold(levels, fused=False)}
+    if device.type == 'cuda' and otsu_kernel.available():
+        calls['otsu_kernel'] = lambda: otsu_threshold(levels, fused=True)
+    calls['ours']()  # on a GPU the first call per shape captures the graph
     sync(device)
     if device.type == 'cuda':
         torch.cuda.set_sync_debug_mode('error')  # raises on any device-to-host wait
     try:
-        ours(sal)
-        eager(sal)
+        for call in calls.values():
+            call()
     finally:
         if device.type == 'cuda':
             torch.cuda.set_sync_debug_mode('default')
     result = {}
-    for name, fn in (('ours', ours), ('eager', eager)):
+    for name, call in calls.items():
         sync(device)
         start = time.perf_counter()
         for _ in range(repeats):
-            fn(sal)
+            call()
         sync(device)
         result[name] = (time.perf_counter() - start) / repeats
     maps = sal.cpu().numpy()

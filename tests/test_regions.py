@@ -1,10 +1,17 @@
 """select_regions equals the per-image OpenCV reference (Otsu + 8-connected components)."""
+import os
+import os.path as osp
+import re
+import subprocess
+import sys
+
 import cv2
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
+from pretrain import otsu_kernel
 from pretrain.regions import label_components, otsu_threshold, select_regions
 
 
@@ -185,23 +192,69 @@ def python_otsu(levels: list) -> int:
     return best
 
 
-@pytest.mark.parametrize('device', ['cpu'] + (['cuda'] if torch.cuda.is_available() else []))
-def test_otsu_rounds_as_opencvs_loop(device):
-    """Exact ties are decided by rounding: compare with the loop itself on maps of few levels
-    (where ties occur), one by one (a batch of one) and batched, and on mirrored maps."""
-    g = torch.Generator().manual_seed(5)
+def otsu_batches(shapes: list, seed: int) -> list:
+    """Batches of maps of few levels (where ties occur), one per (rows, patches) in ``shapes``, and
+    a batch whose every threshold has a mirrored twin."""
+    g = torch.Generator().manual_seed(seed)
 
     def few_levels(n: int) -> torch.Tensor:
         choices = torch.randint(0, 256, (int(torch.randint(1, 5, (1,), generator=g)),), generator=g)
         return choices[torch.randint(0, len(choices), (n,), generator=g)]
-
-    singles = [few_levels(int(torch.randint(2, 1100, (1,), generator=g)))[None] for _ in range(100)]
     half = torch.randint(0, 128, (100, 98), generator=g)
-    batches = singles + [torch.stack([few_levels(196) for _ in range(300)]),
-                         torch.cat([half, 255 - half], 1)]  # every threshold has a mirrored twin
+    return ([torch.stack([few_levels(n) for _ in range(rows)]) for rows, n in shapes]
+            + [torch.cat([half, 255 - half], 1)])
+
+
+def assert_otsu_rounds_as_opencvs_loop(batches: list, device: str, fused: bool = None) -> None:
     for batch in batches:
-        ours = otsu_threshold(batch.to(device)).tolist()
-        assert ours == [python_otsu(row) for row in batch.tolist()]
+        ours = otsu_threshold(batch.to(device), fused=fused).tolist()
+        assert ours == [python_otsu(row) for row in batch.tolist()], (batch.shape, fused)
+
+
+@pytest.mark.parametrize('device,fused', [('cpu', False)] + (
+    [('cuda', False), ('cuda', None)] if torch.cuda.is_available() else []))
+def test_otsu_rounds_as_opencvs_loop(device, fused):
+    """Exact ties are decided by rounding: compare with the loop itself on maps of few levels, one
+    by one (a batch of one) and batched, and on mirrored maps; on a GPU by default (``None``) with
+    the Triton kernel."""
+    g = torch.Generator().manual_seed(5)
+    shapes = [(1, int(torch.randint(2, 1100, (1,), generator=g))) for _ in range(100)]
+    assert_otsu_rounds_as_opencvs_loop(otsu_batches(shapes + [(300, 196)], seed=5), device, fused)
+
+
+def test_the_otsu_kernel_rounds_as_opencvs_loop_in_tritons_interpreter():
+    """The Triton kernel's operations, run one by one in float64 by Triton's interpreter on the CPU
+    (programs of 32 maps: full, partial, one map of 2 patches...). The interpreter must be chosen
+    before Triton is imported, hence the subprocess; the compiled kernel's rounding is the next
+    test's."""
+    pytest.importorskip('triton')
+    shapes = [(32, 2), (7, 3), (45, 196), (32, 1023)]
+    code = ('from test_regions import *; assert_otsu_rounds_as_opencvs_loop('
+            f'otsu_batches({shapes}, seed=7) + [torch.tensor([[0] * 58 + [127] * 80 + [254] * 58])],'
+            " 'cpu', fused=True)")
+    proc = subprocess.run([sys.executable, '-W', 'error::RuntimeWarning', '-c', code],
+                          cwd=osp.dirname(__file__), env=dict(os.environ, TRITON_INTERPRET='1'),
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+
+
+def test_the_otsu_kernel_compiles_without_fused_multiply_adds():
+    """Compiled for an H100/H200 (sm_90, no GPU needed), every float64 operation of the kernel
+    rounds on its own: no ``fma`` (Triton's default contracts multiply-adds), divisions rounded to
+    nearest (``div.rn``)."""
+    pytest.importorskip('triton')
+    from triton.backends.compiler import GPUTarget
+    from triton.compiler import ASTSource, compile as compile_kernel
+    signature = {'hist_ptr': '*fp64', 'threshold_ptr': '*i64', 'batch': 'i32', 'stride': 'i32',
+                 'count': 'i32', 'BINS': 'constexpr', 'ROWS': 'constexpr', 'EPSILON': 'constexpr'}
+    constants = {'BINS': 256, 'ROWS': otsu_kernel.ROWS, 'EPSILON': otsu_kernel.FLT_EPSILON}
+    source = ASTSource(otsu_kernel.otsu_scan_kernel, signature, constexprs=constants)
+    ptx = compile_kernel(source, target=GPUTarget('cuda', 90, 32),
+                         options=otsu_kernel.COMPILE_OPTIONS).asm['ptx']
+    float64_ops = set(re.findall(r'\b([a-z]+)(\.[a-z.]*)?\.f64\b', ptx))
+    assert {op for op, _ in float64_ops} >= {'mul', 'add', 'sub', 'div'}, float64_ops
+    assert not any(op == 'fma' or (op in ('mul', 'add', 'sub', 'div') and rounding != '.rn')
+                   for op, rounding in float64_ops), float64_ops
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a GPU')

@@ -33,7 +33,8 @@ from engine.model import unwrap_model
 
 __all__ = ['PretrainLoop', 'TrainingProgressHook', 'PretrainLogHook', 'TargetRankHook', 'BF16OptimWrapper',
            'PretrainRuntimeInfoHook', 'DeviceAwareDDP', 'TrainableOptimWrapperConstructor',
-           'effective_rank', 'merge_param_groups', 'non_finite_loss_error']
+           'effective_rank', 'token_covariance', 'participation_ratio', 'merge_param_groups',
+           'non_finite_loss_error']
 
 
 class _SkipTrained:
@@ -149,10 +150,20 @@ class PretrainLogHook(Hook):
 def effective_rank(tokens: torch.Tensor) -> float:
     """The participation ratio (sum of eigenvalues)^2 / sum of squares of the covariance of
     ``tokens`` (..., D): D for isotropic features, 1 when they vary along a single direction."""
+    return float(participation_ratio(token_covariance(tokens)))
+
+
+def token_covariance(tokens: torch.Tensor) -> torch.Tensor:
+    """The float32 covariance (D, D) of ``tokens`` (..., D)."""
     x = tokens.reshape(-1, tokens.shape[-1]).float()
     x = x - x.mean(0)
-    eig = torch.linalg.eigvalsh(x.T @ x / len(x)).clamp_min(0)
-    return float(eig.sum() ** 2 / (eig ** 2).sum().clamp_min(1e-30))
+    return x.T @ x / len(x)
+
+
+def participation_ratio(covariance: torch.Tensor) -> torch.Tensor:
+    """(sum of eigenvalues)^2 / sum of squares of each covariance (..., D, D) -> (...)."""
+    eig = torch.linalg.eigvalsh(covariance).clamp_min(0)
+    return eig.sum(-1) ** 2 / (eig ** 2).sum(-1).clamp_min(1e-30)
 
 
 @HOOKS.register_module()
@@ -163,22 +174,32 @@ class TargetRankHook(Hook):
     JEPA targets can collapse into a few directions while the loss keeps falling; this is where it
     shows. The tiny encoder of the ``tiny`` suite preset at lr 1e-3 fell from about 8 (its random
     initialisation) to 2 within 200 iterations, and then kept less of the scene than a random one.
+
+    The targets' covariance is computed at those iterations; its eigenvalues, which the host waits
+    for, at the next iteration that logs or saves (:meth:`PretrainRuntimeInfoHook.reads_host`),
+    where the host waits anyway. The values enter the ``MessageHub`` there, in order, before the
+    line is written or the checkpoint saved.
     """
 
     priority = 55  # before LoggerHook (60) writes the line
 
     def __init__(self, interval: int = 50) -> None:
         self.interval = interval
+        self.pending: List[torch.Tensor] = []  # covariances whose rank is not read yet
 
     @torch.no_grad()
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
-        if runner.iter != 0 and not self.every_n_train_iters(runner, self.interval):
-            return
-        model = unwrap_model(runner.model)
-        images = model.data_preprocessor(data_batch, False)['inputs']
-        with runner.optim_wrapper.optim_context(model):
-            targets = model.target_tokens(images)
-        runner.message_hub.update_scalar('train/target_rank', effective_rank(targets))
+        if runner.iter == 0 or self.every_n_train_iters(runner, self.interval):
+            model = unwrap_model(runner.model)
+            images = model.data_preprocessor(data_batch, False)['inputs']
+            with runner.optim_wrapper.optim_context(model):
+                targets = model.target_tokens(images)
+            self.pending.append(token_covariance(targets))
+        if self.pending and (runner.iter == 0 or
+                             PretrainRuntimeInfoHook.reads_host(runner, batch_idx)):
+            ranks, self.pending = participation_ratio(torch.stack(self.pending)).tolist(), []
+            for rank in ranks:
+                runner.message_hub.update_scalar('train/target_rank', rank)
 
 
 def non_finite_loss_error(steps: int, last_checkpoint: Optional[str],

@@ -12,7 +12,8 @@ from mmengine.runner import Runner
 
 from conftest import PRETRAIN_SMOKE
 from pretrain import IJEPA
-from pretrain.runtime import BF16OptimWrapper, PretrainRuntimeInfoHook
+from pretrain.runtime import (BF16OptimWrapper, PretrainRuntimeInfoHook, participation_ratio,
+                             token_covariance)
 from suite.benchmark_pretrain import draw_batches
 from suite.host_reads import HostReadCounter
 
@@ -156,20 +157,46 @@ class _CountHostReads(Hook):
         self.reads_host[runner.iter] = PretrainRuntimeInfoHook.reads_host(runner, batch_idx)
 
 
+class _KeepTargetCovariances(Hook):
+    """Keeps the targets' covariance at the iterations where a TargetRankHook of ``interval``
+    computes it, right after that hook."""
+
+    priority = 56
+
+    def __init__(self, interval: int) -> None:
+        self.interval, self.covariances = interval, []
+
+    @torch.no_grad()
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+        if runner.iter == 0 or self.every_n_train_iters(runner, self.interval):
+            images = runner.model.data_preprocessor(data_batch, False)['inputs']
+            self.covariances.append(token_covariance(runner.model.target_tokens(images)))
+
+
 def test_an_ijepa_iteration_reads_the_device_only_where_it_logs_or_saves(synthetic_imagenet,
                                                                          tmp_path):
     # 8 iterations of 16 images whose contexts differ in length (packed rows); lines at 4 (the end
-    # of the first epoch), 5 and 8, a checkpoint at 6; the first iteration also logs the target rank
+    # of the first epoch), 5 and 8, a checkpoint at 6; the target rank at the first iteration and
+    # every second one, its eigenvalues computed where a line is logged
+    hooks = [dict(h, interval=2) if h['type'] == 'TargetRankHook' else h
+             for h in Config.fromfile(PRETRAIN_SMOKE).custom_hooks]
     runner = _runner(tmp_path, synthetic_imagenet, **{'train_cfg.max_epochs': 2,
-                                                      'default_hooks.checkpoint.interval': 6})
-    counter = _CountHostReads()
+                                                      'default_hooks.checkpoint.interval': 6,
+                                                      'custom_hooks': hooks})
+    counter, targets = _CountHostReads(), _KeepTargetCovariances(2)
     runner.register_hook(counter)
+    runner.register_hook(targets)
     runner.train()
     assert all(counter.padded)
     reading = [i for i, reads in counter.reads_host.items() if reads] + [0]
     assert sorted(reading) == [0, 3, 4, 5, 7]
     for i, reads in counter.reads.items():
         assert bool(reads) == (i in reading), (i, reads)
+    # every rank, in order (iterations 1, 2, 4, 6 and 8), as computed where it is measured
+    logged = list(runner.message_hub.get_scalar('train/target_rank').data[0])
+    reference = [float(participation_ratio(c)) for c in targets.covariances]
+    assert logged == pytest.approx(reference, rel=1e-6)
+    assert len(logged) == 5
 
 
 def test_the_runner_benchmark_runs_and_reports(tmp_path, capsys):

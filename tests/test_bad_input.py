@@ -21,7 +21,8 @@ from conftest import ROOT
 from engine.files import load_json, read_rgb
 from pretrain import ImageFolderDataset
 from synthetic import COCO_CLASSES, make_ade20k, make_clevr, make_coco
-from transfer import ClevrDataset, CocoInstanceDataset  # registers the loading transforms too
+from transfer import ClevrDataset
+from transfer.coco import CocoInstanceDataset  # registers the loading transforms too
 
 ADE_BASE = os.path.join(ROOT, 'configs', '_base_', 'datasets', 'ade20k_512.py')
 TRANSFER_CONFIGS = ('maskrcnn_dseq_vitb.py', 'maskrcnn_dseq_vitb_vitdet_lsj100e.py',

@@ -14,7 +14,7 @@ from PIL import Image
 
 from conftest import ROOT, config_differences, logged_scalars, run_tool
 
-import transfer  # noqa: F401  (registers ADE20KSegDataset, as the configs' custom_imports do)
+import transfer.ade  # noqa: F401  (registers ADE20KSegDataset, as the configs' custom_imports do)
 from synthetic.ade import ADE_IDS, make_ade20k
 
 DSEQ = os.path.join(ROOT, 'configs', 'upernet_dseq_vitb_ade20k.py')

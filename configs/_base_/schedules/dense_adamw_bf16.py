@@ -2,7 +2,8 @@
 # 1-D parameters, positions, CLS) without layer decay, bf16 autocast, a total batch of 16 = 8 GPUs x
 # 2, on the suite's encoder and data classes. Each recipe adds its weight decay, loop and schedule.
 _base_ = '../default_runtime.py'
-custom_imports = dict(imports=['backbones', 'engine.checkpoint', 'transfer'])
+custom_imports = dict(imports=['backbones', 'engine.checkpoint', 'transfer', 'transfer.coco',
+                               'transfer.ade'])
 
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')

@@ -11,7 +11,7 @@ import warnings
 import zipfile
 from typing import List, Optional, Tuple
 
-__all__ = ['POINTER', 'checkpoints_in', 'latest_checkpoint']
+__all__ = ['POINTER', 'best_checkpoint', 'checkpoints_in', 'latest_checkpoint']
 
 POINTER = 'last_checkpoint'  # mmengine's name for the file holding the last checkpoint's path
 _CHECKPOINT = re.compile(r'(?:iter|epoch)_(\d+)\.pth')
@@ -63,3 +63,11 @@ def latest_checkpoint(work_dir: str) -> Optional[str]:
         'no complete checkpoint is left, so the run starts from the beginning'
     warnings.warn(f'{pointer} {problem}: {what}', stacklevel=2)
     return newest
+
+
+def best_checkpoint(work_dir: str) -> Optional[str]:
+    """The checkpoint to test after training ``work_dir``: the best one that mmengine's
+    ``CheckpointHook`` kept (``best_*.pth``, chosen on the validation split by the config's
+    ``save_best``), else :func:`latest_checkpoint`."""
+    found = sorted(glob.glob(osp.join(work_dir, 'best_*.pth')))
+    return found[-1] if found else latest_checkpoint(work_dir)

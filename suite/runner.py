@@ -143,8 +143,9 @@ class Suite:
     def transfer(self, task: dict, method: str, config: str, checkpoint: Optional[str],
                  row: Optional[str] = None) -> str:
         """The stage of a transfer task on a checkpoint (None: a never pretrained encoder): trained,
-        then tested where the task says ``test=True``; a task with ``train=False`` (kNN) is only
-        tested, on the encoder its config loads. An ablation ``row`` names the stage and tags its
+        then, where the task says ``test=True``, its best checkpoint tested in the same process
+        (``tools/train.py --test``); a task with ``train=False`` (kNN) is only tested, on the
+        encoder its config loads. An ablation ``row`` names the stage and tags its
         runs (``ablation=<row>``). Return the stage's work dir."""
         options = list(task.get('options', [])) + ([f'ablation={row}'] if row else [])
         options += [f'model.backbone.init_cfg.checkpoint={checkpoint}'] if checkpoint else \
@@ -153,35 +154,31 @@ class Suite:
         train = task.get('train', True)
 
         def run(stage_dir: str, log: str) -> dict:
-            if train:
+            if train:  # tested in the same process: Python and the stack start once
                 args = self.train_args(config, stage_dir, gpus, 'train')
-                self.command(args + ['--cfg-options', *options], log)
-            if task.get('test') or not train:
-                trained = [self.checkpoint_in(stage_dir, best=True)] if train else []
-                self.command(self.test_args(config, trained, stage_dir, gpus) +
+                self.command(args + (['--test'] if task.get('test') else []) +
                              ['--cfg-options', *options], log)
+            else:
+                self.command(self.test_args(config, stage_dir, gpus) + ['--cfg-options', *options],
+                             log)
             return {}
         name = f"{task['name']}_{row or method}"
         self.stage(name, run, config=config, checkpoint=checkpoint)
         return osp.join(self.work_dir, name)
 
     @staticmethod
-    def test_args(config: str, checkpoint: List[str], stage_dir: str, gpus: int) -> List[str]:
-        """The command that tests ``config`` (with the ``checkpoint``, if one is given) in
+    def test_args(config: str, stage_dir: str, gpus: int) -> List[str]:
+        """The command that tests ``config`` on the weights its ``init_cfg`` names in
         ``stage_dir``: ``tools/test.py``, or ``tools/dist_test.sh`` on ``gpus`` GPUs."""
         if gpus > 0:
-            return ['bash', osp.join('tools', 'dist_test.sh'), config, str(gpus), *checkpoint,
-                    '--work-dir', stage_dir]
-        return [sys.executable, osp.join('tools', 'test.py'), config, *checkpoint,
-                '--work-dir', stage_dir]
+            return ['bash', osp.join('tools', 'dist_test.sh'), config, str(gpus), '--work-dir',
+                    stage_dir]
+        return [sys.executable, osp.join('tools', 'test.py'), config, '--work-dir', stage_dir]
 
-    def checkpoint_in(self, stage_dir: str, best: bool = False) -> str:
-        """The stage's best checkpoint (``best_*.pth``) if asked and present, else its last."""
+    def checkpoint_in(self, stage_dir: str) -> str:
+        """The stage's last checkpoint."""
         if self.dry_run:
-            return osp.join(stage_dir, '<best or last checkpoint>' if best else '<last checkpoint>')
-        found = sorted(f for f in os.listdir(stage_dir) if f.startswith('best_')) if best else []
-        if found:
-            return osp.join(stage_dir, found[-1])
+            return osp.join(stage_dir, '<last checkpoint>')
         last = latest_checkpoint(stage_dir)
         if last is None:
             raise FileNotFoundError(f'{stage_dir} holds no complete checkpoint: the stage wrote none')

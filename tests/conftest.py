@@ -152,8 +152,8 @@ def logged_scalars(work_dir: str) -> list:
 
 def suite_stages(preset_file: str) -> dict:
     """The stages a suite preset (configs/suite/*.py or one based on it) runs, in order, each with
-    the number of commands it runs: its training (unless ``train=False``), plus tools/test.py where
-    its task tests (always without training). As the preset's comments describe them: each
+    the number of commands it runs: one (tools/train.py, with ``--test`` where its task tests; or
+    tools/test.py for a task without training). As the preset's comments describe them: each
     method's pretraining, each ablation row's, the training curves, the cluster and region pictures
     when they have images, then per transfer task each method's run, the random-init run of
     ``random`` and each ablation row's run."""
@@ -168,9 +168,7 @@ def suite_stages(preset_file: str) -> dict:
         stages['regions'] = 1
     for task in preset.transfer:
         methods = list(task.configs) + (['random'] if task.get('random') else []) + rows
-        train = task.get('train', True)
-        commands = int(train) + int(bool(task.get('test')) or not train)
-        stages.update({f'{task.name}_{method}': commands for method in methods})
+        stages.update({f'{task.name}_{method}': 1 for method in methods})
     return stages
 
 

@@ -308,16 +308,14 @@ def test_recipe_probe_over_two_gloo_ranks_then_tested(synthetic_imagenet_splits,
     env = dict(os.environ, SYNTH_IMAGENET_ROOT=synthetic_imagenet_splits, PORT='29561',
                PYTHON=sys.executable, **ONE_THREAD)
     proc = subprocess.run(['bash', osp.join(ROOT, 'tools', 'dist_train.sh'), smoke, '2',
-                           '--work-dir', str(tmp_path)], cwd=ROOT, env=env, capture_output=True,
-                          text=True)
+                           '--work-dir', str(tmp_path), '--test'], cwd=ROOT, env=env,
+                          capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     # 64 images, 16 per process and step: 2 steps per epoch when the 2 ranks share the data
     cfg = Config.fromfile(smoke)
     losses = [row for row in logged_scalars(str(tmp_path)) if 'loss_concat4' in row]
     assert len(losses) == cfg.train_cfg.max_epochs * 64 // (2 * cfg.train_dataloader.batch_size)
-    checkpoint = tmp_path / f'epoch_{cfg.train_cfg.max_epochs}.pth'
-    run_tool('test.py', smoke, str(checkpoint), '--work-dir', str(tmp_path), env=env)
-    metrics = metrics_of_test_run(str(tmp_path))
+    metrics = metrics_of_test_run(str(tmp_path))  # tested by the same two processes
     assert {f'accuracy/top1_{r}' for r in ('concat4', 'avg')} <= set(metrics)
     assert metrics['accuracy/num_samples'] == 24
     assert all(0 <= metrics[f'accuracy/top1_{r}'] <= 100 for r in ('concat4', 'avg'))
@@ -327,13 +325,16 @@ def test_recipe_probe_over_two_gloo_ranks_then_tested(synthetic_imagenet_splits,
 def test_fast_probe_through_the_tools_reports_the_chosen_heads(synthetic_imagenet_splits, tmp_path):
     smoke = SMOKE.format('dseq', '_fast')
     env = dict(os.environ, SYNTH_IMAGENET_ROOT=synthetic_imagenet_splits, **ONE_THREAD)
-    out = run_tool('train.py', smoke, '--work-dir', str(tmp_path), env=env)
+    out = run_tool('train.py', smoke, '--work-dir', str(tmp_path), '--test', env=env)
     assert 'feature cache: encoding 48 images' in out  # 64 less the 16 held out
-    cfg = Config.fromfile(smoke)
-    checkpoint = tmp_path / f'epoch_{cfg.train_cfg.max_epochs}.pth'
-    out = run_tool('test.py', smoke, str(checkpoint), '--work-dir', str(tmp_path), env=env)
     assert 'feature cache: encoding 16 images' in out and 'feature cache: encoding 24 images' in out
-    metrics = metrics_of_test_run(str(tmp_path))
+    cfg = Config.fromfile(smoke)
+    checkpoint = tmp_path / f'epoch_{cfg.train_cfg.max_epochs}.pth'  # no best kept: the last
+    run_tool('test.py', smoke, str(checkpoint), '--work-dir', str(tmp_path / 'test'), env=env)
+    metrics, separate = (
+        {k: v for k, v in metrics_of_test_run(d).items() if k.startswith('accuracy/')}
+        for d in (str(tmp_path), str(tmp_path / 'test')))
+    assert metrics == separate  # tested in train.py's process as tools/test.py tests
     grid = cfg.model.head_grid
     for r in ('concat4', 'avg', 'cls'):
         assert 0 <= metrics[f'accuracy/top1_{r}'] <= 100

@@ -83,7 +83,9 @@ def test_a_rerun_skips_what_is_done_and_resumes_what_is_not(suite):
     assert 'clevr_count_dseq: running' in out
     assert sorted(os.listdir(work / 'pretrain_ijepa')) == runs  # nothing run again
     with open(work / 'clevr_count_dseq' / 'suite_stage.log') as f:
-        assert '--resume' in f.read().split('$ ')[-2]  # the training command of the rerun
+        rerun = f.read().split('$ ')[-1]  # trained to the end before: resumed there, then tested
+    assert '--resume' in rerun and '--test' in rerun and 'Epoch(test)' in rerun
+    assert 'Epoch(train)' not in rerun
 
 
 @pytest.mark.slow
@@ -139,14 +141,14 @@ def test_the_vitb16_preset_runs_the_paper_configs_through_the_dist_scripts(tmp_p
     assert any(c.startswith('bash tools/dist_train.sh configs/upernet_ijepa_vitb_ade20k.py 8')
                for c in commands)
     stages = suite_stages(osp.join(ROOT, 'configs', 'suite', 'vitb16.py'))  # stage -> commands
-    random = [c for c in commands if f'{tmp_path}/clevr_count_random' in c]
-    assert len(random) == stages['clevr_count_random']  # trained, then tested
-    assert random[1].split()[1].endswith('tools/test.py')
-    assert all(c.endswith('model.backbone.init_cfg.checkpoint=None pretrain_method=random')
-               for c in random)
+    (random,) = [c for c in commands if f'{tmp_path}/clevr_count_random' in c]
+    assert stages['clevr_count_random'] == 1  # trained, then tested in the same process
+    assert random.split()[1].endswith('tools/train.py') and ' --test ' in random
+    assert random.endswith('model.backbone.init_cfg.checkpoint=None pretrain_method=random')
     knn = [c for c in commands if f'{tmp_path}/in1k_knn_dseq' in c]  # tested only, no checkpoint
     assert knn == [f'bash tools/dist_test.sh configs/knn_in1k_dseq_vitb.py 8 --work-dir '
                    f'{tmp_path}/in1k_knn_dseq --cfg-options {checkpoint}']
-    linear = [c for c in commands if f'{tmp_path}/cub_linear_ijepa' in c]  # trained, then tested
-    assert [c.split()[1] for c in linear] == ['tools/dist_train.sh', 'tools/dist_test.sh']
+    (linear,) = [c for c in commands if f'{tmp_path}/cub_linear_ijepa' in c]  # trained, tested
+    assert linear.startswith(f'bash tools/dist_train.sh configs/linear_cub_ijepa_vitb.py 8 '
+                             f'--work-dir {tmp_path}/cub_linear_ijepa --test --cfg-options')
     assert len(commands) == sum(stages.values()) and not os.path.exists(tmp_path / 'pretrain_ijepa')

@@ -1,7 +1,7 @@
 """Train any config of the suite: pretraining, detection, segmentation or a linear probe.
 
     python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--resume-changed] [--amp]
-                          [--auto-scale-lr] [--cfg-options KEY=VALUE ...]
+                          [--auto-scale-lr] [--test] [--cfg-options KEY=VALUE ...]
                           [--launcher none|pytorch|slurm|mpi]
 
 The config decides what runs: its ``default_scope`` selects the registries (mmdet, mmseg, ...) and
@@ -14,10 +14,11 @@ import os.path as osp
 import torch
 import torch.distributed as dist
 from mmengine.config import Config, DictAction
+from mmengine.dist import barrier
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from engine.resume import latest_checkpoint
+from engine.resume import best_checkpoint, latest_checkpoint
 from engine.visualization import apply_logging_switches
 
 
@@ -67,6 +68,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--amp', action='store_true', help='bf16 automatic mixed precision')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale lr by total batch / auto_scale_lr.base_batch_size')
+    parser.add_argument('--test', action='store_true',
+                        help='then test the best checkpoint (the last where the config keeps no '
+                        'best) in this process, as tools/test.py CONFIG CHECKPOINT does')
     add_common_args(parser)
     return parser.parse_args()
 
@@ -97,8 +101,20 @@ def build_config(args: argparse.Namespace) -> Config:
     return cfg
 
 
+def test_best_checkpoint(args: argparse.Namespace) -> None:
+    """What ``tools/test.py CONFIG CHECKPOINT`` does with the work dir's best checkpoint, in a runner
+    of its own (a run dir of its own, as a separate test run has) without starting Python again."""
+    barrier()  # every rank reads the checkpoints that rank 0 wrote
+    cfg = load_config(args)
+    cfg.load_from = best_checkpoint(cfg.work_dir)
+    build_runner(cfg).test()
+
+
 def main() -> None:
-    build_runner(build_config(parse_args())).train()
+    args = parse_args()
+    build_runner(build_config(args)).train()
+    if args.test:
+        test_best_checkpoint(args)
 
 
 if __name__ == '__main__':

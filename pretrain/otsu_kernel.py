@@ -15,6 +15,7 @@ import torch
 try:
     import triton
     import triton.language as tl
+    from triton.runtime.interpreter import InterpretedFunction
 except ImportError:  # torch builds without a GPU backend come without Triton
     triton = None
 
@@ -75,6 +76,10 @@ def otsu_scan(hist: torch.Tensor, count: int) -> torch.Tensor:
     if hist.dtype != torch.float64 or hist.stride(1) != 1:
         raise ValueError(f'otsu_scan takes float64 histograms with columns of unit stride, got '
                          f'{hist.dtype} with strides {hist.stride()}')
+    if not hist.is_cuda and not isinstance(otsu_scan_kernel, InterpretedFunction):
+        raise ValueError('otsu_scan runs on a GPU, or on the CPU in Triton\'s interpreter '
+                         '(TRITON_INTERPRET=1 set before Triton is imported): these histograms '
+                         f'are on the {hist.device.type}')
     threshold = torch.empty(batch, dtype=torch.int64, device=hist.device)
     otsu_scan_kernel[(triton.cdiv(batch, ROWS),)](
         hist, threshold, batch, hist.stride(0), count, BINS=bins, ROWS=ROWS,

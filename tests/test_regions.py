@@ -238,6 +238,12 @@ def test_the_otsu_kernel_rounds_as_opencvs_loop_in_tritons_interpreter():
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
 
 
+def test_the_otsu_kernel_says_where_it_runs():
+    pytest.importorskip('triton')
+    with pytest.raises(ValueError, match='TRITON_INTERPRET=1'):
+        otsu_threshold(torch.zeros(2, 196, dtype=torch.long), fused=True)
+
+
 def test_the_otsu_kernel_compiles_without_fused_multiply_adds():
     """Compiled for an H100/H200 (sm_90, no GPU needed), every float64 operation of the kernel
     rounds on its own: no ``fma`` (Triton's default contracts multiply-adds), divisions rounded to

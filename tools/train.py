@@ -107,6 +107,9 @@ def test_best_checkpoint(args: argparse.Namespace) -> None:
     barrier()  # every rank reads the checkpoints that rank 0 wrote
     cfg = load_config(args)
     cfg.load_from = best_checkpoint(cfg.work_dir)
+    if cfg.load_from is None:
+        raise FileNotFoundError(f'--test: {cfg.work_dir} holds no checkpoint to test (the config '
+                                'saves none: set default_hooks.checkpoint)')
     build_runner(cfg).test()
 
 

@@ -20,8 +20,8 @@ from typing import Dict, Optional, Tuple
 import torch
 import torch.nn.functional as F
 
-from . import otsu_kernel
-from .otsu_kernel import FLT_EPSILON
+from . import region_kernels
+from .region_kernels import FLT_EPSILON
 
 __all__ = ['select_regions', 'quantise', 'otsu_threshold', 'otsu_foreground', 'label_components']
 
@@ -37,8 +37,8 @@ def otsu_threshold(levels: torch.Tensor, fused: Optional[bool] = None) -> torch.
     OpenCV scans the 256 bins in float64, updating the class weight q1 and mean mu1 as it goes, and
     keeps the first bin of largest between-class variance. Exact ties are decided by that rounding,
     so both running values are computed with the same operations in the same order. ``fused`` runs
-    the scan as one Triton kernel (:mod:`pretrain.otsu_kernel`), the default on a GPU where Triton
-    is installed; otherwise q1 is a cumsum over the bins (a sequential sum per column, on the CPU
+    the scan as one Triton kernel (:mod:`pretrain.region_kernels`), the default on a GPU where
+    Triton is installed; otherwise q1 is a cumsum over the bins (a sequential sum per column, on the CPU
     and on CUDA's outer-dimension scan) and mu1 a loop over the bins of three in-place operations
     on the whole batch.
     """
@@ -48,9 +48,9 @@ def otsu_threshold(levels: torch.Tensor, fused: Optional[bool] = None) -> torch.
     hist = torch.zeros(256, b + 1, dtype=torch.float64, device=device)
     hist.scatter_add_(0, levels.t(), torch.ones(n, b, dtype=torch.float64, device=device))
     if fused is None:
-        fused = levels.is_cuda and otsu_kernel.available()
+        fused = levels.is_cuda and region_kernels.available()
     if fused:
-        return otsu_kernel.otsu_scan(hist[:, :b], n)
+        return region_kernels.otsu_scan(hist[:, :b], n)
     scale = 1.0 / n
     bins = torch.arange(256, dtype=torch.float64, device=device)[:, None]
     p = hist * scale
@@ -83,8 +83,8 @@ def otsu_foreground(saliency: torch.Tensor) -> torch.Tensor:
     return (levels > otsu_threshold(levels)[:, None]).view(saliency.shape)
 
 
-def label_components(foreground: torch.Tensor,
-                     stop_early: Optional[bool] = None) -> torch.Tensor:
+def label_components(foreground: torch.Tensor, stop_early: Optional[bool] = None,
+                     fused: Optional[bool] = None) -> torch.Tensor:
     """8-connected components of (B, h, w) bool maps.
 
     Returns (B, h*w) int64: each foreground patch holds the raster index of its component's first
@@ -97,7 +97,13 @@ def label_components(foreground: torch.Tensor,
     and before round r a chain of hooks is at most ``n / 2**(r // 2)`` long, which sets the number
     of jumps. ``stop_early`` ends as soon as a round changes nothing, which reads a flag on the host
     every round; the default does so on the CPU only, so that a GPU never waits for the host.
+    ``fused`` runs the labelling as one Triton kernel instead (:mod:`pretrain.region_kernels`: a
+    map per program, its own number of rounds), the default on a GPU where Triton is installed.
     """
+    if fused is None:
+        fused = foreground.is_cuda and region_kernels.available()
+    if fused:
+        return region_kernels.component_roots(foreground)
     b, h, w = foreground.shape
     n = h * w
     # labels (B, n + 1): background and a last sentinel column point at the sentinel
@@ -127,7 +133,7 @@ def select_regions(saliency: torch.Tensor, num_regions: int = 5,
                    min_area: float = 0.15) -> torch.Tensor:
     """Ranked salient regions of each map.
 
-    On CUDA the selection, a few hundred small kernels and no host read, is captured once per shape
+    On CUDA the selection, some sixty small kernels and no host read, is captured once per shape
     as a CUDA graph and replayed: launched one by one it takes longer to launch than to run.
 
     Args:

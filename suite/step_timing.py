@@ -5,27 +5,32 @@ from typing import Callable, Dict, List, Tuple
 
 import torch
 
-from pretrain import DSeqJEPA, IJEPA, otsu_kernel
+from pretrain import DSeqJEPA, IJEPA, region_kernels
 from pretrain.dseq import encoder_saliency
-from pretrain.regions import _select_regions, otsu_threshold, quantise, select_regions
+from pretrain.regions import (_select_regions, label_components, otsu_threshold, quantise,
+                             select_regions)
 from suite.devices import sync
 
 
 def time_region_selection(model: DSeqJEPA, images: torch.Tensor, device: torch.device,
                           repeats: int) -> Dict[str, float]:
     """Seconds per call of select_regions on this batch's saliency, of its kernels launched one by
-    one (``eager``; on a GPU select_regions replays a CUDA graph), of the OpenCV loop, and of Otsu's
-    scan alone, as torch's loop of three operations per bin (``otsu_loop``) and, on a GPU with
-    Triton, as one kernel (``otsu_kernel``)."""
+    one (``eager``; on a GPU select_regions replays a CUDA graph), of the OpenCV loop, and of its two
+    loops alone: Otsu's scan as torch's three operations per bin (``otsu_loop``) and the connected
+    components as torch's rounds (``components_rounds``), and on a GPU with Triton each as one kernel
+    (``otsu_kernel``, ``components_kernel``)."""
     import cv2  # the reference, only for the comparison
     import numpy as np
     sal = encoder_saliency(model.target_encoder, images, model.saliency_block)[1]
     levels = quantise(sal).flatten(1)
+    foreground = (levels > otsu_threshold(levels)[:, None]).view(sal.shape)
     calls = {'ours': lambda: select_regions(sal, model.num_regions, model.min_area),
              'eager': lambda: _select_regions(sal, model.num_regions, model.min_area),
-             'otsu_loop': lambda: otsu_threshold(levels, fused=False)}
-    if device.type == 'cuda' and otsu_kernel.available():
+             'otsu_loop': lambda: otsu_threshold(levels, fused=False),
+             'components_rounds': lambda: label_components(foreground, fused=False)}
+    if device.type == 'cuda' and region_kernels.available():
         calls['otsu_kernel'] = lambda: otsu_threshold(levels, fused=True)
+        calls['components_kernel'] = lambda: label_components(foreground, fused=True)
     calls['ours']()  # on a GPU the first call per shape captures the graph
     sync(device)
     if device.type == 'cuda':

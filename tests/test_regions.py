@@ -11,7 +11,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from pretrain import otsu_kernel
+from pretrain import region_kernels
 from pretrain.regions import label_components, otsu_threshold, select_regions
 
 
@@ -148,23 +148,37 @@ def spiral(size: int) -> np.ndarray:
     return m
 
 
-@pytest.mark.parametrize('stop_early', [True, False])
-def test_components_within_the_round_bound_equal_opencv(stop_early):
-    """Long thin components need the most rounds; the fixed bound (the GPU's path) must suffice."""
-    g = np.random.default_rng(4)
-    size = 32
-    masks = [serpentine(size), serpentine(size).T.copy(), spiral(size), spiral(size)[::-1, ::-1].copy(),
+def component_masks(size: int, count: int, seed: int) -> np.ndarray:
+    """Long thin components, which need the most rounds, and ``count`` random maps: (B, size, size)
+    uint8."""
+    g = np.random.default_rng(seed)
+    masks = [serpentine(size), serpentine(size).T.copy(), spiral(size),
+             spiral(size)[::-1, ::-1].copy(),
              np.eye(size, dtype=np.uint8) | np.eye(size, k=1, dtype=np.uint8)]
-    masks += list((g.random((40, size, size)) > 0.45).astype(np.uint8))
-    labels = label_components(torch.from_numpy(np.stack(masks)).bool(), stop_early=stop_early)
+    masks += list((g.random((count, size, size)) > 0.45).astype(np.uint8))
+    return np.stack(masks + [np.zeros((size, size), np.uint8), np.ones((size, size), np.uint8)])
+
+
+def assert_components_equal_opencv(masks: np.ndarray, device: str, **kwargs) -> None:
+    labels = label_components(torch.from_numpy(masks).bool().to(device), **kwargs).cpu()
+    n = masks[0].size
     for i, m in enumerate(masks):
         count, cv_labels = cv2.connectedComponents(m, connectivity=8)
         flat = cv_labels.ravel()
-        expected = np.full(size * size, size * size)
+        expected = np.full(n, n)
         for c in range(1, count):
             members = np.flatnonzero(flat == c)
             expected[members] = members[0]
-        np.testing.assert_array_equal(labels[i].numpy(), expected, err_msg=f'mask {i}')
+        np.testing.assert_array_equal(labels[i].numpy(), expected, err_msg=f'mask {i}, {kwargs}')
+
+
+@pytest.mark.parametrize('device,options', [('cpu', {'stop_early': True}),
+                                            ('cpu', {'stop_early': False})] + (
+    [('cuda', {'fused': False}), ('cuda', {})] if torch.cuda.is_available() else []))
+def test_components_equal_opencv(device, options):
+    """The fixed bound of rounds (the GPU's path without Triton) must suffice; on a GPU by default
+    (no options) the Triton kernel."""
+    assert_components_equal_opencv(component_masks(32, 40, seed=4), device, **options)
 
 
 def python_otsu(levels: list) -> int:
@@ -238,29 +252,63 @@ def test_the_otsu_kernel_rounds_as_opencvs_loop_in_tritons_interpreter():
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
 
 
-def test_the_otsu_kernel_says_where_it_runs():
+def test_the_components_kernel_equals_opencv_in_tritons_interpreter():
+    """The components kernel run by Triton's interpreter on the CPU, on grids of 14x14 (a block of
+    256 for 196 patches), 7x9 and 32x32 (a block of 2048 for 1024 patches)."""
+    pytest.importorskip('triton')
+    code = ('from test_regions import *\n'
+            'for size, count, seed in [(14, 30, 1), (32, 10, 2)]:\n'
+            "    assert_components_equal_opencv(component_masks(size, count, seed), 'cpu', fused=True)\n"
+            "assert_components_equal_opencv(component_masks(9, 5, 3)[:, 1:8], 'cpu', fused=True)")
+    proc = subprocess.run([sys.executable, '-c', code], cwd=osp.dirname(__file__),
+                          env=dict(os.environ, TRITON_INTERPRET='1'), capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+
+
+def test_the_kernels_say_where_they_run():
     pytest.importorskip('triton')
     with pytest.raises(ValueError, match='TRITON_INTERPRET=1'):
         otsu_threshold(torch.zeros(2, 196, dtype=torch.long), fused=True)
+    with pytest.raises(ValueError, match='TRITON_INTERPRET=1'):
+        label_components(torch.zeros(2, 14, 14, dtype=torch.bool), fused=True)
+
+
+def compile_for_sm90(kernel, signature: dict, constants: dict, **options) -> str:
+    """PTX of ``kernel`` compiled for an H100/H200 (sm_90); no GPU needed."""
+    from triton.backends.compiler import GPUTarget
+    from triton.compiler import ASTSource, compile as compile_kernel
+    source = ASTSource(kernel, dict(signature, **{k: 'constexpr' for k in constants}),
+                       constexprs=constants)
+    return compile_kernel(source, target=GPUTarget('cuda', 90, 32), options=options).asm['ptx']
 
 
 def test_the_otsu_kernel_compiles_without_fused_multiply_adds():
-    """Compiled for an H100/H200 (sm_90, no GPU needed), every float64 operation of the kernel
-    rounds on its own: no ``fma`` (Triton's default contracts multiply-adds), divisions rounded to
-    nearest (``div.rn``)."""
+    """Compiled for an H100/H200, every float64 operation of the kernel rounds on its own: no
+    ``fma`` (Triton's default contracts multiply-adds), divisions rounded to nearest (``div.rn``)."""
     pytest.importorskip('triton')
-    from triton.backends.compiler import GPUTarget
-    from triton.compiler import ASTSource, compile as compile_kernel
     signature = {'hist_ptr': '*fp64', 'threshold_ptr': '*i64', 'batch': 'i32', 'stride': 'i32',
-                 'count': 'i32', 'BINS': 'constexpr', 'ROWS': 'constexpr', 'EPSILON': 'constexpr'}
-    constants = {'BINS': 256, 'ROWS': otsu_kernel.ROWS, 'EPSILON': otsu_kernel.FLT_EPSILON}
-    source = ASTSource(otsu_kernel.otsu_scan_kernel, signature, constexprs=constants)
-    ptx = compile_kernel(source, target=GPUTarget('cuda', 90, 32),
-                         options=otsu_kernel.COMPILE_OPTIONS).asm['ptx']
+                 'count': 'i32'}
+    constants = {'BINS': 256, 'ROWS': region_kernels.ROWS, 'EPSILON': region_kernels.FLT_EPSILON}
+    ptx = compile_for_sm90(region_kernels.otsu_scan_kernel, signature, constants,
+                           **region_kernels.COMPILE_OPTIONS)
     float64_ops = set(re.findall(r'\b([a-z]+)(\.[a-z.]*)?\.f64\b', ptx))
     assert {op for op, _ in float64_ops} >= {'mul', 'add', 'sub', 'div'}, float64_ops
     assert not any(op == 'fma' or (op in ('mul', 'add', 'sub', 'div') and rounding != '.rn')
                    for op, rounding in float64_ops), float64_ops
+
+
+@pytest.mark.parametrize('patches', [196, 1024])
+def test_the_components_kernel_compiles_for_an_h200(patches):
+    """The kernel's gathers and its loop of a data-dependent length lower for sm_90, as launched
+    for 14x14 and 32x32 grids, and the labels stay on the chip (warp shuffles or shared memory):
+    global memory sees the foreground bytes read and the roots written, nothing else."""
+    pytest.importorskip('triton')
+    signature = {'foreground_ptr': '*u8', 'roots_ptr': '*i64', 'height': 'i32', 'width': 'i32'}
+    launch = region_kernels.components_launch(patches)
+    ptx = compile_for_sm90(region_kernels.component_roots_kernel, signature,
+                           {'BLOCK': launch.pop('BLOCK')}, **launch)
+    assert '.entry component_roots_kernel' in ptx
+    assert set(re.findall(r'\b(?:ld|st)\.global[.\w]*', ptx)) == {'ld.global.b8', 'st.global.b64'}
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a GPU')

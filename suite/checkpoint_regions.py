@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from transfer.probe import IMAGENET_MEAN, IMAGENET_STD
+from transfer.features import IMAGENET_MEAN, IMAGENET_STD
 
 
 class Regions(NamedTuple):

@@ -349,13 +349,13 @@ def test_feature_store_round_trips_the_features_bit_for_bit(synthetic_clevr, tmp
     from mmengine.logging import MMLogger
     from torch.utils.data import DataLoader, Subset
     from transfer.feature_store import FeatureStore
-    from transfer.probe import _FeatureCache
+    from transfer.feature_cache import FeatureCache
     logger = MMLogger.get_instance('test_feature_store')
     probe, store = _tiny_probe(('avg', 'concat4')), FeatureStore(str(tmp_path), {})
     images = ClevrDataset(synthetic_clevr, 'count', 'train800', 32, num_train=10)
 
     def filled(dataset):
-        cache = _FeatureCache(DataLoader(dataset, batch_size=4), dtype, store)
+        cache = FeatureCache(DataLoader(dataset, batch_size=4), dtype, store)
         cache.fill(probe, logger)
         return cache
     saved = filled(images)

@@ -27,7 +27,7 @@ from conftest import (ROOT, config_differences, config_with_hooks, last_run_logg
                       logged_scalars, metrics_of_test_run, run_pretraining, run_tool)
 from suite.records import run_records
 from transfer.knn import KNNClassifier, KNNMonitorHook, knn_classify
-from transfer.probe import probe_features
+from transfer.features import probe_features
 
 SMOKE = {m: osp.join(ROOT, 'configs', 'smoke', f'knn_{m}_vittiny_synthimagenet.py')
          for m in ('ijepa', 'dseq')}

@@ -14,8 +14,9 @@ from torch.utils.data import DataLoader
 import backbones  # noqa: F401  (registers JEPAViT)
 from conftest import ROOT, logged_scalars, metrics_of_test_run, run_tool
 from suite.records import run_records
-from transfer.probe import (LinearProbe, ProbeHeadsOptimWrapperConstructor, _feature_loader,
-                            grid_head_name, select_heads)
+from transfer.feature_cache import _feature_loader
+from transfer.probe import (LinearProbe, ProbeHeadsOptimWrapperConstructor, grid_head_name,
+                            select_heads)
 
 DATASETS = {'in1k': ('ImageNet-1k linear', 1000, 'train', 'val'),
             'inat21': ('iNat21 linear', 10000, 'train_mini', 'val'),

@@ -258,10 +258,11 @@ def test_the_components_kernel_equals_opencv_in_tritons_interpreter():
     pytest.importorskip('triton')
     code = ('from test_regions import *\n'
             'for size, count, seed in [(14, 30, 1), (32, 10, 2)]:\n'
-            "    assert_components_equal_opencv(component_masks(size, count, seed), 'cpu', fused=True)\n"
+            "    masks = component_masks(size, count, seed)\n"
+            "    assert_components_equal_opencv(masks, 'cpu', fused=True)\n"
             "assert_components_equal_opencv(component_masks(9, 5, 3)[:, 1:8], 'cpu', fused=True)")
-    proc = subprocess.run([sys.executable, '-c', code], cwd=osp.dirname(__file__),
-                          env=dict(os.environ, TRITON_INTERPRET='1'), capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, '-c', code], cwd=osp.dirname(__file__), text=True,
+                          env=dict(os.environ, TRITON_INTERPRET='1'), capture_output=True)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
 
 
@@ -284,7 +285,8 @@ def compile_for_sm90(kernel, signature: dict, constants: dict, **options) -> str
 
 def test_the_otsu_kernel_compiles_without_fused_multiply_adds():
     """Compiled for an H100/H200, every float64 operation of the kernel rounds on its own: no
-    ``fma`` (Triton's default contracts multiply-adds), divisions rounded to nearest (``div.rn``)."""
+    ``fma`` (Triton's default contracts multiply-adds), divisions rounded to nearest
+    (``div.rn``)."""
     pytest.importorskip('triton')
     signature = {'hist_ptr': '*fp64', 'threshold_ptr': '*i64', 'batch': 'i32', 'stride': 'i32',
                  'count': 'i32'}

@@ -13,8 +13,8 @@ from .classification_transforms import (LoadRGBImage, PackProbeInputs, RandomRes
 from .clevr import ClevrDataset
 from .knn import KNNClassifier, KNNMonitorHook, KNNTestLoop
 from .loading import LoadImageFromFileChecked, LoadSegAnnotationsChecked
-from .probe import (FeatureCacheTestLoop, FeatureCacheTrainLoop, FeatureCacheValLoop,
-                    LinearProbe, ProbeAccuracy, ProbeHeadsOptimWrapperConstructor)
+from .feature_cache import FeatureCacheTestLoop, FeatureCacheTrainLoop, FeatureCacheValLoop
+from .probe import LinearProbe, ProbeAccuracy, ProbeHeadsOptimWrapperConstructor
 
 __all__ = ['CUB200Dataset', 'ClassBalancedSubset', 'ClevrDataset', 'FeatureCacheTestLoop',
            'FeatureCacheTrainLoop', 'FeatureCacheValLoop', 'INat21Dataset', 'ImageNetDataset',

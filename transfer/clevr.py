@@ -34,7 +34,7 @@ from mmengine.runner import Runner
 from PIL import Image
 
 from engine.files import load_json, read_rgb
-from .probe import READOUTS
+from .features import READOUTS
 
 __all__ = ['ClevrDataset', 'ClevrProbeRunner', 'count_label', 'dist_label', 'scenes_in_split',
            'with_task', 'DIST_THRESHOLDS', 'CLEVR_LAYOUT', 'TASKS']

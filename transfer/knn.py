@@ -29,7 +29,7 @@ from torch.utils.data import DataLoader
 
 from engine.model import unwrap_model
 
-from .probe import check_readouts, encode_dataset, probe_features
+from .features import check_readouts, encode_dataset, probe_features
 
 __all__ = ['KNNBank', 'knn_classify', 'KNNClassifier', 'KNNTestLoop', 'KNNMonitorHook',
            'preserved_rng_state']
@@ -90,7 +90,7 @@ class KNNClassifier(BaseModel):
         backbone: a :class:`~backbones.mm_backbone.JEPAViT` config (its ``init_cfg`` loads the
             pretrained target encoder); frozen and kept in eval mode.
         num_classes: classes of the task.
-        readouts: any of :data:`~transfer.probe.READOUTS`; ``'cls'`` needs ``use_cls_token=True``.
+        readouts: any of :data:`~transfer.features.READOUTS`; ``'cls'`` needs ``use_cls_token=True``.
         k: neighbours that vote.
         temperature: the vote of a neighbour at cosine similarity s is ``exp(s / temperature)``.
     """
@@ -211,7 +211,7 @@ class KNNMonitorHook(Hook):
         bank_dataloader: the bank's dataloader config; the pipeline must give images of the
             encoder's ``img_size`` (the test pipeline of the classification configs).
         query_dataloader: the queries' dataloader config.
-        readout: one of :data:`~transfer.probe.READOUTS`.
+        readout: one of :data:`~transfer.features.READOUTS`.
         k: neighbours that vote.
         temperature: the vote of a neighbour at cosine similarity s is ``exp(s / temperature)``.
     """

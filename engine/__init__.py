@@ -2,6 +2,7 @@
 errors name their file), ``engine.checkpoint`` (checkpoints that survive kills and never hold
 non-finite weights; importing it registers ``SafeCheckpointHook``, as the configs do),
 ``engine.resume`` (the checkpoint a resume continues from), ``engine.model`` (the model
-inside mmengine's wrappers), ``engine.records`` (the per-image records an evaluation writes) and
-``engine.visualization`` (the TensorBoard switch). Kept free of heavy imports: each module is
+inside mmengine's wrappers), ``engine.records`` (the per-image records an evaluation writes),
+``engine.visualization`` (the TensorBoard switch) and ``engine.launch`` (what tools/train.py and
+tools/test.py do with their arguments). Kept free of heavy imports: each module is
 imported where it is needed, and ``engine.resume`` needs no torch."""

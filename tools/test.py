@@ -9,7 +9,7 @@ checkpoint, which is all that an evaluation without training (kNN) needs.
 """
 import argparse
 
-from train import add_common_args, build_runner, load_config
+from engine.launch import add_common_args, test
 
 
 def main() -> None:
@@ -19,13 +19,7 @@ def main() -> None:
                         help="checkpoint to evaluate (default: the config's init_cfg weights)")
     add_common_args(parser)
     args = parser.parse_args()
-    cfg = load_config(args)
-    cfg.load_from = args.checkpoint
-    runner = build_runner(cfg)
-    if args.checkpoint is None:
-        # Runner.train's own step (each process, then rank 0's weights broadcast); test() has none
-        runner._init_model_weights()
-    runner.test()
+    test(args, args.checkpoint)
 
 
 if __name__ == '__main__':

@@ -15,6 +15,8 @@ registers and repeats a 3x3 minimum and a pointer jump until nothing changes, so
 rounds is each map's own and nothing is read back on the host. Integer operations only: the result
 does not depend on the order of anything.
 """
+import contextlib
+
 import torch
 
 try:
@@ -25,11 +27,14 @@ except ImportError:  # torch builds without a GPU backend come without Triton
     triton = None
 
 __all__ = ['available', 'otsu_scan', 'component_roots', 'components_launch', 'COMPILE_OPTIONS',
-           'ROWS', 'FLT_EPSILON']
+           'ROWS', 'FLT_EPSILON', 'MAX_PATCHES']
 
 COMPILE_OPTIONS = {'enable_fp_fusion': False}
 ROWS = 32  # images per program of Otsu's scan: one warp, a lane each
 FLT_EPSILON = 1.1920928955078125e-07  # OpenCV's guard on the class weights
+#: the largest grid of the components kernel: its labels (a block of 16384 int32) fit in the shared
+#: memory of any GPU since Volta; a ViT's grid is far smaller (a 56x56 grid is 3136 patches)
+MAX_PATCHES = 16383
 
 
 def available() -> bool:
@@ -112,6 +117,11 @@ def _require_triton(name: str) -> None:
         raise RuntimeError(f'pretrain.region_kernels.{name} needs Triton (pip install triton)')
 
 
+def _on_device_of(tensor: torch.Tensor) -> contextlib.AbstractContextManager:
+    """Triton launches on the current CUDA device: make it the tensor's."""
+    return torch.cuda.device(tensor.device) if tensor.is_cuda else contextlib.nullcontext()
+
+
 def otsu_scan(hist: torch.Tensor, count: int) -> torch.Tensor:
     """Otsu thresholds (B,) int64 of (256, B) float64 histograms of ``count`` levels each (columns
     of unit stride, rows of any stride), as OpenCV computes them."""
@@ -122,23 +132,30 @@ def otsu_scan(hist: torch.Tensor, count: int) -> torch.Tensor:
                          f'{hist.dtype} with strides {hist.stride()}')
     _check_device(hist, otsu_scan_kernel, 'otsu_scan')
     threshold = torch.empty(batch, dtype=torch.int64, device=hist.device)
-    otsu_scan_kernel[(triton.cdiv(batch, ROWS),)](
-        hist, threshold, batch, hist.stride(0), count, BINS=bins, ROWS=ROWS,
-        EPSILON=FLT_EPSILON, num_warps=1, **COMPILE_OPTIONS)
+    with _on_device_of(hist):
+        otsu_scan_kernel[(triton.cdiv(batch, ROWS),)](
+            hist, threshold, batch, hist.stride(0), count, BINS=bins, ROWS=ROWS,
+            EPSILON=FLT_EPSILON, num_warps=1, **COMPILE_OPTIONS)
     return threshold
 
 
 def component_roots(foreground: torch.Tensor) -> torch.Tensor:
     """8-connected components of (B, h, w) bool maps, as :func:`pretrain.regions.label_components`
     returns them: (B, h*w) int64, each foreground patch the raster index of its component's first
-    patch, background ``h*w``."""
+    patch, background ``h*w``. Grids of up to :data:`MAX_PATCHES` patches."""
     _require_triton('component_roots')
     b, h, w = foreground.shape
+    if foreground.dtype != torch.bool:
+        raise ValueError(f'component_roots takes bool maps, got {foreground.dtype}')
+    if h * w > MAX_PATCHES:
+        raise ValueError(f'component_roots takes grids of up to {MAX_PATCHES} patches, got {h}x{w} '
+                         '(label_components(..., fused=False) has no limit)')
     _check_device(foreground, component_roots_kernel, 'component_roots')
     roots = torch.empty(b, h * w, dtype=torch.int64, device=foreground.device)
     if b:
-        component_roots_kernel[(b,)](foreground.contiguous().view(torch.uint8), roots, h, w,
-                                     **components_launch(h * w))
+        with _on_device_of(foreground):
+            component_roots_kernel[(b,)](foreground.contiguous().view(torch.uint8), roots, h, w,
+                                         **components_launch(h * w))
     return roots
 
 

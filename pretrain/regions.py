@@ -98,10 +98,12 @@ def label_components(foreground: torch.Tensor, stop_early: Optional[bool] = None
     of jumps. ``stop_early`` ends as soon as a round changes nothing, which reads a flag on the host
     every round; the default does so on the CPU only, so that a GPU never waits for the host.
     ``fused`` runs the labelling as one Triton kernel instead (:mod:`pretrain.region_kernels`: a
-    map per program, its own number of rounds), the default on a GPU where Triton is installed.
+    map per program, its own number of rounds), the default on a GPU where Triton is installed
+    for grids of up to ``region_kernels.MAX_PATCHES`` patches.
     """
     if fused is None:
-        fused = foreground.is_cuda and region_kernels.available()
+        fused = (foreground.is_cuda and region_kernels.available()
+                 and foreground.shape[-2] * foreground.shape[-1] <= region_kernels.MAX_PATCHES)
     if fused:
         return region_kernels.component_roots(foreground)
     b, h, w = foreground.shape

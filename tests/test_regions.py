@@ -1,4 +1,5 @@
 """select_regions equals the per-image OpenCV reference (Otsu + 8-connected components)."""
+import math
 import os
 import os.path as osp
 import re
@@ -178,7 +179,8 @@ def assert_components_equal_opencv(masks: np.ndarray, device: str, **kwargs) -> 
 def test_components_equal_opencv(device, options):
     """The fixed bound of rounds (the GPU's path without Triton) must suffice; on a GPU by default
     (no options) the Triton kernel."""
-    assert_components_equal_opencv(component_masks(32, 40, seed=4), device, **options)
+    for size in (14, 32):  # on a GPU: the labels in a warp's registers, then in shared memory
+        assert_components_equal_opencv(component_masks(size, 40, seed=size), device, **options)
 
 
 def python_otsu(levels: list) -> int:
@@ -254,13 +256,16 @@ def test_the_otsu_kernel_rounds_as_opencvs_loop_in_tritons_interpreter():
 
 def test_the_components_kernel_equals_opencv_in_tritons_interpreter():
     """The components kernel run by Triton's interpreter on the CPU, on grids of 14x14 (a block of
-    256 for 196 patches), 7x9 and 32x32 (a block of 2048 for 1024 patches)."""
+    256 for 196 patches), 32x32 (a block of 2048 for 1024 patches), 7x9, 9x7 and grids one patch
+    high or wide."""
     pytest.importorskip('triton')
     code = ('from test_regions import *\n'
             'for size, count, seed in [(14, 30, 1), (32, 10, 2)]:\n'
             "    masks = component_masks(size, count, seed)\n"
             "    assert_components_equal_opencv(masks, 'cpu', fused=True)\n"
-            "assert_components_equal_opencv(component_masks(9, 5, 3)[:, 1:8], 'cpu', fused=True)")
+            'masks = component_masks(9, 5, 3)\n'
+            'for grids in [masks[:, 1:8], masks[:, :, 1:8], masks[:, :1], masks[:, :, :1]]:\n'
+            "    assert_components_equal_opencv(grids, 'cpu', fused=True)")
     proc = subprocess.run([sys.executable, '-c', code], cwd=osp.dirname(__file__), text=True,
                           env=dict(os.environ, TRITON_INTERPRET='1'), capture_output=True)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -272,6 +277,17 @@ def test_the_kernels_say_where_they_run():
         otsu_threshold(torch.zeros(2, 196, dtype=torch.long), fused=True)
     with pytest.raises(ValueError, match='TRITON_INTERPRET=1'):
         label_components(torch.zeros(2, 14, 14, dtype=torch.bool), fused=True)
+
+
+def test_the_components_kernel_refuses_what_it_cannot_label():
+    """Maps that are not bool (their bytes would be read as a foreground) and grids beyond its
+    block; by default such grids take the torch rounds."""
+    pytest.importorskip('triton')
+    with pytest.raises(ValueError, match='bool maps, got torch.int64'):
+        region_kernels.component_roots(torch.ones(2, 14, 14, dtype=torch.long))
+    side = math.isqrt(region_kernels.MAX_PATCHES) + 1
+    with pytest.raises(ValueError, match=f'up to {region_kernels.MAX_PATCHES} patches'):
+        region_kernels.component_roots(torch.zeros(1, side, side, dtype=torch.bool))
 
 
 def compile_for_sm90(kernel, signature: dict, constants: dict, **options) -> str:
@@ -299,18 +315,19 @@ def test_the_otsu_kernel_compiles_without_fused_multiply_adds():
                    for op, rounding in float64_ops), float64_ops
 
 
-@pytest.mark.parametrize('patches', [196, 1024])
+@pytest.mark.parametrize('patches', [196, 1024, region_kernels.MAX_PATCHES])
 def test_the_components_kernel_compiles_for_an_h200(patches):
     """The kernel's gathers and its loop of a data-dependent length lower for sm_90, as launched
-    for 14x14 and 32x32 grids, and the labels stay on the chip (warp shuffles or shared memory):
-    global memory sees the foreground bytes read and the roots written, nothing else."""
+    for 14x14 and 32x32 grids and the largest grid it takes, and the int32 labels stay on the chip
+    (warp shuffles or shared memory): the only stores to global memory are of the int64 roots."""
     pytest.importorskip('triton')
     signature = {'foreground_ptr': '*u8', 'roots_ptr': '*i64', 'height': 'i32', 'width': 'i32'}
     launch = region_kernels.components_launch(patches)
     ptx = compile_for_sm90(region_kernels.component_roots_kernel, signature,
                            {'BLOCK': launch.pop('BLOCK')}, **launch)
     assert '.entry component_roots_kernel' in ptx
-    assert set(re.findall(r'\b(?:ld|st)\.global[.\w]*', ptx)) == {'ld.global.b8', 'st.global.b64'}
+    stores = re.findall(r'\bst\.global\S*\.([bsu]\d+)\s', ptx)  # each store's element type
+    assert stores and set(stores) <= {'b64', 's64', 'u64'}, set(stores)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a GPU')

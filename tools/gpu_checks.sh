@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # The suite's checks that need a GPU, in one run, each log also written to OUT_DIR:
+#   device    the GPU, torch and Triton (fails without a GPU: the tests would skip)
 #   tests     the GPU tests of region selection (Otsu's and the components' Triton kernels against
 #             OpenCV, the CUDA graph without host waits) and of packed attention (flash varlen)
 #   pretrain  ViT-B/16 steps at batch 256, compiled: I-JEPA and DSeq-JEPA images/s, FLOP use
@@ -14,7 +15,7 @@ set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 OUT="${1:-$ROOT/work_dirs/gpu_checks}"
 PY="${PYTHON:-python3}"
-mkdir -p "$OUT"
+mkdir -p "$OUT" && OUT="$(cd "$OUT" && pwd)" || exit 1  # absolute: the checks run from $ROOT
 cd "$ROOT"
 export PYTHONUNBUFFERED=1 PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
 failed=0
@@ -29,9 +30,11 @@ check() {  # check NAME COMMAND...: run it, keep its output in OUT/NAME.log, tim
   [ "$status" -eq 0 ] || failed=$((failed + 1))
 }
 
-{ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
-  "$PY" -c 'import torch, triton; print("torch", torch.__version__, "triton", triton.__version__)'
-} 2>&1 | tee "$OUT/device.log"
+# without a GPU and Triton the tests below would pass by skipping what they are run for
+check device "$PY" -c 'import subprocess, torch, triton
+print("torch", torch.__version__, "triton", triton.__version__)
+assert torch.cuda.is_available(), "no GPU visible to torch"
+subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version,memory.total", "--format=csv"])'
 check tests "$PY" -m pytest -q -p no:cacheprovider -rs tests/test_regions.py tests/test_packed.py
 check pretrain "$PY" tools/benchmark_pretrain.py --arch b --batch 256 \
   --variants gathered-compiled dseq-prefix-compiled

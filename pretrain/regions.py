@@ -38,9 +38,9 @@ def otsu_threshold(levels: torch.Tensor, fused: Optional[bool] = None) -> torch.
     keeps the first bin of largest between-class variance. Exact ties are decided by that rounding,
     so both running values are computed with the same operations in the same order. ``fused`` runs
     the scan as one Triton kernel (:mod:`pretrain.region_kernels`), the default on a GPU where
-    Triton is installed; otherwise q1 is a cumsum over the bins (a sequential sum per column, on the CPU
-    and on CUDA's outer-dimension scan) and mu1 a loop over the bins of three in-place operations
-    on the whole batch.
+    Triton is installed; otherwise q1 is a cumsum over the bins (a sequential sum per column, on
+    the CPU and on CUDA's outer-dimension scan) and mu1 a loop over the bins of three in-place
+    operations on the whole batch.
     """
     b, n = levels.shape
     device = levels.device

@@ -134,10 +134,10 @@ def report_dseq(args: argparse.Namespace, times: Dict[str, List[float]],
           f'{t["eager"] * 1e3:.1f} ms; per-image OpenCV loop {t["opencv"] * 1e3:.1f} ms, '
           f'x{t["ours"] / t["opencv"]:.2f}); at batch {args.batch}: {own * 1e3:.1f} ms, '
           f'{100 * own / statistics.median(times[name]):.2f}% of a {name} step')
-    for title, ops, key in [('Otsu\'s scan', 'three operations per bin', 'otsu_loop'),
-                            ('Connected components', 'rounds of torch operations',
-                             'components_rounds')]:
-        fused = key.split('_')[0] + '_kernel'
+    for title, ops, key, fused in [
+            ('Otsu\'s scan', 'three operations per bin', 'otsu_loop', 'otsu_kernel'),
+            ('Connected components', 'rounds of torch operations', 'components_rounds',
+             'components_kernel')]:
         kernel = f', one Triton kernel {t[fused] * 1e3:.2f} ms' if fused in t else ''
         print(f'  {title} alone, {args.regions_batch} maps: {ops} {t[key] * 1e3:.2f} ms{kernel}')
 

@@ -7,8 +7,8 @@ import torch
 
 from pretrain import DSeqJEPA, IJEPA, region_kernels
 from pretrain.dseq import encoder_saliency
-from pretrain.regions import (_select_regions, label_components, otsu_threshold, quantise,
-                             select_regions)
+from pretrain.regions import (_select_regions, label_components, otsu_foreground,
+                             otsu_threshold, quantise, select_regions)
 from suite.devices import sync
 
 
@@ -23,7 +23,7 @@ def time_region_selection(model: DSeqJEPA, images: torch.Tensor, device: torch.d
     import numpy as np
     sal = encoder_saliency(model.target_encoder, images, model.saliency_block)[1]
     levels = quantise(sal).flatten(1)
-    foreground = (levels > otsu_threshold(levels)[:, None]).view(sal.shape)
+    foreground = otsu_foreground(sal)
     calls = {'ours': lambda: select_regions(sal, model.num_regions, model.min_area),
              'eager': lambda: _select_regions(sal, model.num_regions, model.min_area),
              'otsu_loop': lambda: otsu_threshold(levels, fused=False),

@@ -1,5 +1,5 @@
 # The `tiny` suite preset (tools/run_suite.py --preset tiny, the README's main job): synthetic data in
-# the real layouts, the 6-block 96-wide ViT pretrained for 8 epochs with each method on CPU, then
+# the real layouts, the 6-block 96-wide ViT pretrained for 4 epochs with each method on CPU, then
 # COCO Mask R-CNN, ADE20K UperNet, the CLEVR Count/Dist probes and the fast linear probe and kNN on
 # a synthetic ImageNet-layout folder on each checkpoint, plus a randomly initialised encoder on the
 # probes, and the leaderboard. Within 15 minutes on 2 CPU cores.

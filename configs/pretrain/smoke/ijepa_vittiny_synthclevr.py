@@ -13,7 +13,7 @@ train_dataloader = dict(
     collate_fn=dict(input_size=img_size, patch_size=patch_size),
     dataset=dict(data_root='{{$SYNTH_CLEVR_ROOT:data/synthetic_clevr}}/CLEVR_v1.0/images/train',
                  split='', crop_size=img_size))
-# 248 iterations on the preset's 2000 images, 2 to 3 minutes on 2 CPU cores
+# 248 iterations on the preset's 2000 images, about 2 minutes on 2 CPU cores
 train_cfg = dict(max_epochs=4)
 # The paper's peak lr (1e-3) is for batch 2048; at batch 32 the square-root rule gives 1.25e-4. At
 # 1e-3 this encoder's tokens collapse to about 2 effective dimensions within 200 iterations and

@@ -1,19 +1,48 @@
 """Per-image records of an evaluation, written next to the run's logs: what re-computes each logged
-metric on any resample of the evaluation images. The suite's metrics (``transfer``) write them; the
-format, and the reader the leaderboard's intervals use, are described in ``suite.records``."""
+metric on any resample of the evaluation images. The suite's metrics (``transfer``) write them
+(``write_top1``, ``write_coco_ap``, ``write_miou``) and the leaderboard's intervals read them back
+(``read_records``; ``suite.results`` turns each into a metric of per-image counts).
+
+A run folder (``<work_dir>/<timestamp>/``, mmengine's ``runner.log_dir``) holds one kind of
+evaluation: a ``tools/test.py`` run makes its own, and a training run's validations overwrite each
+other's records, so the records in a run folder belong to the metrics the leaderboard reads from it
+(``suite.results.result_of``). The format, in ``<run>/records/``:
+
+- ``manifest.json``: logged key (as in the json logs, e.g. ``clevr_count/top1_avg``) -> an entry
+  with its ``kind``, its ``file`` (an ``.npz`` in the folder), the ``value`` the evaluation logged
+  and what the kind needs besides;
+- each ``.npz`` holds ``keys``, the pairing keys: one per evaluation image, in evaluation order
+  (two runs are compared image by image only where their keys agree).
+
+Kinds, each value in the logged units:
+
+- ``top1`` (``ProbeAccuracy``): array ``correct`` (its name in ``array``), each image's
+  correctness; the keys are the ground-truth labels. Top-1 in %.
+- ``coco_ap`` (``CocoMetricWithRecords``): the detections in COCO's results format (``results``,
+  a json in the folder), the ground truth (``ann_file``), ``iou_type``, ``max_dets``, and arrays
+  ``keys`` (image ids, sorted as COCOeval sorts them) and ``category_ids``. COCO AP (stats[0]) as
+  a fraction, re-accumulated by ``suite.significance.CocoAP``.
+- ``miou`` (``IoUMetricWithRecords``): arrays ``intersect`` and ``union`` (images x classes, pixel
+  areas); the keys are the image file names. mIoU in %: per class the count-weighted sum of
+  intersections over that of unions, its mean over classes with a union (as mmseg's IoUMetric,
+  which rounds the logged value to 2 decimals; the records keep it unrounded).
+"""
 import json
 import os
 import os.path as osp
+from dataclasses import dataclass
 from typing import Dict, Optional, Sequence
 
 import numpy as np
 
-__all__ = ['RECORDS', 'MANIFEST', 'current_records_dir', 'logged_key', 'read_manifest',
-           'write_coco_ap', 'write_miou', 'write_top1']
+__all__ = ['KINDS', 'RECORDS', 'MANIFEST', 'Record', 'current_records_dir', 'logged_key',
+           'read_manifest', 'read_records', 'write_coco_ap', 'write_miou', 'write_top1']
 
 #: the records folder in a run folder, and its manifest
 RECORDS = 'records'
 MANIFEST = 'manifest.json'
+#: the kinds of record, as described above
+KINDS = ('top1', 'coco_ap', 'miou')
 
 
 def current_records_dir() -> Optional[str]:
@@ -96,3 +125,48 @@ def read_manifest(path: str) -> dict:
     if not isinstance(manifest, dict):
         raise ValueError(f'{path}: expected a JSON object (logged key -> entry)')
     return manifest
+
+
+@dataclass(frozen=True, eq=False)
+class Record:
+    """One logged metric's records as written: its manifest ``entry`` (``kind``, ``value`` and
+    what the kind needs), the ``arrays`` of its npz, and the records ``folder`` they are in."""
+    folder: str
+    entry: dict
+    arrays: Dict[str, np.ndarray]
+
+    @property
+    def keys(self) -> np.ndarray:
+        """The pairing keys, one per evaluation image."""
+        return self.arrays['keys']
+
+    @property
+    def value(self) -> float:
+        """The value the evaluation logged."""
+        return float(self.entry['value'])
+
+
+def _load_arrays(path: str) -> Dict[str, np.ndarray]:
+    """The arrays of an npz, read whole (the file is closed after)."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'{path}: no such file (named in the records manifest)')
+    with np.load(path, allow_pickle=False) as data:
+        return {k: data[k] for k in data.files}
+
+
+def read_records(run_dir: str) -> Dict[str, Record]:
+    """Logged key -> its records, of the evaluation in a run folder; empty where the run wrote
+    none (a run from before records, or an evaluation without them)."""
+    folder = osp.join(run_dir, RECORDS)
+    path = osp.join(folder, MANIFEST)
+    if not osp.exists(path):
+        return {}
+    out, arrays = {}, {}
+    for key, entry in read_manifest(path).items():
+        if entry.get('kind') not in KINDS:
+            raise ValueError(f'{path}: {key} has kind {entry.get("kind")!r}; known kinds are '
+                             f'{sorted(KINDS)}')
+        if entry['file'] not in arrays:
+            arrays[entry['file']] = _load_arrays(osp.join(folder, entry['file']))
+        out[key] = Record(folder, entry, arrays[entry['file']])
+    return out

@@ -1,3 +1,5 @@
-"""The suite's own logic behind the scripts in ``tools/``: the stage runner, the leaderboard and its
-method registry, the region pictures and the benchmarks. Importing it loads no torch: the runner is
-a light process."""
+"""The suite's stage runner and its reporting behind ``tools/run_suite.py`` and
+``tools/leaderboard.py``: presets run stage by stage (``runner``, ``processes``), the runs read back
+(``results``), the methods' registry (``methods``), paired intervals (``significance``), the
+leaderboard, ablation and compute tables (``leaderboard``, ``ablations``, ``compute``) and their
+HTML page (``html_page``). Importing it loads no torch: the runner is a light process."""

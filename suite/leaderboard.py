@@ -8,7 +8,7 @@ Several seeds give mean +- std; a cell without a run says so and is never filled
 table, each method's protocol readout per task where the configs declare one; then each method is
 set against the random-init encoder. Intervals come from a paired bootstrap over the evaluation
 images (and over the seeds of a method with several) on the runs' per-image records
-(``suite.significance``, ``suite.records``): a difference whose interval holds 0 is within the noise
+(``suite.significance``, ``engine.records``): a difference whose interval holds 0 is within the noise
 of the test set, not a win. Runs without records give no interval ('missing').
 """
 import csv

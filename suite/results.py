@@ -5,7 +5,7 @@ folder names: the pretraining method (``pretrain_method``), the encoder size, th
 (``randomness.seed``) and what it reports (``report``: its task, the logged metrics with their row
 labels and factors, the method's protocol readout). Its numbers are the last evaluation it logged:
 test results (``tools/test.py``) where there are some, else the last validation; the per-image
-records in the same run folder (``suite.records``) belong to that evaluation, and re-compute each
+records in the same run folder (``engine.records``) belong to that evaluation, and re-compute each
 number on resamples of its images for the leaderboard's intervals.
 """
 import glob
@@ -14,13 +14,15 @@ import math
 import os.path as osp
 import warnings
 from collections import defaultdict
-from typing import Dict, Iterable, Iterator, List, NamedTuple, Optional, Tuple
+from dataclasses import dataclass
+from functools import cached_property, partial
+from typing import Callable, Dict, Iterable, Iterator, List, NamedTuple, Optional, Tuple
 
 import numpy as np
 
+from engine.records import read_records
 from suite.methods import METHODS
-from suite.records import PerImage, run_records
-from suite.significance import Metric
+from suite.significance import Metric, metric_of
 
 #: (size, task, metric) -> method -> values, one per seed
 Table = Dict[Tuple[str, str, str], Dict[str, List[float]]]
@@ -128,6 +130,27 @@ def leaderboard_metrics(logged: dict, report: dict) -> Dict[str, float]:
     """The logged metrics a run reports -> the leaderboard's rows (scaled by their factors)."""
     return {label: factor * logged[key] for key, (label, factor) in report['metrics'].items()
             if key in logged}
+
+
+@dataclass(frozen=True, eq=False)
+class PerImage:
+    """One logged metric of one evaluation: the pairing keys of its images, the value it logged,
+    and its metric of per-image counts (built on first use: COCO's needs a COCOeval)."""
+    keys: np.ndarray
+    value: float
+    build: Callable[[], Metric]
+
+    @cached_property
+    def metric(self) -> Metric:
+        """Per-image counts (one per key) -> the metric in the logged units."""
+        return self.build()
+
+
+def run_records(run_dir: str) -> Dict[str, PerImage]:
+    """Logged key -> its per-image records, of the evaluation in a run folder (see
+    ``engine.records``); empty where the run wrote none."""
+    return {key: PerImage(record.keys, record.value, partial(metric_of, record))
+            for key, record in read_records(run_dir).items()}
 
 
 def _scaled(record: PerImage, factor: float) -> Metric:

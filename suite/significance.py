@@ -14,11 +14,15 @@ where it is not).
 import contextlib
 import io
 import json
+import os
 import os.path as osp
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
+
+from engine.records import Record
 
 #: a metric of a resample: per-image counts (length num_images) -> value
 Metric = Callable[[np.ndarray], float]
@@ -281,3 +285,45 @@ def as_lines(result: Bootstrap) -> List[Tuple[str, str]]:
             ('delta', f'{result.delta:.4f}'), ('ci_low', f'{result.ci_low:.4f}'),
             ('ci_high', f'{result.ci_high:.4f}'), ('p_le_0', f'{result.p_le_0:.4f}'),
             ('resamples', str(result.resamples))]
+
+
+def miou_from_counts(intersect: np.ndarray, union: np.ndarray) -> Metric:
+    """mIoU (%) of per-image intersection and union areas (images x classes), as a metric of
+    per-image counts: classes without a union in the resample are left out of the mean."""
+    intersect, union = np.asarray(intersect, float), np.asarray(union, float)
+
+    def miou(counts: np.ndarray) -> float:
+        with np.errstate(invalid='ignore'):  # 0 / 0 is mmseg's nan: a class absent from both
+            return 100.0 * float(np.nanmean((counts @ intersect) / (counts @ union)))
+    return miou
+
+
+@lru_cache(maxsize=2)
+def _ground_truth(path: str, size: int, mtime_ns: int):
+    """The COCO ground truth at ``path`` as it is on disk (its size and modification time in the
+    key), read once for the box and mask entries of every run evaluated against it."""
+    return load_gt(path)
+
+
+def _coco_ap_of(record: Record) -> Metric:
+    """COCO AP (fraction) of a record's detections, over its images and categories."""
+    entry, path = record.entry, record.entry['ann_file']
+    stat = os.stat(path) if osp.isfile(path) else None
+    coco_gt = _ground_truth(path, stat.st_size, stat.st_mtime_ns) if stat else load_gt(path)
+    coco_dt = load_results(coco_gt, osp.join(record.folder, entry['results']), entry['iou_type'])
+    return CocoAP(evaluate_images(coco_gt, coco_dt, entry['iou_type'], entry['max_dets'],
+                                  record.keys, record.arrays['category_ids']))
+
+
+#: a record's kind -> the metric of per-image counts that re-computes its logged value
+_RECORD_METRICS: Dict[str, Callable[[Record], Metric]] = {
+    'top1': lambda record: top1_from_counts(record.arrays[record.entry['array']]),
+    'coco_ap': _coco_ap_of,
+    'miou': lambda record: miou_from_counts(record.arrays['intersect'], record.arrays['union']),
+}
+
+
+def metric_of(record: Record) -> Metric:
+    """The metric of per-image counts (one per key) that re-computes a record's logged value, in
+    the logged units."""
+    return _RECORD_METRICS[record.entry['kind']](record)

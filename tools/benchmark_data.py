@@ -17,7 +17,7 @@ normalises those batches there.
 import argparse
 import tempfile
 
-from suite.benchmark_data import benchmark_data, link_jpegs, make_photos
+from benchmarks.data import benchmark_data, link_jpegs, make_photos
 
 PHOTOS = 300
 

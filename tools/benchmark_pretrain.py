@@ -36,14 +36,14 @@ built from the same config on the same batches, alternated in blocks of ``--step
 Runner's overhead in ms and as a ratio, the part of it spent waiting for data, and the host's waits
 for the device per iteration, for logging and other iterations apart: on a GPU the synchronisations
 of ``torch.cuda.set_sync_debug_mode('warn')``, on CPU the reads of device values that would wait on
-one (``suite/host_reads.py``). ``--batch``, ``--workers`` and ``--log-interval`` default to the
+one (``benchmarks/host_reads.py``). ``--batch``, ``--workers`` and ``--log-interval`` default to the
 config's on a GPU.
 """
 import argparse
 
-from suite.benchmark_pretrain import benchmark
-from suite.benchmark_runner import benchmark_runner
-from suite.step_variants import PREDICTOR_DEPTH, VARIANTS
+from benchmarks.pretrain import benchmark
+from benchmarks.runner import benchmark_runner
+from benchmarks.step_variants import PREDICTOR_DEPTH, VARIANTS
 
 
 def main() -> None:

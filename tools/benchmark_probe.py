@@ -16,7 +16,7 @@ features). On a GPU: --arch b --images 2000.
 """
 import argparse
 
-from suite.benchmark_probe import benchmark_probe
+from benchmarks.probe import benchmark_probe
 
 
 def main() -> None:

@@ -3,7 +3,7 @@
     python tools/benchmark_significance.py [--images 5000] [--resamples 1000]
 
 Fabricated ground truth (1 to 7 boxes an image, 80 categories) and two result sets, B slightly
-better than A (suite/benchmark_significance.py). Prints one ``key: value`` per line: the data's
+better than A (benchmarks/significance.py). Prints one ``key: value`` per line: the data's
 size, ``matching_seconds`` (pycocotools' per-image matching of both methods, done once),
 ``bootstrap_seconds`` and ``seconds_per_resample`` (the resamples of both methods' AP), the
 bootstrap's result (``ap_a`` ... ``resamples``), then ``cocoeval_ap_a`` and ``cocoeval_seconds`` of
@@ -12,7 +12,7 @@ many times longer as many full COCOeval runs as resamples would take than the bo
 """
 import argparse
 
-from suite.benchmark_significance import benchmark_significance
+from benchmarks.significance import benchmark_significance
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ continues the curve. Prints the path written.
 import argparse
 import sys
 
-from suite.curves import plot_curves
+from figures.curves import plot_curves
 from suite.results import labelled_paths
 
 

@@ -29,7 +29,8 @@ PYEOF
 # Found from outside the repo, where only installed packages are (found, not imported: quick).
 suite_installed() {
   (cd / && "$PY" -c 'import importlib.util as u, sys; sys.exit(any(u.find_spec(p) is None for p in
-    ("backbones", "engine", "pretrain", "suite", "synthetic", "transfer")))')
+    ("backbones", "benchmarks", "engine", "figures", "pretrain", "suite", "synthetic",
+     "transfer")))')
 }
 
 if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$want" ]] && suite_installed 2>/dev/null &&

@@ -13,7 +13,7 @@ meaning across panels. Prints the paths written.
 import argparse
 import sys
 
-from suite.patch_clusters import visualize_clusters
+from figures.patch_clusters import visualize_clusters
 from suite.results import labelled_paths
 
 

@@ -11,7 +11,7 @@ every checkpoint (rows, by iteration), to see how the order evolves during train
 """
 import argparse
 
-from suite.regions_figure import visualize
+from figures.regions import visualize
 
 
 def main() -> None:

@@ -1,0 +1,157 @@
+"""What the tests of several packages share: the repository root, running tools/ and
+pretraining in subprocesses, and reading back what mmengine wrote."""
+import os.path as osp
+import sys
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+
+def repaint_outside(images, image: int, visible, patch: int = 8) -> None:
+    """Overwrite, in place, every patch of ``images[image]`` whose raster index is not in ``visible``."""
+    import torch
+    cols = images.shape[-1] // patch
+    for index in set(range(cols * (images.shape[-2] // patch))) - set(visible):
+        r, c = divmod(index, cols)
+        images[image, :, r * patch:(r + 1) * patch, c * patch:(c + 1) * patch] = \
+            torch.randn(images.shape[1], patch, patch) * 5
+
+
+def config_differences(path_a: str, path_b: str) -> set:
+    """The dotted keys whose values differ between two config files."""
+    from mmengine.config import Config
+
+    def flat(d, prefix=''):
+        out = {}
+        for k, v in d.items():
+            out.update(flat(v, f'{prefix}{k}.') if isinstance(v, dict) else {f'{prefix}{k}': v})
+        return out
+    a, b = (flat(Config.fromfile(p).to_dict()) for p in (path_a, path_b))
+    return {k for k in set(a) | set(b) if a.get(k) != b.get(k)}
+
+
+def run_tool(tool: str, *args: str, env: dict) -> str:
+    """Run ``tools/<tool>`` in a subprocess; fail the test with its output if it fails."""
+    import subprocess
+    proc = subprocess.run([sys.executable, osp.join(ROOT, 'tools', tool), *args],
+                          cwd=ROOT, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc.stdout + proc.stderr
+
+
+#: the pretraining smoke config that run_pretraining and config_with_hooks start from
+PRETRAIN_SMOKE = osp.join(ROOT, 'configs', 'pretrain', 'smoke', 'ijepa_vitmicro8_10e_synthimagenet.py')
+
+
+def run_pretraining(work_dir, data_root, *options, config=PRETRAIN_SMOKE, args=(), launcher=None,
+                    check=True, env=None):
+    """tools/train.py (or ``launcher``: a tools/ script and its process count) on a pretraining
+    config over the synthetic ImageNet at ``data_root``, with the repository on the path for
+    tests/pretrain/hooks.py; fails the test with its output if it fails and ``check``."""
+    import os
+    import subprocess
+    if launcher:
+        cmd = ['bash', osp.join(ROOT, 'tools', launcher[0]), config, launcher[1]]
+    else:
+        cmd = [sys.executable, osp.join(ROOT, 'tools', 'train.py'), config]
+    cmd += ['--work-dir', str(work_dir), *args]
+    if options:
+        cmd += ['--cfg-options', *options]
+    base = dict(os.environ, SYNTH_IMAGENET_ROOT=data_root,
+                PYTHONPATH=ROOT)
+    proc = subprocess.run(cmd, cwd=ROOT, env=dict(base, **(env or {})), capture_output=True,
+                          text=True)
+    if check:
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc
+
+
+def pretraining_steps(config: str, images: int, epochs: int, ranks: int = 1) -> int:
+    """The iterations of a pretraining run of ``config`` on ``images`` images: whole batches of its
+    batch size per process on each of ``ranks`` processes (the last partial one is dropped)."""
+    from mmengine.config import Config
+    batch = Config.fromfile(config).train_dataloader.batch_size
+    return epochs * (images // (batch * ranks))
+
+
+def config_with_hooks(tmp_path, *hooks: str, base: str = PRETRAIN_SMOKE, imports=()) -> str:
+    """A pretraining config: ``base`` plus the given test hooks of tests/pretrain/hooks.py (each a
+    ``dict(type=...)`` in config syntax; hooks of other modules need those ``imports``), written
+    into ``tmp_path``."""
+    path = tmp_path / 'with_hooks.py'
+    modules = ['engine.checkpoint', 'pretrain', 'tests.pretrain.hooks', *imports]
+    path.write_text(
+        f"_base_ = {base!r}\n"
+        f"custom_imports = dict(imports={modules!r})\n"
+        "custom_hooks = [dict(type='TrainingProgressHook'), dict(type='PretrainLogHook'), "
+        f"{', '.join(hooks)}]\n")
+    return str(path)
+
+
+def last_run_logged(work_dir, key: str = 'loss') -> list:
+    """Every value of ``key`` in the scalars.json log of a work dir's newest run."""
+    import json
+    import os
+    runs = sorted(d for d in os.listdir(work_dir) if d[:8].isdigit())
+    with open(osp.join(work_dir, runs[-1], 'vis_data', 'scalars.json')) as f:
+        return [json.loads(line)[key] for line in f if f'"{key}"' in line]
+
+
+def checkpoint_tensors(path) -> dict:
+    """The tensors of an mmengine checkpoint by name: its weights, then its optimiser state as
+    ``optimizer.<param>.<key>``."""
+    from backbones.safe_checkpoint import load_from_local_safely
+    checkpoint = load_from_local_safely(str(path), map_location='cpu')
+    return {**checkpoint['state_dict'],
+            **{f'optimizer.{i}.{k}': v for i, s in checkpoint['optimizer']['state'].items()
+               for k, v in s.items()}}
+
+
+def metrics_of_test_run(work_dir: str) -> dict:
+    """The metrics of the one ``tools/test.py`` run of a work dir (``<run>/<run>.json``)."""
+    import json
+    import os
+    (path,) = [p for run in sorted(os.listdir(work_dir)) if run[:8].isdigit()
+               for p in [osp.join(work_dir, run, f'{run}.json')] if osp.exists(p)]
+    with open(path) as f:
+        return json.load(f)
+
+
+def logged_scalars(work_dir: str) -> list:
+    """Every row of the scalars.json logs of a work dir's runs, oldest run first."""
+    import json
+    import os
+    rows = []
+    for run in sorted(d for d in os.listdir(work_dir) if d[:8].isdigit()):
+        path = osp.join(work_dir, run, 'vis_data', 'scalars.json')
+        if osp.exists(path):
+            with open(path) as f:
+                rows += [json.loads(line) for line in f]
+    return rows
+
+
+def suite_stages(preset_file: str) -> dict:
+    """The stages a suite preset (configs/suite/*.py or one based on it) runs, in order, each with
+    the number of commands it runs: one (tools/train.py, with ``--test`` where its task tests; or
+    tools/test.py for a task without training). As the preset's comments describe them: each
+    method's pretraining, each ablation row's, the training curves, the cluster and region pictures
+    when they have images, then per transfer task each method's run, the random-init run of
+    ``random`` and each ablation row's run."""
+    from mmengine.config import Config
+    preset = Config.fromfile(preset_file)
+    rows = list(preset.get('ablations', {}))
+    stages = {f'pretrain_{name}': 1 for name in list(preset.pretrain) + rows}
+    stages['curves'] = 1
+    if preset.get('clusters', {}).get('images'):
+        stages['clusters'] = 1
+    if preset.get('regions', {}).get('images') and preset.regions.method in preset.pretrain:
+        stages['regions'] = 1
+    for task in preset.transfer:
+        methods = list(task.configs) + (['random'] if task.get('random') else []) + rows
+        stages.update({f'{task.name}_{method}': 1 for method in methods})
+    return stages
+
+
+def probe_readouts(config: str) -> tuple:
+    """The readouts (``model.readouts``) of a probe config, a path from the repo root."""
+    from mmengine.config import Config
+    return tuple(Config.fromfile(osp.join(ROOT, config)).model.readouts)

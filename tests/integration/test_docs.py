@@ -1,7 +1,9 @@
-"""The README's commands name files that exist, configs that load and options the tools accept.
+"""The commands of the README, docs/ and the configs' READMEs name files that exist, configs that
+load and options the tools accept; the README stays a front page.
 
 Running them is the other tests' job (the smoke configs, the suite, the leaderboard, the pictures);
-this keeps the README from drifting away from the code."""
+this keeps the documentation from drifting away from the code."""
+import glob
 import os.path as osp
 import re
 import subprocess
@@ -12,14 +14,33 @@ from mmengine.config import Config
 
 from tests.helpers import ROOT
 
-with open(osp.join(ROOT, 'README.md')) as f:
-    COMMANDS = [line.split('#')[0].strip() for block in re.findall(r'```bash\n(.*?)```', f.read(), re.S)
-                for line in block.replace('\\\n', ' ').splitlines() if line.split('#')[0].strip()]
+DOCS = ['README.md', 'CONTRIBUTING.md', *sorted(
+    osp.relpath(p, ROOT) for pattern in ('docs/*.md', 'configs/**/README.md')
+    for p in glob.glob(osp.join(ROOT, pattern), recursive=True))]
+
+
+def _commands(path: str) -> list:
+    """The command lines of a markdown file's bash blocks, continuations joined, comments cut."""
+    with open(osp.join(ROOT, path)) as f:
+        blocks = re.findall(r'```bash\n(.*?)```', f.read(), re.S)
+    lines = (line.split('#')[0].strip()
+             for block in blocks for line in block.replace('\\\n', ' ').splitlines())
+    return [line for line in lines if line]
+
+
+COMMANDS = [c for path in DOCS for c in _commands(path)]
 SCRIPTS = sorted({m for c in COMMANDS for m in re.findall(r'tools/\w+\.(?:py|sh)', c)})
-CONFIGS = sorted({m for c in COMMANDS for m in re.findall(r'configs/[\w/]+\.py', c)})
+CONFIGS = sorted({m for c in COMMANDS for m in re.findall(r'configs/[\w/-]+\.py', c)})
 
 
-def test_the_readme_has_commands():
+def test_the_readme_is_a_front_page_with_the_two_commands():
+    with open(osp.join(ROOT, 'README.md')) as f:
+        lines = f.read().splitlines()
+    assert len(lines) <= 200
+    assert {'bash tools/demo.sh', 'bash tools/run_tests.sh'} <= set(_commands('README.md'))
+
+
+def test_the_docs_have_commands():
     assert len(COMMANDS) > 20 and 'tools/run_suite.py' in SCRIPTS and len(CONFIGS) > 6
 
 

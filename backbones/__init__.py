@@ -1,9 +1,10 @@
 """The suite's ViT and its OpenMMLab glue.
 
 Importing this package registers ``JEPAViT``, ``SimpleFeaturePyramid`` and
-``ViTLayerDecayOptimWrapperConstructor`` with mmengine, and installs safe checkpoint loading.
+``ViTLayerDecayOptimWrapperConstructor`` with mmengine's registries and changes nothing else in
+torch or mmengine: safe checkpoint I/O is enabled explicitly, by
+:func:`backbones.safe_checkpoint.enable_safe_checkpoints`.
 """
-from . import safe_checkpoint  # noqa: F401  (registers the allowlist and atomic writes)
 from .layer_decay import ViTLayerDecayOptimWrapperConstructor, vit_layer_id
 from .mm_backbone import JEPAViT
 from .simple_fpn import SimpleFeaturePyramid

@@ -1,7 +1,8 @@
 """Layer-wise learning-rate decay for the suite's ViT, usable from mmdet and mmseg alike.
 
 mmseg's own constructor accepts only BEiT/MAE/ConvNeXt class names and mmdet's lives in a project
-package; this one reads layer ids from the parameter names of :class:`~backbones.vit.VisionTransformer`.
+package; this one reads layer ids from the parameter names of
+:class:`~backbones.vit.VisionTransformer`.
 """
 from typing import List, Optional
 

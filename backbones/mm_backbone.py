@@ -9,6 +9,7 @@ from mmengine.logging import print_log
 from mmengine.registry import MODELS
 from mmengine.runner import CheckpointLoader
 
+from .safe_checkpoint import enable_safe_checkpoints
 from .vit import VisionTransformer
 from .weights import encoder_state_dict, load_encoder_weights
 
@@ -67,6 +68,7 @@ class JEPAViT(VisionTransformer):
                 f'pretrained checkpoint {path} not found: set model.backbone.init_cfg.checkpoint '
                 '(e.g. --cfg-options model.backbone.init_cfg.checkpoint=PATH), or '
                 'model.backbone.init_cfg=None to start from random weights')
+        enable_safe_checkpoints()  # local files load with weights_only=True and the allowlist
         ckpt = CheckpointLoader.load_checkpoint(path, map_location='cpu')
         sd = encoder_state_dict(ckpt, cfg.get('encoder', 'target'), source=path)
         load_encoder_weights(self, sd, source=path)

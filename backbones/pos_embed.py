@@ -18,9 +18,9 @@ def _sincos_1d(dim: int, positions: torch.Tensor) -> torch.Tensor:
 def sincos_2d(embed_dim: int, grid: Tuple[int, int]) -> torch.Tensor:
     """Fixed sin-cos embedding for a (rows, cols) patch grid, shape (1, rows*cols, D).
 
-    Row-major over the grid. The first half of the channels encodes the column (x) and the second half
-    the row (y), the convention of the released I-JEPA and MAE weights, so tables computed here match
-    the ones stored in those checkpoints at their native grid.
+    Row-major over the grid. The first half of the channels encodes the column (x) and the second
+    half the row (y), the convention of the released I-JEPA and MAE weights, so tables computed here
+    match the ones stored in those checkpoints at their native grid.
     """
     if embed_dim % 4:
         raise ValueError(f'sin-cos embedding needs embed_dim divisible by 4, got {embed_dim}')

@@ -4,11 +4,16 @@
 checkpoints: they hold numpy scalars and arrays (log history), ``collections.Counter`` (MultiStepLR
 milestones) and mmengine's ``HistoryBuffer``, whose statistics methods are pickled as
 ``getattr(HistoryBuffer, 'mean')``. Rather than turning safe loading off, this module allowlists
-exactly those types once, at import, with ``getattr`` narrowed to HistoryBuffer's statistics.
-A checkpoint holding anything else is refused with a message naming the file and the type.
+exactly those types, with ``getattr`` narrowed to HistoryBuffer's statistics. A checkpoint
+holding anything else is refused with a message naming the file and the type.
 
 It also makes mmengine's local file writes atomic (write to a temporary file, then rename), so a run
 killed while saving never leaves a truncated ``epoch_N.pth`` or ``last_checkpoint`` behind.
+
+Importing this module changes nothing in torch or mmengine: :func:`enable_safe_checkpoints` does,
+and is called wherever checkpoints are loaded or saved (``engine.launch`` before it builds a runner,
+``engine.checkpoint.SafeCheckpointHook``, :func:`load_from_local_safely` itself, ``JEPAViT``'s
+pretrained loading and the tools that read or write checkpoints).
 """
 import collections
 import os
@@ -23,7 +28,8 @@ from mmengine.fileio.backends import LocalBackend, register_backend
 from mmengine.logging import HistoryBuffer
 from mmengine.runner import CheckpointLoader
 
-__all__ = ['ALLOWED_GLOBALS', 'load_from_local_safely', 'AtomicLocalBackend']
+__all__ = ['ALLOWED_GLOBALS', 'AtomicLocalBackend', 'enable_safe_checkpoints',
+           'load_from_local_safely']
 
 
 def _history_buffer_method(owner: Any, name: str) -> Any:
@@ -31,7 +37,8 @@ def _history_buffer_method(owner: Any, name: str) -> Any:
     if owner is HistoryBuffer and name in ('min', 'max', 'current', 'mean'):
         return getattr(owner, name)
     raise pickle.UnpicklingError(
-        f'checkpoint asks for getattr({owner!r}, {name!r}); only HistoryBuffer statistics are allowed')
+        f'checkpoint asks for getattr({owner!r}, {name!r}); '
+        'only HistoryBuffer statistics are allowed')
 
 
 #: What the suite's checkpoints may hold besides tensors and plain containers.
@@ -49,11 +56,12 @@ ALLOWED_GLOBALS += sorted({type(np.dtype(c)) for c in '?bhilqBHILQefdgFDG'}, key
 ALLOWED_GLOBALS += [(np.core.multiarray._reconstruct, 'numpy._core.multiarray._reconstruct'),
                     (np.core.multiarray.scalar, 'numpy._core.multiarray.scalar')]
 
-torch.serialization.add_safe_globals(ALLOWED_GLOBALS)
 
-
-def load_from_local_safely(filename: str, map_location: Union[str, torch.device, None] = None):
-    """``torch.load(weights_only=True)`` with the suite's allowlist and a clear refusal message."""
+def load_from_local_safely(filename: str,
+                           map_location: Union[str, torch.device, None] = None) -> Any:
+    """``torch.load(weights_only=True)`` with the suite's allowlist and a clear refusal message
+    (enabling :func:`enable_safe_checkpoints` first, so that a direct call is safe too)."""
+    enable_safe_checkpoints()
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
         raise FileNotFoundError(f'checkpoint {filename} does not exist')
@@ -70,16 +78,14 @@ def load_from_local_safely(filename: str, map_location: Union[str, torch.device,
         if refused:
             reason = f'it holds {", ".join(refused)}, which is outside'
         else:  # an allowed global misused, e.g. getattr beyond HistoryBuffer's statistics
-            detail = str(err).split('WeightsUnpickler error:')[-1].split('Check the documentation')[0]
+            detail = str(err).split('WeightsUnpickler error:')[-1]
+            detail = detail.split('Check the documentation')[0]
             reason = ' '.join(detail.split())[:400] + '; see'
         raise pickle.UnpicklingError(
             f"refused to load {filename}: {reason} the suite's checkpoint allowlist "
             '(backbones/safe_checkpoint.py). Checkpoints are loaded with weights_only=True; if you '
             'trust this file and the type is plain data, add the '
             'type to ALLOWED_GLOBALS.') from None
-
-
-CheckpointLoader.register_scheme(prefixes='', loader=load_from_local_safely, force=True)
 
 
 _UMASK = os.umask(0)
@@ -90,6 +96,7 @@ class AtomicLocalBackend(LocalBackend):
     """mmengine's local backend with writes that are all-or-nothing."""
 
     def put(self, obj: bytes, filepath: Union[str, os.PathLike]) -> None:
+        """Write ``obj`` to ``filepath`` through a temporary file in the same folder."""
         directory = osp.dirname(osp.abspath(filepath))
         os.makedirs(directory, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=directory, prefix='.tmp_', suffix=osp.basename(filepath))
@@ -105,8 +112,17 @@ class AtomicLocalBackend(LocalBackend):
                 os.remove(tmp)
             raise
 
-    def put_text(self, obj: str, filepath: Union[str, os.PathLike], encoding: str = 'utf-8') -> None:
+    def put_text(self, obj: str, filepath: Union[str, os.PathLike],
+                 encoding: str = 'utf-8') -> None:
+        """Write the text ``obj`` to ``filepath`` as :meth:`put` writes bytes."""
         self.put(obj.encode(encoding), filepath)
 
 
-register_backend('local', AtomicLocalBackend, force=True, prefixes='')
+def enable_safe_checkpoints() -> None:
+    """Make this process's checkpoint I/O safe: torch's safe globals get :data:`ALLOWED_GLOBALS`,
+    mmengine's ``CheckpointLoader`` reads local files with :func:`load_from_local_safely`, and its
+    ``'local'`` file backend becomes :class:`AtomicLocalBackend`. Idempotent: each step replaces
+    or adds the same entries again."""
+    torch.serialization.add_safe_globals(ALLOWED_GLOBALS)
+    CheckpointLoader.register_scheme(prefixes='', loader=load_from_local_safely, force=True)
+    register_backend('local', AtomicLocalBackend, force=True, prefixes='')

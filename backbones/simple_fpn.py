@@ -30,8 +30,8 @@ def _rescale(channels: int, scale: float) -> Tuple[nn.Module, int]:
 class SimpleFeaturePyramid(nn.Module):
     """One ViT feature map per level: deconvs up to stride 4 and 8, identity at 16, max-pool to 32.
 
-    Each level then goes through a 1x1 and a 3x3 conv, each followed by LayerNorm, to ``out_channels``;
-    ``num_outs`` beyond the inputs add stride-2 max-pooled levels (P6).
+    Each level then goes through a 1x1 and a 3x3 conv, each followed by LayerNorm, to
+    ``out_channels``; ``num_outs`` beyond the inputs add stride-2 max-pooled levels (P6).
 
     Args:
         in_channels: ViT width of each input map (one per scale factor).

@@ -4,9 +4,10 @@ Pre-norm blocks with qkv bias, MLP ratio 4, LayerNorm eps 1e-6 and a final Layer
 Parameter names follow timm's ViT (``patch_embed.proj``, ``blocks.N.attn.qkv``, ``norm``), so the
 released I-JEPA weights and timm checkpoints map onto it by renaming at most one key.
 
-On top of the plain encoder it offers what dense transfer needs: positional embeddings for any grid,
-an optional CLS token, windowed attention outside chosen global blocks, drop path and gradient
-checkpointing. Nothing here depends on OpenMMLab; the registered wrapper lives in ``mm_backbone.py``.
+On top of the plain encoder it offers what dense transfer needs: positional embeddings for any
+grid, an optional CLS token, windowed attention outside chosen global blocks, drop path and gradient
+checkpointing. Nothing here depends on OpenMMLab; the registered wrapper lives in
+``mm_backbone.py``.
 """
 import functools
 import math
@@ -37,7 +38,8 @@ Features = Union[torch.Tensor, Tuple[torch.Tensor, torch.Tensor]]
 
 
 def _window_partition(t: torch.Tensor, grid: Tuple[int, int], window: int) -> torch.Tensor:
-    """(B, heads, H*W, d) -> (B*nW, heads, window*window, d), zero-padding the grid to whole windows."""
+    """(B, heads, H*W, d) -> (B*nW, heads, window*window, d), zero-padding the grid to whole
+    windows."""
     b, heads, _, d = t.shape
     rows, cols = grid
     t = t.view(b, heads, rows, cols, d)
@@ -62,7 +64,8 @@ def _window_unpartition(t: torch.Tensor, batch: int, grid: Tuple[int, int],
 
 def _window_pad_mask(grid: Tuple[int, int], window: int, batch: int, num_prefix: int,
                      device: torch.device) -> Optional[torch.Tensor]:
-    """Boolean key mask (B*nW, 1, 1, prefix + window*window) hiding padding; None without padding."""
+    """Boolean key mask (B*nW, 1, 1, prefix + window*window) hiding padding; None without
+    padding."""
     rows, cols = grid
     if rows % window == 0 and cols % window == 0:
         return None
@@ -89,10 +92,12 @@ class Attention(nn.Module):
         """Attend over ``x`` (B, N, C), or over packed rows ``x`` (T, C) given ``packed``.
 
         Args:
-            attn_mask: boolean mask broadcastable to (B, heads, N, N), True where attention is allowed.
-            grid, window: with ``window > 0`` the ``H*W`` patch tokens after the ``num_prefix`` leading
-                tokens attend within non-overlapping ``window x window`` windows (padding masked out),
-                while prefix tokens (CLS) attend to every token and every window sees them.
+            attn_mask: boolean mask broadcastable to (B, heads, N, N), True where attention is
+                allowed.
+            grid, window: with ``window > 0`` the ``H*W`` patch tokens after the ``num_prefix``
+                leading tokens attend within non-overlapping ``window x window`` windows (padding
+                masked out), while prefix tokens (CLS) attend to every token and every window sees
+                them.
             packed: ``x`` holds the real tokens of padded rows (:mod:`backbones.packed`); each
                 token attends to its own row.
         """
@@ -178,7 +183,10 @@ class Block(nn.Module):
         return after(self, x, out, packed)
 
     @staticmethod
-    def _drop_path(drop: nn.Module, y: torch.Tensor, packed: Optional[PackedRows]) -> torch.Tensor:
+    def apply_drop_path(drop: nn.Module, y: torch.Tensor,
+                        packed: Optional[PackedRows]) -> torch.Tensor:
+        """``drop`` (a ``DropPath`` or identity) on a residual branch ``y``; on packed tokens a
+        training ``DropPath`` drops whole rows."""
         if packed is None or not (drop.training and isinstance(drop, DropPath)):
             return drop(y)
         return pack(drop(unpack(y, packed)), packed)  # a whole row is dropped, not single tokens
@@ -190,8 +198,8 @@ def _before_attention(blk: Block, x: torch.Tensor) -> torch.Tensor:
 
 def _after_attention(blk: Block, x: torch.Tensor, out: torch.Tensor,
                      packed: Optional[PackedRows]) -> torch.Tensor:
-    x = x + blk._drop_path(blk.drop_path1, blk.attn.proj(out), packed)
-    return x + blk._drop_path(blk.drop_path2, blk.mlp(blk.norm2(x)), packed)
+    x = x + blk.apply_drop_path(blk.drop_path1, blk.attn.proj(out), packed)
+    return x + blk.apply_drop_path(blk.drop_path2, blk.mlp(blk.norm2(x)), packed)
 
 
 @functools.lru_cache(maxsize=None)
@@ -230,8 +238,8 @@ def patch_grid(size: Tuple[int, int], patch_size: int, what: str) -> Tuple[int, 
     patches is refused rather than cropped, which would leave pixels out without a word."""
     h, w = size
     if h % patch_size or w % patch_size:
-        raise ValueError(f'{what} is {h}x{w} pixels, which patch size {patch_size} does not divide: '
-                         f'give it sides that are multiples of {patch_size}')
+        raise ValueError(f'{what} is {h}x{w} pixels, which patch size {patch_size} does not '
+                         f'divide: give it sides that are multiples of {patch_size}')
     return h // patch_size, w // patch_size
 
 
@@ -239,8 +247,8 @@ class VisionTransformer(nn.Module):
     """ViT encoder with fixed or learned absolute positions and an optional CLS token.
 
     Args:
-        arch: one of :data:`ARCHS` (``'s'``, ``'b'``, ``'l'``, ``'h'``); ``embed_dim``, ``depth`` and
-            ``num_heads`` override it.
+        arch: one of :data:`ARCHS` (``'s'``, ``'b'``, ``'l'``, ``'h'``); ``embed_dim``, ``depth``
+            and ``num_heads`` override it.
         img_size: the pretraining resolution; it sets the grid of the stored position table.
         pos_embed: ``'sincos'`` computes the fixed table for whatever grid the input has (1024/16 ->
             64x64); ``'learned'`` trains a table that is bicubically resampled to other grids.
@@ -264,7 +272,8 @@ class VisionTransformer(nn.Module):
         size = dict(ARCHS[arch])
         size.update({k: v for k, v in dict(embed_dim=embed_dim, depth=depth,
                                            num_heads=num_heads).items() if v is not None})
-        self.embed_dim, self.depth, self.num_heads = size['embed_dim'], size['depth'], size['num_heads']
+        self.embed_dim, self.depth = size['embed_dim'], size['depth']
+        self.num_heads = size['num_heads']
         self.patch_size = patch_size
         self.grid_size = patch_grid((img_size, img_size), patch_size, 'img_size')
         self.grad_checkpointing = grad_checkpointing
@@ -308,14 +317,14 @@ class VisionTransformer(nn.Module):
             return self._sincos_cache[key]
         return resample_pos_embed(self.pos_embed, self.grid_size, grid)
 
-    def _patchify(self, x: torch.Tensor) -> Tuple[torch.Tensor, Tuple[int, int]]:
+    def patchify(self, x: torch.Tensor) -> Tuple[torch.Tensor, Tuple[int, int]]:
         """Images (B, C, H, W) -> patch tokens with positions (B, N, D), and the patch grid.
 
         The patch embedding (``patch_embed.proj``, a convolution of stride = kernel = p) runs as
         one matrix product over the flattened patches: the same function, but cuDNN's kernel for
         that convolution took about 2 ms a call at batch 256 on an H200 (ViT-B/16, two calls in a
-        pretraining step of about 110 ms); the matrix product is not among the 25 costliest operators
-        of that step. An image side that is not a whole number of patches is refused
+        pretraining step of about 110 ms); the matrix product is not among the 25 costliest
+        operators of that step. An image side that is not a whole number of patches is refused
         (:func:`patch_grid`).
         """
         b, c, h, w = x.shape
@@ -339,8 +348,8 @@ class VisionTransformer(nn.Module):
         """Run every block on a token sequence; return the last output and those of ``out_indices``
         in block order.
 
-        ``grid`` is given only when ``x`` holds the prefix plus the full patch grid (windows need it);
-        with ``packed``, ``x`` (T, D) holds the real tokens of padded rows.
+        ``grid`` is given only when ``x`` holds the prefix plus the full patch grid (windows need
+        it); with ``packed``, ``x`` (T, D) holds the real tokens of padded rows.
         """
         wanted = {i % self.depth for i in out_indices}
         outs = []
@@ -366,8 +375,8 @@ class VisionTransformer(nn.Module):
             x: images (B, C, H, W), sides a multiple of the patch size.
             indices: the last ``n`` blocks for an int ``n``, else block indices (negative ones count
                 from the end), returned in the order given.
-            norm: ``True`` passes every intermediate through the final LayerNorm; ``'last'`` only the
-                last block's, the encoder's output as dense transfer reads it.
+            norm: ``True`` passes every intermediate through the final LayerNorm; ``'last'`` only
+                the last block's, the encoder's output as dense transfer reads it.
             return_prefix_tokens: each intermediate becomes ``(patches, prefix)``, the prefix
                 (CLS) tokens as (B, prefix, D).
             output_fmt: patch tokens as maps (B, D, H/p, W/p) with ``'NCHW'``, as (B, N, D) with
@@ -383,7 +392,7 @@ class VisionTransformer(nn.Module):
         if norm not in (True, False, 'last'):
             raise ValueError(f"norm must be True, False or 'last', got {norm!r}")
         take = self._block_indices(indices)
-        tokens, grid = self._patchify(x)
+        tokens, grid = self.patchify(x)
         out, outs = self._run_blocks(self._add_prefix(tokens), grid, out_indices=take)
         by_index = {}
         for index, feat in zip(sorted(set(take)), outs):
@@ -423,9 +432,9 @@ class VisionTransformer(nn.Module):
         the patches, with padded rows or an attention mask.
 
         With ``keep`` (S, L) patch indices only those patches are encoded (gathered before the first
-        block; the others are never computed), giving (S, prefix + L, D). ``keep_valid`` (S, L) marks
-        real entries of padded index rows: only those are computed (:mod:`backbones.packed`) and
-        the padding comes out as zeros; ``keep_lengths``, the number of real entries of each row
+        block; the others are never computed), giving (S, prefix + L, D). ``keep_valid`` (S, L)
+        marks real entries of padded index rows: only those are computed (:mod:`backbones.packed`)
+        and the padding comes out as zeros; ``keep_lengths``, the number of real entries of each row
         as host integers where the caller knows them, spares packing its wait for the device
         (:func:`~backbones.packed.pack_rows`). ``image_of`` (S,) says which image each index row
         reads, for several sequences per image (default: row i, image i). ``attn_mask`` (boolean,
@@ -434,7 +443,7 @@ class VisionTransformer(nn.Module):
         """
         if keep_valid is not None and attn_mask is not None:
             raise ValueError('give keep_valid (packed rows) or attn_mask, not both')
-        tokens, grid = self._patchify(x)
+        tokens, grid = self.patchify(x)
         if image_of is not None:
             tokens = tokens[image_of]
         if keep is not None:  # a subset of the grid: global attention, no windows

@@ -17,7 +17,8 @@ __all__ = ['encoder_state_dict', 'load_encoder_weights', 'to_timm_state_dict', '
 StateDict = Dict[str, torch.Tensor]
 
 #: Which encoder of a pretraining checkpoint to read: suite attribute name and release key.
-ENCODERS = {'target': ('target_encoder', 'target_encoder'), 'context': ('context_encoder', 'encoder')}
+ENCODERS = {'target': ('target_encoder', 'target_encoder'),
+            'context': ('context_encoder', 'encoder')}
 
 
 def _strip(sd: Mapping[str, torch.Tensor], prefix: str) -> StateDict:
@@ -46,7 +47,8 @@ def _read_suite_pretrain(ckpt: Mapping, encoder: str) -> Optional[StateDict]:
 
 
 def _read_backbone(ckpt: Mapping, encoder: str) -> Optional[StateDict]:
-    """A plain backbone state dict, bare, under ``state_dict`` or under a detector's ``backbone.``."""
+    """A plain backbone state dict, bare, under ``state_dict`` or under a detector's
+    ``backbone.``."""
     sd = _drop_module_prefix(ckpt.get('state_dict', ckpt))
     if 'backbone.patch_embed.proj.weight' in sd:
         return _strip(sd, 'backbone.')
@@ -57,7 +59,8 @@ _READERS: List[Callable[[Mapping, str], Optional[StateDict]]] = [
     _read_ijepa_release, _read_suite_pretrain, _read_backbone]
 
 
-def encoder_state_dict(ckpt: Mapping, encoder: str = 'target', source: str = 'checkpoint') -> StateDict:
+def encoder_state_dict(ckpt: Mapping, encoder: str = 'target',
+                       source: str = 'checkpoint') -> StateDict:
     """The encoder weights held by ``ckpt`` in any known layout, with this suite's key names.
 
     Args:

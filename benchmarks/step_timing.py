@@ -7,25 +7,25 @@ import torch
 
 from pretrain import DSeqJEPA, IJEPA, region_kernels
 from pretrain.dseq import encoder_saliency
-from pretrain.regions import (_select_regions, label_components, otsu_foreground,
-                             otsu_threshold, quantise, select_regions)
+from pretrain.regions import (label_components, otsu_foreground, otsu_threshold, quantise,
+                             select_regions, select_regions_eager)
 from benchmarks.devices import sync
 
 
 def time_region_selection(model: DSeqJEPA, images: torch.Tensor, device: torch.device,
                           repeats: int) -> Dict[str, float]:
     """Seconds per call of select_regions on this batch's saliency, of its kernels launched one by
-    one (``eager``; on a GPU select_regions replays a CUDA graph), of the OpenCV loop, and of its two
-    loops alone: Otsu's scan as torch's three operations per bin (``otsu_loop``) and the connected
-    components as torch's rounds (``components_rounds``), and on a GPU with Triton each as one kernel
-    (``otsu_kernel``, ``components_kernel``)."""
+    one (``eager``; on a GPU select_regions replays a CUDA graph), of the OpenCV loop, and of its
+    two loops alone: Otsu's scan as torch's three operations per bin (``otsu_loop``) and the
+    connected components as torch's rounds (``components_rounds``), and on a GPU with Triton each
+    as one kernel (``otsu_kernel``, ``components_kernel``)."""
     import cv2  # the reference, only for the comparison
     import numpy as np
     sal = encoder_saliency(model.target_encoder, images, model.saliency_block)[1]
     levels = quantise(sal).flatten(1)
     foreground = otsu_foreground(sal)
     calls = {'ours': lambda: select_regions(sal, model.num_regions, model.min_area),
-             'eager': lambda: _select_regions(sal, model.num_regions, model.min_area),
+             'eager': lambda: select_regions_eager(sal, model.num_regions, model.min_area),
              'otsu_loop': lambda: otsu_threshold(levels, fused=False),
              'components_rounds': lambda: label_components(foreground, fused=False)}
     if device.type == 'cuda' and region_kernels.available():

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from pretrain import DSeqJEPA, IJEPA
-from pretrain.ijepa import gather_tokens
+from pretrain.jepa import gather_tokens
 from pretrain.predictor import Predictor
 
 PREDICTOR_DEPTH = {'s': 6, 'b': 6, 'l': 12, 'h': 12}

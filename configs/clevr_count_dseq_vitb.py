@@ -1,7 +1,2 @@
-# CLEVR Count: linear probe on the frozen DSeq-JEPA ViT-B/16 target encoder,
-# clevr_count_ijepa_vitb.py with DSeq-JEPA's encoder. Readouts side by side: the last block's CLS
-# token (the paper's) and the average of its patch tokens (like for like with I-JEPA).
-_base_ = './clevr_count_ijepa_vitb.py'
-pretrain_method = 'dseq'
-model = dict(backbone=_base_.pretrained[pretrain_method], readouts=('cls', 'avg'))
-report = dict(protocol='top-1 cls')
+# Alias of configs/clevr/linear_dseq-vitb16_100e_clevr-count.py, kept at this old path.
+_base_ = './clevr/linear_dseq-vitb16_100e_clevr-count.py'

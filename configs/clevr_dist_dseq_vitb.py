@@ -1,3 +1,2 @@
-# CLEVR Dist (closest object's depth bin, 6 classes): clevr_count_dseq_vitb.py on the other task.
-_base_ = './clevr_count_dseq_vitb.py'
-task = 'dist'
+# Alias of configs/clevr/linear_dseq-vitb16_100e_clevr-dist.py, kept at this old path.
+_base_ = './clevr/linear_dseq-vitb16_100e_clevr-dist.py'

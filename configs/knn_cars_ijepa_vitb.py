@@ -1,13 +1,2 @@
-# Stanford Cars kNN (SPEC section 4b) on the frozen I-JEPA ViT-B/16 target encoder: the 8,041 test
-# images (196 classes) against a bank of the 8,144 training images (test pipeline: resize 256,
-# centre crop 224); readouts concat4 (reported) and avg.
-#   python tools/test.py configs/knn_cars_ijepa_vitb.py \
-#       --cfg-options model.backbone.init_cfg.checkpoint=PATH
-_base_ = ['./_base_/models/knn_vitb.py', './_base_/datasets/cars_cls.py']
-model = dict(num_classes=_base_.num_classes)
-# the bank: the training split through the test pipeline; nothing trains on it
-test_cfg = dict(bank_dataloader=dict(_base_.test_dataloader, dataset=dict(
-    _base_.train_dataloader.dataset, pipeline=_base_.test_pipeline)))
-train_dataloader = None
-report = dict(task='Stanford Cars kNN', protocol='top-1 concat4',
-              selection='no training, k and T fixed')
+# Alias of configs/knn/knn_ijepa-vitb16_cars.py, kept at this old path.
+_base_ = './knn/knn_ijepa-vitb16_cars.py'

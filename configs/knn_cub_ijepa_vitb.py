@@ -1,13 +1,2 @@
-# CUB-200-2011 kNN (SPEC section 4b) on the frozen I-JEPA ViT-B/16 target encoder: the 5,794 test
-# images (200 classes) against a bank of the 5,994 training images (test pipeline: resize 256,
-# centre crop 224); readouts concat4 (reported) and avg.
-#   python tools/test.py configs/knn_cub_ijepa_vitb.py \
-#       --cfg-options model.backbone.init_cfg.checkpoint=PATH
-_base_ = ['./_base_/models/knn_vitb.py', './_base_/datasets/cub_cls.py']
-model = dict(num_classes=_base_.num_classes)
-# the bank: the training split through the test pipeline; nothing trains on it
-test_cfg = dict(bank_dataloader=dict(_base_.test_dataloader, dataset=dict(
-    _base_.train_dataloader.dataset, pipeline=_base_.test_pipeline)))
-train_dataloader = None
-report = dict(task='CUB-200-2011 kNN', protocol='top-1 concat4',
-              selection='no training, k and T fixed')
+# Alias of configs/knn/knn_ijepa-vitb16_cub.py, kept at this old path.
+_base_ = './knn/knn_ijepa-vitb16_cub.py'

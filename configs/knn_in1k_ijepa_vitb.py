@@ -1,14 +1,2 @@
-# ImageNet-1k kNN (SPEC section 4b) on the frozen I-JEPA ViT-B/16 target encoder: the 50,000 val
-# images against a bank of all 1,281,167 training images (test pipeline: resize 256, centre crop
-# 224), readouts concat4 (reported) and avg. The authors' bank of 10% of train:
-# knn_in1k_ijepa_vitb_bank10.py. The full bank's features take about 20 GB per process.
-#   bash tools/dist_test.sh configs/knn_in1k_ijepa_vitb.py 8 \
-#       --cfg-options model.backbone.init_cfg.checkpoint=PATH
-_base_ = ['./_base_/models/knn_vitb.py', './_base_/datasets/imagenet_cls.py']
-model = dict(num_classes=_base_.num_classes)
-# the bank: the training split through the test pipeline; nothing trains on it
-test_cfg = dict(bank_dataloader=dict(_base_.test_dataloader, dataset=dict(
-    _base_.train_dataloader.dataset, pipeline=_base_.test_pipeline)))
-train_dataloader = None
-report = dict(task='ImageNet-1k kNN', protocol='top-1 concat4',
-              selection='no training, k and T fixed')
+# Alias of configs/knn/knn_ijepa-vitb16_in1k.py, kept at this old path.
+_base_ = './knn/knn_ijepa-vitb16_in1k.py'

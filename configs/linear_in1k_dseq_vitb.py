@@ -1,6 +1,2 @@
-# ImageNet-1k (tested on the 50,000 val images): linear probe on the frozen DSeq-JEPA ViT-B/16
-# target encoder, linear_in1k_ijepa_vitb.py with DSeq-JEPA's encoder. The authors read the patch
-# tokens (concat4, the reported head; avg) even for DSeq-JEPA; its CLS token is probed beside them.
-_base_ = './linear_in1k_ijepa_vitb.py'
-pretrain_method = 'dseq'
-model = dict(backbone=_base_.pretrained[pretrain_method], readouts=('concat4', 'avg', 'cls'))
+# Alias of configs/linear/linear_dseq-vitb16_28e_in1k.py, kept at this old path.
+_base_ = './linear/linear_dseq-vitb16_28e_in1k.py'

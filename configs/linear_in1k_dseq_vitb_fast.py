@@ -1,5 +1,2 @@
-# The fast linear probe of linear_in1k_dseq_vitb.py: linear_in1k_ijepa_vitb_fast.py with DSeq-JEPA's
-# encoder and its CLS token probed beside the patch tokens.
-_base_ = './linear_in1k_ijepa_vitb_fast.py'
-pretrain_method = 'dseq'
-model = dict(backbone=_base_.pretrained[pretrain_method], readouts=('concat4', 'avg', 'cls'))
+# Alias of configs/linear/linear_dseq-vitb16_fast_in1k.py, kept at this old path.
+_base_ = './linear/linear_dseq-vitb16_fast_in1k.py'

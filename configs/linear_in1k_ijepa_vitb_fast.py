@@ -1,19 +1,2 @@
-# The fast linear probe (_base_/schedules/linear_fast_grid.py) of linear_in1k_ijepa_vitb.py: one
-# process, features encoded once, 15 heads per readout, the best on a held-out slice of the training
-# set reported.
-#   python tools/train.py configs/linear_in1k_ijepa_vitb_fast.py \
-#       --cfg-options model.backbone.init_cfg.checkpoint=PATH
-#   python tools/test.py configs/linear_in1k_ijepa_vitb_fast.py \
-#       work_dirs/linear_in1k_ijepa_vitb_fast/epoch_28.pth
-_base_ = ['./linear_in1k_ijepa_vitb.py', './_base_/schedules/linear_fast_grid.py']
-# ImageNet: 2% of each class (26 of about 1,300), 25,600 held-out images
-_heldout = dict(type='ClassBalancedSubset', fraction=0.02, seed=0,
-                dataset=dict(_base_.train_dataloader.dataset, pipeline=_base_.test_pipeline))
-model = dict(head_grid=_base_.fast_probe.head_grid)
-train_cfg = _base_.fast_probe.train_cfg
-train_dataloader = dict(dataset=dict(_heldout, part='rest', _delete_=True))
-test_cfg = dict(_base_.fast_probe.test_cfg,
-                selection_dataloader=dict(_base_.test_dataloader,
-                                          dataset=dict(_heldout, part='subset')))
-report = dict(task='ImageNet-1k linear (fast)',
-              selection='head (lr, wd) best on a held-out slice of train')
+# Alias of configs/linear/linear_ijepa-vitb16_fast_in1k.py, kept at this old path.
+_base_ = './linear/linear_ijepa-vitb16_fast_in1k.py'

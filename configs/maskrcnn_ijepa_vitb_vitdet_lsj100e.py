@@ -1,7 +1,2 @@
-# The ViTDet recipe (LSJ, ~100 epochs, layer decay 0.7, global blocks 2/5/8/11) on the I-JEPA
-# ViT-B/16: the same backbone and checkpoint as maskrcnn_ijepa_vitb.py.
-_base_ = [
-    './_base_/models/maskrcnn_vitb_vitdet.py',
-    './_base_/datasets/coco_instance_lsj_1024.py',
-    './_base_/schedules/vitdet_adamw_lsj100e.py',
-]
+# Alias of configs/maskrcnn/maskrcnn-vitdet_ijepa-vitb16_lsj-100e_coco.py, kept at this old path.
+_base_ = './maskrcnn/maskrcnn-vitdet_ijepa-vitb16_lsj-100e_coco.py'

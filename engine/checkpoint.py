@@ -1,28 +1,30 @@
 """Checkpoints that survive any kill, never hold non-finite weights, and resume only the same run.
 
-* :class:`SafeCheckpointHook`: mmengine's ``CheckpointHook`` that checks the weights are finite (and
-  that no step was skipped for a non-finite loss) before it writes, writes the ``last_checkpoint``
-  pointer atomically, removes old checkpoints only once the new one is complete, cleans what a
-  killed save left behind, and refuses to resume a run whose batch, process count or parameter
-  shapes have changed.
+* :class:`SafeCheckpointHook`: mmengine's ``CheckpointHook`` that checks the weights are finite
+  (and that no step was skipped for a non-finite loss) before it writes, writes the
+  ``last_checkpoint`` pointer atomically, removes old checkpoints only once the new one is complete,
+  cleans what a killed save left behind, and refuses to resume a run whose batch, process count or
+  parameter shapes have changed. Building it enables the safe checkpoint I/O
+  (:func:`backbones.safe_checkpoint.enable_safe_checkpoints`) that its saves and resumes rely on.
+* :func:`resume_advice`: what a run stopped for non-finite numbers tells its user to do.
 
 Which checkpoint a ``--resume`` continues from is :func:`engine.resume.latest_checkpoint`.
 """
 import glob
 import os
 import os.path as osp
-from typing import Dict, Iterable, List, Tuple
+from typing import Dict, Iterable, List, Optional, Tuple
 
 import torch
 from mmengine.dist import is_main_process
 from mmengine.hooks import CheckpointHook
 from mmengine.registry import HOOKS
 
-from backbones.safe_checkpoint import AtomicLocalBackend
+from backbones.safe_checkpoint import AtomicLocalBackend, enable_safe_checkpoints
 from .model import unwrap_model
 from .resume import POINTER, checkpoints_in
 
-__all__ = ['SafeCheckpointHook', 'non_finite_tensors', 'run_changes']
+__all__ = ['SafeCheckpointHook', 'non_finite_tensors', 'resume_advice', 'run_changes']
 
 _LEFTOVER = '.tmp_*'  # AtomicLocalBackend's temporary files
 
@@ -39,6 +41,17 @@ def non_finite_tensors(named: Iterable[Tuple[str, torch.Tensor]]) -> List[str]:
     device = finite[0].device  # flags of other devices join it: one copy back to the host in all
     flags = torch.stack([f.to(device) for f in finite]).tolist()
     return [name for name, ok in zip(names, flags) if not ok]
+
+
+def resume_advice(last_checkpoint: Optional[str]) -> str:
+    """What to do after a run stopped for non-finite numbers: resume from ``last_checkpoint`` (every
+    checkpoint's weights are checked before it is written), or restart when there is none."""
+    if last_checkpoint:
+        return (f'The last checkpoint, {last_checkpoint}, holds finite weights (each is checked '
+                'before it is written): resume from it with --resume after lowering the learning '
+                'rate or checking the data.')
+    return ('No checkpoint was written yet: restart after lowering the learning rate or checking '
+            'the data.')
 
 
 def _optimizer_tensors(optimizer: torch.optim.Optimizer) -> Iterable[Tuple[str, torch.Tensor]]:
@@ -75,13 +88,15 @@ class SafeCheckpointHook(CheckpointHook):
     """mmengine's ``CheckpointHook`` made safe against kills, non-finite weights and changed runs.
 
     Args:
-        allow_changed_layout: resume even when the batch size per process or the number of processes
-            differs from the checkpoint's (``tools/train.py --resume-changed``); the schedule and the
-            data order then mix two runs. Changed parameter shapes are always refused.
+        allow_changed_layout: resume even when the batch size per process or the number of
+            processes differs from the checkpoint's (``tools/train.py --resume-changed``); the
+            schedule and the data order then mix two runs. Changed parameter shapes are always
+            refused.
         **kwargs: ``CheckpointHook``'s arguments.
     """
 
     def __init__(self, allow_changed_layout: bool = False, **kwargs) -> None:
+        enable_safe_checkpoints()  # before the runner resumes or saves through mmengine
         super().__init__(**kwargs)
         self.allow_changed_layout = allow_changed_layout
 
@@ -123,9 +138,10 @@ class SafeCheckpointHook(CheckpointHook):
                 f'load_from={source} to initialise from it).')
         if layout and not self.allow_changed_layout:
             raise ValueError(
-                f'refusing to resume from {source}: the run has changed:\n  ' + '\n  '.join(layout) +
-                '\nResuming would mix two batch sizes in one schedule and data order. Restore the '
-                'setting, start a new work dir, or pass --resume-changed to continue anyway.')
+                f'refusing to resume from {source}: the run has changed:\n  ' +
+                '\n  '.join(layout) + '\nResuming would mix two batch sizes in one schedule and '
+                'data order. Restore the setting, start a new work dir, or pass --resume-changed '
+                'to continue anyway.')
         for change in layout:
             runner.logger.warning(f'resuming with a changed run ({change}), as asked')
         threads = checkpoint['meta'].get('cpu_threads')
@@ -166,7 +182,7 @@ class SafeCheckpointHook(CheckpointHook):
 
     def _check_finite(self, runner) -> None:
         """Stop the run, naming the last checkpoint, rather than save a non-finite weight. An optim
-        wrapper that skips non-finite steps on the device (``pretrain.runtime.BF16OptimWrapper``)
+        wrapper that skips non-finite steps on the device (``pretrain.optim.BF16OptimWrapper``)
         is asked first, so that a non-finite loss is named as such."""
         check = getattr(runner.optim_wrapper, 'raise_if_non_finite', None)
         if check is not None:
@@ -176,12 +192,8 @@ class SafeCheckpointHook(CheckpointHook):
         bad = non_finite_tensors(named)
         if not bad:
             return
-        last = runner.message_hub.get_info('last_ckpt')
-        where = (f'The last checkpoint, {last}, holds finite weights (each is checked before it is '
-                 'written): resume from it with --resume after lowering the learning rate or '
-                 'checking the data.') if last else \
-            'No checkpoint was written yet: restart after lowering the learning rate.'
         raise FloatingPointError(
             f'{len(bad)} of {len(named)} weight and optimiser tensors are inf or NaN at iteration '
             f'{runner.iter} ({", ".join(bad[:4])}{", ..." if len(bad) > 4 else ""}), so no '
-            f'checkpoint is written and the run stops. {where}')
+            'checkpoint is written and the run stops. '
+            f"{resume_advice(runner.message_hub.get_info('last_ckpt'))}")

@@ -13,6 +13,7 @@ from mmengine.dist import barrier
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
+from backbones.safe_checkpoint import enable_safe_checkpoints
 from .resume import best_checkpoint, latest_checkpoint
 from .visualization import apply_logging_switches
 
@@ -51,7 +52,9 @@ def load_config(args: argparse.Namespace) -> Config:
 
 
 def build_runner(cfg: Config) -> Runner:
-    """mmengine's Runner, or the config's ``runner_type``."""
+    """mmengine's Runner, or the config's ``runner_type``, with safe checkpoint I/O enabled
+    (:func:`~backbones.safe_checkpoint.enable_safe_checkpoints`) for what it loads and saves."""
+    enable_safe_checkpoints()
     return Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
 
 
@@ -92,8 +95,9 @@ def train(args: argparse.Namespace) -> None:
 
 
 def test_best_checkpoint(args: argparse.Namespace) -> None:
-    """What ``tools/test.py CONFIG CHECKPOINT`` does with the work dir's best checkpoint, in a runner
-    of its own (a run dir of its own, as a separate test run has) without starting Python again."""
+    """What ``tools/test.py CONFIG CHECKPOINT`` does with the work dir's best checkpoint, in a
+    runner of its own (a run dir of its own, as a separate test run has) without starting Python
+    again."""
     barrier()  # every rank reads the checkpoints that rank 0 wrote
     cfg = load_config(args)
     cfg.load_from = best_checkpoint(cfg.work_dir)

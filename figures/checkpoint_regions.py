@@ -1,6 +1,7 @@
-"""What DSeq-JEPA sees in images at a pretraining checkpoint: the target encoder's saliency, its Otsu
-foreground and the ordered regions, computed as in training; and the loading of any JEPA pretraining
-checkpoint and its inputs, which the patch clusters (``figures/patch_clusters.py``) share."""
+"""What DSeq-JEPA sees in images at a pretraining checkpoint: the target encoder's saliency, its
+Otsu foreground and the ordered regions, computed as in training; and the loading of any JEPA
+pretraining checkpoint and its inputs, which the patch clusters (``figures/patch_clusters.py``)
+share."""
 import glob
 import os.path as osp
 import re
@@ -46,8 +47,10 @@ def load_model(path: str):
     from mmengine.registry import MODELS
     from mmengine.runner import CheckpointLoader
 
-    import pretrain  # noqa: F401  (registers the models; imports backbones' safe loading)
+    import pretrain  # noqa: F401  (registers the models)
+    from backbones.safe_checkpoint import enable_safe_checkpoints
     from pretrain.jepa import JEPAModel
+    enable_safe_checkpoints()  # local files load with weights_only=True and the allowlist
     ckpt = CheckpointLoader.load_checkpoint(path, map_location='cpu')
     text = ckpt.get('meta', {}).get('cfg') if isinstance(ckpt, dict) else None
     if not text:
@@ -69,8 +72,8 @@ def prepare(path: str, size: int, mean, std) -> Tuple[np.ndarray, torch.Tensor]:
     with Image.open(path) as img:
         img = img.convert('RGB')
         scale = size / min(img.size)
-        img = img.resize((max(size, round(img.width * scale)), max(size, round(img.height * scale))),
-                         Image.BICUBIC)
+        img = img.resize((max(size, round(img.width * scale)),
+                          max(size, round(img.height * scale))), Image.BICUBIC)
         left, top = (img.width - size) // 2, (img.height - size) // 2
         pixels = np.array(img.crop((left, top, left + size, top + size)))
     x = (torch.from_numpy(pixels).permute(2, 0, 1).float() - torch.tensor(mean)[:, None, None])
@@ -92,7 +95,8 @@ def model_inputs(model, cfg, images: List[str]) -> Tuple[List[np.ndarray], torch
     the batch normalised by its data preprocessor's mean and std."""
     prep = cfg.model.get('data_preprocessor', {})
     size = model.target_encoder.grid_size[0] * model.target_encoder.patch_size
-    batch = [prepare(p, size, prep.get('mean', IMAGENET_MEAN), prep.get('std', IMAGENET_STD)) for p in images]
+    batch = [prepare(p, size, prep.get('mean', IMAGENET_MEAN), prep.get('std', IMAGENET_STD))
+             for p in images]
     return [b[0] for b in batch], torch.stack([b[1] for b in batch])
 
 

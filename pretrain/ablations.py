@@ -11,7 +11,7 @@ them in this order, after the regions are found and before the sequence:
 4. :func:`top_regions` (``top_k``) keeps R1..Rk only.
 
 Every random draw comes from a generator seeded by ``(seed, step, rank, stream)``, as the masks' are
-(:mod:`pretrain.masks`): a pure function of the run's seed, the step and the rank, so a resumed run
+(:mod:`pretrain.seeds`): a pure function of the run's seed, the step and the rank, so a resumed run
 repeats it; the rank keeps the ranks' images from sharing one pattern, and a draw shared by the
 whole batch (the block size of :func:`uniform_regions`) leaves the rank out, so every rank agrees.
 """
@@ -19,7 +19,8 @@ from typing import Optional, Sequence, Tuple
 
 import torch
 
-from .masks import MultiBlockMaskSampler, _generator
+from .masks import MultiBlockMaskSampler
+from .seeds import ORDER_STREAM, REGION_CURRICULUM_STREAM, UNIFORM_STREAM, seeded_generator
 
 __all__ = ['REGION_SOURCES', 'PREDICTIONS', 'ORDERS', 'SALIENCIES', 'CURRICULA', 'check_choice',
            'uniform_regions', 'per_region_curriculum', 'order_regions', 'top_regions',
@@ -30,11 +31,6 @@ PREDICTIONS = ('sequential', 'flat')
 ORDERS = ('rank', 'random', 'spatial', 'inverse')
 SALIENCIES = ('cls', 'gradcam')
 CURRICULA = ('per_step', 'per_region', 'off')
-
-# keep each switch's draws apart from the masks' streams and from each other
-_UNIFORM_STREAM = 0x0B10C
-_REGION_CURRICULUM_STREAM = 0x5EC2
-_ORDER_STREAM = 0x0DE5
 
 
 def check_choice(name: str, value: object, allowed: Sequence[str]) -> None:
@@ -70,11 +66,11 @@ def uniform_regions(sampler: MultiBlockMaskSampler, batch_size: int, num_regions
     (:func:`disjoint_regions`), so a late block can be smaller than h x w. RN is every other patch.
     Nothing of the images or the saliency is read. Returns (B, N, P) bool.
     """
-    h, w = sampler.block_size(_generator(seed, step, _UNIFORM_STREAM), sampler.target_scale,
+    h, w = sampler.block_size(seeded_generator(seed, step, UNIFORM_STREAM), sampler.target_scale,
                               sampler.target_aspect)
     rows, cols = sampler.grid
     m, tries = num_regions - 1, sampler.max_tries
-    g = _generator(seed, step, rank, _UNIFORM_STREAM)
+    g = seeded_generator(seed, step, rank, UNIFORM_STREAM)
     tops = torch.randint(0, rows - h + 1, (batch_size, m, tries), generator=g).tolist()
     lefts = torch.randint(0, cols - w + 1, (batch_size, m, tries), generator=g).tolist()
     corners = []
@@ -82,8 +78,8 @@ def uniform_regions(sampler: MultiBlockMaskSampler, batch_size: int, num_regions
         placed = []
         for k in range(m):
             options = list(zip(tops[b][k], lefts[b][k]))
-            placed.append(next((c for c in options if not any(_overlap(c, d, h, w) for d in placed)),
-                               options[-1]))
+            free = (c for c in options if not any(_overlap(c, d, h, w) for d in placed))
+            placed.append(next(free, options[-1]))
         corners.append(placed)
     corner = torch.tensor(corners, dtype=torch.long).view(batch_size, m, 2)
     r = torch.arange(rows)[:, None]
@@ -123,7 +119,7 @@ def per_region_curriculum(regions: torch.Tensor, keep_prob: float, grid: Tuple[i
     rows, cols = grid
     device = regions.device
     found = regions[:, :-1]
-    g = _generator(seed, step, rank, _REGION_CURRICULUM_STREAM)
+    g = seeded_generator(seed, step, rank, REGION_CURRICULUM_STREAM)
     keep_u, aspect_u, top_u, left_u = torch.rand(4, b, n - 1, 1, 1, dtype=torch.float64,
                                                  generator=g).to(device)
     replaced = found.any(-1) & (keep_u[..., 0, 0] >= keep_prob)
@@ -161,8 +157,8 @@ def order_regions(regions: torch.Tensor, order: str, seed: int = 0, step: int = 
     elif order == 'spatial':
         key = found.to(torch.uint8).argmax(-1).double()  # the first patch in raster order
     else:
-        key = torch.rand(b, n - 1, dtype=torch.float64,
-                         generator=_generator(seed, step, rank, _ORDER_STREAM)).to(regions.device)
+        g = seeded_generator(seed, step, rank, ORDER_STREAM)
+        key = torch.rand(b, n - 1, dtype=torch.float64, generator=g).to(regions.device)
     key = torch.where(found.any(-1), key, torch.inf)
     perm = torch.argsort(key, dim=1, stable=True)
     return torch.cat([found.gather(1, perm[..., None].expand(-1, -1, p)), regions[:, -1:]], dim=1)

@@ -1,8 +1,8 @@
 """Pretraining data: an image-folder dataset and a batch sampler that tags batches with their step.
 
 Every random choice of the input pipeline (the crop and the masks) is seeded by the training step,
-so a run resumed at step k sees exactly the batches an uninterrupted run sees from step k on, without
-re-reading the k batches before it.
+so a run resumed at step k sees exactly the batches an uninterrupted run sees from step k on,
+without re-reading the k batches before it.
 """
 import os
 import os.path as osp
@@ -18,7 +18,7 @@ from torchvision.transforms.v2 import RandomResizedCrop
 from engine.files import IMAGE_EXTENSIONS, read_bytes, read_rgb_array, rgb_jpeg_size
 
 from .device_decode import EncodedCrop, resized_crop
-from .masks import derive_seed
+from .seeds import derive_seed
 
 __all__ = ['ImageFolderDataset', 'StepBatchSampler', 'IMAGE_EXTENSIONS']
 
@@ -59,8 +59,8 @@ class ImageFolderDataset(Dataset):
         if decode not in self.DECODE:
             raise ValueError(f'decode={decode!r}: expected one of {self.DECODE}')
         self.root = osp.join(data_root, split) if split else data_root
-        layout = (f'{self.root}/<class>/<image> (ImageNet layout, e.g. data/imagenet/train/n01440764/'
-                  f'x.JPEG) or a flat folder {self.root}/<image>')
+        layout = (f'{self.root}/<class>/<image> (ImageNet layout, e.g. '
+                  f'data/imagenet/train/n01440764/x.JPEG) or a flat folder {self.root}/<image>')
         if not osp.isdir(self.root):
             raise FileNotFoundError(f'image folder {self.root} not found; expected {layout}')
         classes = sorted(d for d in os.listdir(self.root) if osp.isdir(osp.join(self.root, d)))
@@ -96,7 +96,7 @@ class ImageFolderDataset(Dataset):
             try:
                 return (path, *self._read(path), label, skipped)
             except OSError as err:  # the message names the file
-                warnings.warn(f'skipping {err}')
+                warnings.warn(f'skipping {err}', stacklevel=1)
                 skipped.append(path)
         raise RuntimeError(f'none of the {len(self.samples)} images under {self.root} can be read')
 
@@ -130,8 +130,8 @@ class ImageFolderDataset(Dataset):
 class StepBatchSampler:
     """Endless batches of ``(index, step)`` keys, epoch after epoch, that can start at any step.
 
-    Wraps mmengine's :class:`DefaultSampler` (shuffled by seed and epoch, split across ranks) and drops
-    the last incomplete batch. ``len()`` is the number of batches in one epoch.
+    Wraps mmengine's :class:`DefaultSampler` (shuffled by seed and epoch, split across ranks) and
+    drops the last incomplete batch. ``len()`` is the number of batches in one epoch.
     """
 
     def __init__(self, sampler: DefaultSampler, batch_size: int, drop_last: bool = True) -> None:
@@ -141,7 +141,8 @@ class StepBatchSampler:
         self.batch_size = batch_size
         self.start_step = 0
         if len(self) == 0:
-            raise ValueError(f'{len(sampler)} samples per rank cannot fill one batch of {batch_size}')
+            raise ValueError(f'{len(sampler)} samples per rank cannot fill one batch of '
+                             f'{batch_size}')
 
     def __len__(self) -> int:
         return len(self.sampler) // self.batch_size

@@ -23,7 +23,8 @@ __all__ = ['EncodedCrop', 'DecodingDataPreprocessor', 'decode_crops', 'resized_c
 
 class EncodedCrop(NamedTuple):
     """A JPEG that a data worker left encoded: the file's bytes, where it came from, the crop box
-    ``(top, left, height, width)`` drawn for it, and the ``(height, width)`` the crop is resized to."""
+    ``(top, left, height, width)`` drawn for it, and the ``(height, width)`` the crop is resized
+    to."""
     data: torch.Tensor
     path: str
     box: Tuple[int, int, int, int]
@@ -68,7 +69,7 @@ def decode_crops(items: List[Union[torch.Tensor, EncodedCrop]],
         if image is None:
             unreadable.append(items[i].path)
             warnings.warn(f'skipping unreadable image {items[i].path}: decode_jpeg on {device} '
-                          'failed; another crop of its batch takes its place')
+                          'failed; another crop of its batch takes its place', stacklevel=1)
         else:
             crops[i] = resized_crop(image, items[i].box, items[i].size)
     readable = [c for c in crops if c is not None]
@@ -83,7 +84,7 @@ class DecodingDataPreprocessor(ImgDataPreprocessor):
     left encoded (a batch whose ``inputs`` is a list of crops and :class:`EncodedCrop`).
 
     Images that cannot be decoded are added to the batch's ``data_samples['skipped']`` (in place,
-    so :class:`~pretrain.runtime.PretrainLogHook` counts them as it counts the workers' ones).
+    so :class:`~pretrain.hooks.PretrainLogHook` counts them as it counts the workers' ones).
     """
 
     def __init__(self, *args, **kwargs) -> None:

@@ -44,16 +44,15 @@ from mmengine.registry import MODELS
 from backbones.vit import VisionTransformer, patch_grid
 from .ablations import (CURRICULA, ORDERS, PREDICTIONS, REGION_SOURCES, SALIENCIES, check_choice,
                         order_regions, per_region_curriculum, top_regions, uniform_regions)
-from .ijepa import IJEPA, gather_tokens
-from .jepa import layer_norm_targets, smooth_l1_sum
-from .masks import MultiBlockMaskSampler, derive_seed
+from .ijepa import IJEPA
+from .jepa import gather_tokens, layer_norm_targets, smooth_l1_sum
+from .masks import MultiBlockMaskSampler
 from .regions import select_regions
-from .sequence import SEQUENCE_MODES, FlatSequence, _rows, region_sizes, sequence_errors
+from .seeds import CURRICULUM_STREAM, derive_seed
+from .sequence import SEQUENCE_MODES, FlatSequence, region_sizes, sequence_errors, true_positions
 
-__all__ = ['DSeqJEPA', 'saliency_map', 'gradcam_saliency', 'encoder_saliency', 'curriculum_draw',
-           'is_dseq_step']
-
-_CURRICULUM_STREAM = 0x5EC  # keeps the curriculum's draws apart from the masks' streams
+__all__ = ['DSeqJEPA', 'SALIENCY_METHODS', 'saliency_map', 'gradcam_saliency', 'encoder_saliency',
+           'curriculum_draw', 'is_dseq_step']
 
 
 def saliency_map(tokens: torch.Tensor, norm: torch.nn.Module, query: torch.Tensor) -> torch.Tensor:
@@ -106,8 +105,9 @@ def encoder_saliency(encoder: VisionTransformer, images: torch.Tensor, block: in
 
 
 def curriculum_draw(seed: int, step: int) -> float:
-    """The uniform number in [0, 1) that decides step ``step``: the same on every rank and resume."""
-    return derive_seed(seed, step, _CURRICULUM_STREAM) * 2.0 ** -32
+    """The uniform number in [0, 1) that decides step ``step``: the same on every rank and
+    resume."""
+    return derive_seed(seed, step, CURRICULUM_STREAM) * 2.0 ** -32
 
 
 def is_dseq_step(seed: int, step: int, progress: float) -> bool:
@@ -124,7 +124,8 @@ def _select(masks: Dict[str, torch.Tensor], rows: torch.Tensor,
                 context_lengths=None if lengths is None else [lengths[i] for i in host_rows])
 
 
-_SALIENCY = {'cls': saliency_map, 'gradcam': gradcam_saliency}
+#: the saliency function of each ``saliency`` choice
+SALIENCY_METHODS = {'cls': saliency_map, 'gradcam': gradcam_saliency}
 _LEGACY_CURRICULUM = {True: 'per_step', False: 'off'}  # the former bool spelling
 
 
@@ -212,7 +213,7 @@ class DSeqJEPA(IJEPA):
                                                                       non_blocking=True)
         else:
             final, saliency = encoder_saliency(enc, images, self.saliency_block,
-                                               _SALIENCY[self.saliency])
+                                               SALIENCY_METHODS[self.saliency])
             targets = layer_norm_targets(final[:, enc.num_prefix_tokens:])
             regions = select_regions(saliency, self.num_regions, self.min_area)
         return targets, self.arrange_regions(regions, step)
@@ -245,7 +246,7 @@ class DSeqJEPA(IJEPA):
         if len(without) < len(sizes):
             parts.append(sequence_errors(self, images, targets, regions, self.sequence, sizes))
         if (self.no_region == 'ijepa' or not parts) and without:  # else nothing to predict: I-JEPA
-            rest = _rows(~has_region, len(without))
+            rest = true_positions(~has_region, len(without))
             parts.append(self.block_errors(images[rest], targets[rest],
                                            _select(masks, rest, without)))
         error, count = (sum(part) for part in zip(*parts))

@@ -4,16 +4,9 @@ from typing import Dict
 import torch
 from mmengine.registry import MODELS
 
-from .jepa import JEPAModel, smooth_l1
+from .jepa import JEPAModel, gather_tokens, smooth_l1
 
 __all__ = ['IJEPA']
-
-
-def gather_tokens(tokens: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-    """tokens (B, N, D), index (B, ...) -> (B, ..., D)."""
-    b, d = tokens.shape[0], tokens.shape[-1]
-    flat = index.reshape(b, -1)
-    return torch.gather(tokens, 1, flat[..., None].expand(-1, -1, d)).view(*index.shape, d)
 
 
 @MODELS.register_module()

@@ -3,7 +3,7 @@
 A method subclasses :class:`JEPAModel` and implements ``loss(images, masks)``; everything else
 (the optimiser, schedules, logging, checkpoints, distribution) comes from mmengine and the config.
 A non-finite loss is kept from the weights by the optim wrapper
-(:class:`~pretrain.runtime.BF16OptimWrapper`), on the device.
+(:class:`~pretrain.optim.BF16OptimWrapper`), on the device.
 """
 import copy
 from typing import Dict, Optional, Sequence, Tuple
@@ -15,7 +15,8 @@ from mmengine.model import BaseModel
 from backbones.vit import VisionTransformer
 from .predictor import Predictor
 
-__all__ = ['JEPAModel', 'smooth_l1', 'smooth_l1_sum', 'layer_norm_targets', 'ema_momentum']
+__all__ = ['JEPAModel', 'smooth_l1', 'smooth_l1_sum', 'layer_norm_targets', 'gather_tokens',
+           'ema_momentum']
 
 
 def smooth_l1(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -39,6 +40,13 @@ def layer_norm_targets(tokens: torch.Tensor) -> torch.Tensor:
     return F.layer_norm(tokens, tokens.shape[-1:])
 
 
+def gather_tokens(tokens: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """tokens (B, N, D), index (B, ...) -> (B, ..., D)."""
+    b, d = tokens.shape[0], tokens.shape[-1]
+    flat = index.reshape(b, -1)
+    return torch.gather(tokens, 1, flat[..., None].expand(-1, -1, d)).view(*index.shape, d)
+
+
 def ema_momentum(step: int, total: int, start: float, end: float) -> float:
     """Linear momentum from ``start`` at step 0 towards ``end`` at step ``total``."""
     return start + (end - start) * step / total
@@ -48,13 +56,14 @@ class JEPAModel(BaseModel):
     """Context encoder, its EMA copy as target encoder, and a predictor.
 
     Training progress (step t of T) reaches the model in one way, :meth:`set_progress`, which
-    :class:`~pretrain.runtime.TrainingProgressHook` calls before every iteration; the EMA momentum
+    :class:`~pretrain.hooks.TrainingProgressHook` calls before every iteration; the EMA momentum
     (:meth:`momentum`) and DSeq-JEPA's curriculum read it, so the model computes the same inside and
     outside a Runner.
 
     Args:
         encoder: :class:`~backbones.vit.VisionTransformer` arguments; ``img_size`` sets the grid.
-        predictor: :class:`Predictor` arguments (``width``, ``depth``); the heads follow the encoder.
+        predictor: :class:`Predictor` arguments (``width``, ``depth``); the heads follow the
+            encoder.
         ema_momentum: the EMA momentum at the first step and at the end of training, linear between.
         data_preprocessor: normalises the uint8 images on the device.
     """
@@ -124,8 +133,8 @@ class JEPAModel(BaseModel):
         size = tuple(g * enc.patch_size for g in enc.grid_size)
         if tuple(inputs.shape[-2:]) != size:  # the masks index the grid of model.encoder.img_size
             raise ValueError(
-                f'pretraining images are {inputs.shape[-2]}x{inputs.shape[-1]} pixels but the encoder '
-                f'and its masks are built for {size[0]}x{size[1]} (model.encoder.img_size): give '
-                'train_dataloader.dataset.crop_size and train_dataloader.collate_fn.input_size the '
-                'same value')
+                f'pretraining images are {inputs.shape[-2]}x{inputs.shape[-1]} pixels but the '
+                f'encoder and its masks are built for {size[0]}x{size[1]} '
+                '(model.encoder.img_size): give train_dataloader.dataset.crop_size and '
+                'train_dataloader.collate_fn.input_size the same value')
         return self.loss(inputs, data_samples)

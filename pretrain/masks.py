@@ -1,51 +1,33 @@
 """I-JEPA multi-block masks, drawn in the data-loading workers from a seed fixed by the step.
 
-Per batch, one target size and one context size are drawn (a single uniform number sets both the scale
-and the aspect ratio of a block); per image, 4 target blocks and 1 context block are placed and the
-targets are removed from the context. The draw depends only on ``(seed, step)`` for the sizes and
-``(seed, step, rank)`` for the positions, so every rank agrees on the shapes of a step and a resumed
-run draws exactly the masks it would have drawn.
+Per batch, one target size and one context size are drawn (a single uniform number sets both the
+scale and the aspect ratio of a block); per image, 4 target blocks and 1 context block are placed
+and the targets are removed from the context. The draw depends only on ``(seed, step)`` for the
+sizes and ``(seed, step, rank)`` for the positions (:mod:`pretrain.seeds`), so every rank agrees on
+the shapes of a step and a resumed run draws exactly the masks it would have drawn.
 
 Default mode fixes two behaviours of the released sampler, whose geometry ``compat=True`` reproduces
 (the release draws positions from the global RNG; here they follow the seeded stream):
 
 * the top-left corner is drawn from ``[0, H - h]`` inclusive, so every patch can be chosen (the
-  release draws from ``[0, H - h)``: at 224/16 its context is always the 13x13 top-left block and the
-  last patch row and column are never used);
-* contexts of different lengths are kept whole: they are padded to the longest one of the batch and a
-  boolean ``context_valid`` marks the real entries (the release truncates every context to the
+  release draws from ``[0, H - h)``: at 224/16 its context is always the 13x13 top-left block and
+  the last patch row and column are never used);
+* contexts of different lengths are kept whole: they are padded to the longest one of the batch and
+  a boolean ``context_valid`` marks the real entries (the release truncates every context to the
   batch's shortest, silently dropping patches). The encoder and the predictor pack the real entries
   and never compute the padding (:mod:`backbones.packed`), so every context is encoded exactly as
   if it were alone.
 """
 import math
-import os
 from typing import Dict, List, Optional, Sequence, Tuple
 
-import numpy as np
 import torch
-from mmengine.dist import get_rank
 from mmengine.registry import FUNCTIONS
 
 from backbones.vit import patch_grid
+from .seeds import process_rank, seeded_generator
 
-__all__ = ['MultiBlockMaskSampler', 'derive_seed', 'multiblock_collate']
-
-
-def _rank() -> int:
-    """This process's rank, also inside data workers started with spawn (launchers set RANK)."""
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        return get_rank()
-    return int(os.environ.get('RANK', 0))
-
-
-def derive_seed(*entropy: int) -> int:
-    """A 32-bit seed from non-negative integers (seed, step, ...), well mixed and reproducible."""
-    return int(np.random.SeedSequence([int(e) for e in entropy]).generate_state(1)[0])
-
-
-def _generator(*entropy: int) -> torch.Generator:
-    return torch.Generator().manual_seed(derive_seed(*entropy))
+__all__ = ['MultiBlockMaskSampler', 'multiblock_collate']
 
 
 class MultiBlockMaskSampler:
@@ -77,7 +59,8 @@ class MultiBlockMaskSampler:
 
     def block_size(self, g: torch.Generator, scale: Sequence[float],
                    aspect: Sequence[float]) -> Tuple[int, int]:
-        """(h, w) of a block: n = int(H*W*scale) patches at ratio h/w = aspect, kept below the grid."""
+        """(h, w) of a block: n = int(H*W*scale) patches at ratio h/w = aspect, kept below the
+        grid."""
         rows, cols = self.grid
         u = torch.rand(1, generator=g).item()
         n = int(rows * cols * (scale[0] + u * (scale[1] - scale[0])))
@@ -123,7 +106,7 @@ class MultiBlockMaskSampler:
             contexts on the device need not read them back), ``targets`` (B, num_targets, Lt)
             indices.
         """
-        sizes = _generator(seed, step)
+        sizes = seeded_generator(seed, step)
         target_size = self.block_size(sizes, self.target_scale, self.target_aspect)
         if target_size[0] * target_size[1] <= self.min_keep:  # SPEC: a valid mask has more
             raise ValueError(
@@ -131,7 +114,7 @@ class MultiBlockMaskSampler:
                 f'do not hold more than min_keep={self.min_keep} patches: raise target_scale '
                 f'{self.target_scale} or the input size, or lower min_keep')
         context_size = self.block_size(sizes, self.context_scale, self.context_aspect)
-        g = _generator(seed, step, _rank() if rank is None else rank)
+        g = seeded_generator(seed, step, process_rank() if rank is None else rank)
         contexts, targets = zip(*(self._image_masks(g, target_size, context_size)
                                   for _ in range(batch_size)))
         lengths = tuple(len(c) for c in contexts)
@@ -158,8 +141,8 @@ def multiblock_collate(samples: List[dict], seed: int = 0, **sampler_cfg) -> dic
     """
     steps = {s['step'] for s in samples}
     if len(steps) != 1 or None in steps:
-        raise ValueError(f'a pretraining batch needs one training step in its samples, got {steps}; '
-                         "use batch_sampler=dict(type='StepBatchSampler')")
+        raise ValueError(f'a pretraining batch needs one training step in its samples, got '
+                         f"{steps}; use batch_sampler=dict(type='StepBatchSampler')")
     step = steps.pop()
     masks = MultiBlockMaskSampler(**sampler_cfg)(len(samples), step, seed)
     masks['step'] = step

@@ -1,4 +1,5 @@
-"""The JEPA predictor: a narrow ViT from context tokens and mask-token queries to target features."""
+"""The JEPA predictor: a narrow ViT from context tokens and mask-token queries to target
+features."""
 from typing import Optional, Sequence, Tuple
 
 import torch

@@ -1,7 +1,7 @@
 """DSeq-JEPA region selection (SPEC section 3, point 3), batched in torch on the saliency's device.
 
-Per image: quantise the normalised saliency to ``floor(255 * s)``, threshold it with Otsu's method on
-the 256-bin histogram (foreground strictly above the threshold), label the 8-connected foreground
+Per image: quantise the normalised saliency to ``floor(255 * s)``, threshold it with Otsu's method
+on the 256-bin histogram (foreground strictly above the threshold), label the 8-connected foreground
 components, drop those smaller than ``min_area * h * w`` patches, rank the rest by mean saliency
 (ties: the component whose first pixel comes first in raster order ranks first) and keep the top
 ``num_regions - 1``; the last region is every other patch.
@@ -10,9 +10,9 @@ The result equals OpenCV applied image by image (``cv2.threshold`` with ``THRESH
 ``cv2.connectedComponents`` with connectivity 8): Otsu's between-class variances are accumulated bin
 by bin in float64 in the same order as OpenCV, because mathematically tied thresholds are decided by
 that rounding. (x86 builds of OpenCV route Otsu through Intel IPP by default, which computes in
-another precision and disagrees with OpenCV's own code on exact ties, e.g. 58/80/58 patches at levels
-0/127/254: OpenCV's code returns 0, IPP 127. The reference here is OpenCV's own code, the same on
-every machine: ``cv2.ipp.setUseIPP(False)``.)
+another precision and disagrees with OpenCV's own code on exact ties, e.g. 58/80/58 patches at
+levels 0/127/254: OpenCV's code returns 0, IPP 127. The reference here is OpenCV's own code, the
+same on every machine: ``cv2.ipp.setUseIPP(False)``.)
 """
 import math
 from typing import Dict, Optional, Tuple
@@ -23,7 +23,8 @@ import torch.nn.functional as F
 from . import region_kernels
 from .region_kernels import FLT_EPSILON
 
-__all__ = ['select_regions', 'quantise', 'otsu_threshold', 'otsu_foreground', 'label_components']
+__all__ = ['select_regions', 'select_regions_eager', 'quantise', 'otsu_threshold',
+           'otsu_foreground', 'label_components']
 
 
 def quantise(saliency: torch.Tensor) -> torch.Tensor:
@@ -148,7 +149,7 @@ def select_regions(saliency: torch.Tensor, num_regions: int = 5,
     """
     if saliency.is_cuda and not torch.cuda.is_current_stream_capturing():
         return _replay_graph(saliency, num_regions, min_area)
-    return _select_regions(saliency, num_regions, min_area)
+    return select_regions_eager(saliency, num_regions, min_area)
 
 
 _GRAPHS: Dict[tuple, Tuple[torch.cuda.CUDAGraph, torch.Tensor, torch.Tensor]] = {}
@@ -161,11 +162,11 @@ def _replay_graph(saliency: torch.Tensor, num_regions: int, min_area: float) -> 
         side = torch.cuda.Stream(saliency.device)
         side.wait_stream(torch.cuda.current_stream(saliency.device))
         with torch.cuda.stream(side):  # a first run outside the capture sets up lazy state
-            _select_regions(static, num_regions, min_area)
+            select_regions_eager(static, num_regions, min_area)
         torch.cuda.current_stream(saliency.device).wait_stream(side)
         graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(graph):
-            out = _select_regions(static, num_regions, min_area)
+            out = select_regions_eager(static, num_regions, min_area)
         _GRAPHS[key] = graph, static, out
     graph, static, out = _GRAPHS[key]
     static.copy_(saliency)
@@ -173,7 +174,10 @@ def _replay_graph(saliency: torch.Tensor, num_regions: int, min_area: float) -> 
     return out.clone()
 
 
-def _select_regions(saliency: torch.Tensor, num_regions: int, min_area: float) -> torch.Tensor:
+def select_regions_eager(saliency: torch.Tensor, num_regions: int,
+                         min_area: float) -> torch.Tensor:
+    """:func:`select_regions` launched kernel by kernel, never through a CUDA graph (what the graph
+    captures)."""
     b, h, w = saliency.shape
     n = h * w
     foreground = otsu_foreground(saliency)

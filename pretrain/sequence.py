@@ -9,9 +9,9 @@ laid out and encoded is a :class:`SequenceMode`, registered by name in :data:`SE
   padded pass of gathered tokens. Steps whose target is empty are skipped, so the cost follows the
   regions actually found: most images have one region at 14x14, which makes one step (the
   background from R1) and a DSeq step about as cheap as an I-JEPA step.
-* ``causal``: one pass per image over R1..R(N-1) in rank order with a block-causal mask (tokens of Ri
-  attend to R1..Ri; CLS is in the R1 block); in the predictor, step k's queries attend to R1..Rk and
-  to each other. Cheaper when images have several regions, but R1's tokens never see later
+* ``causal``: one pass per image over R1..R(N-1) in rank order with a block-causal mask (tokens of
+  Ri attend to R1..Ri; CLS is in the R1 block); in the predictor, step k's queries attend to R1..Rk
+  and to each other. Cheaper when images have several regions, but R1's tokens never see later
   regions, a different model than Eq. 5.
 
 Both modes compute and show nothing of the hidden patches. Regions need not cover the grid (with
@@ -32,11 +32,11 @@ import torch
 import torch.nn.functional as F
 from mmengine.registry import Registry
 
-from .ijepa import gather_tokens
-from .jepa import JEPAModel, smooth_l1_sum
+from .jepa import JEPAModel, gather_tokens, smooth_l1_sum
 
 __all__ = ['SEQUENCE_MODES', 'SequenceMode', 'PrefixSequence', 'CausalSequence', 'FlatSequence',
-           'region_sizes', 'prefix_steps', 'causal_layout', 'flat_steps', 'sequence_errors']
+           'region_sizes', 'true_positions', 'prefix_steps', 'causal_layout', 'flat_steps',
+           'sequence_errors']
 
 SEQUENCE_MODES = Registry('DSeq-JEPA sequence mode')
 
@@ -64,7 +64,7 @@ def _raster(mask: torch.Tensor, longest: int) -> Tuple[torch.Tensor, torch.Tenso
     return _pack(torch.where(mask, torch.arange(p, device=mask.device), p), p, longest)
 
 
-def _rows(keep: torch.Tensor, count: int) -> torch.Tensor:
+def true_positions(keep: torch.Tensor, count: int) -> torch.Tensor:
     """The positions of the ``count`` True entries of ``keep`` (1-D), in order, without reading
     ``keep`` back (``count`` comes from the region sizes, on the host)."""
     return keep.nonzero_static(size=count)[:, 0]
@@ -87,7 +87,7 @@ def prefix_steps(regions: torch.Tensor,
     kept = [(c, t) for c, t in steps if c and t]
     context_lengths = [c for c, _ in kept]
     target_lengths = [[t] for _, t in kept]
-    flat = _rows((contexts.any(-1) & targets.any(-1)).flatten(), len(kept))
+    flat = true_positions((contexts.any(-1) & targets.any(-1)).flatten(), len(kept))
     image, k = flat.div(targets.shape[1], rounding_mode='floor'), flat % targets.shape[1]
     context, context_valid = _raster(contexts[image, k], max(context_lengths, default=0))
     target, target_valid = _raster(targets[image, k], max((t for _, t in kept), default=0))
@@ -221,7 +221,7 @@ def flat_steps(regions: torch.Tensor,
     m = max([len(ts) for _, ts in kept] + [1])
     targets = regions[:, 1:]
     present = targets.any(-1)
-    image = _rows(regions[:, 0].any(-1) & present.any(-1), len(kept))
+    image = true_positions(regions[:, 0].any(-1) & present.any(-1), len(kept))
     context_lengths = [c for c, _ in kept]
     context, context_valid = _raster(regions[image, 0], max(context_lengths, default=0))
     present = present[image]

@@ -1,5 +1,2 @@
-# The CLEVR Count smoke probe for a DSeq-JEPA encoder: with its CLS token, so all three readouts.
-_base_ = './clevr_count_ijepa_vittiny_synthclevr.py'
-pretrain_method = 'dseq'
-model = dict(backbone=dict(use_cls_token=True), readouts=('cls', 'avg', 'concat4'))
-report = dict(protocol='top-1 cls')
+# Alias of configs/clevr/linear_dseq-vittiny_100e_synthclevr-count.py, kept at this old path.
+_base_ = '../clevr/linear_dseq-vittiny_100e_synthclevr-count.py'

@@ -1,4 +1,2 @@
-# The kNN smoke run for a DSeq-JEPA encoder: with its CLS token, so all three readouts.
-_base_ = './knn_ijepa_vittiny_synthimagenet.py'
-pretrain_method = 'dseq'
-model = dict(backbone=dict(use_cls_token=True), readouts=('concat4', 'avg', 'cls'))
+# Alias of configs/knn/knn_dseq-vittiny_synthimagenet.py, kept at this old path.
+_base_ = '../knn/knn_dseq-vittiny_synthimagenet.py'

@@ -1,5 +1,2 @@
-# The fast synthetic ImageNet smoke probe for a DSeq-JEPA encoder: with its CLS token, so all three
-# readouts.
-_base_ = './linear_ijepa_vittiny_synthimagenet_fast.py'
-pretrain_method = 'dseq'
-model = dict(backbone=dict(use_cls_token=True), readouts=('concat4', 'avg', 'cls'))
+# Alias of configs/linear/linear_dseq-vittiny_fast_synthimagenet.py, kept at this old path.
+_base_ = '../linear/linear_dseq-vittiny_fast_synthimagenet.py'

@@ -1,5 +1,2 @@
-# The ADE20K smoke run for a DSeq-JEPA encoder: with its CLS token, random init unless a checkpoint
-# is given (--cfg-options model.backbone.init_cfg.checkpoint=PATH).
-_base_ = './upernet_ijepa_vittiny_synthade.py'
-pretrain_method = 'dseq'
-model = dict(backbone=dict(use_cls_token=True))
+# Alias of configs/upernet/upernet_dseq-vittiny_40iter_synthade.py, kept at this old path.
+_base_ = '../upernet/upernet_dseq-vittiny_40iter_synthade.py'

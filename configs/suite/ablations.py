@@ -20,10 +20,11 @@ ablations = {row: dict(pretrain=f'configs/pretrain/ablations/dseq_vitb16_in1k_{r
                        method='dseq') for row in _rows}
 # Every row runs every task listed here; the paper reports iNat21 linear for the rows of its
 # region source x prediction table too: add
-#   dict(name='inat21_linear', test=True, configs=dict(ijepa='configs/linear_inat21_ijepa_vitb.py',
-#                                                      dseq='configs/linear_inat21_dseq_vitb.py'))
+#   dict(name='inat21_linear', test=True,
+#        configs=dict(ijepa='configs/linear/linear_ijepa-vitb16_28e_inat21.py',
+#                     dseq='configs/linear/linear_dseq-vitb16_28e_inat21.py'))
 transfer = [
     dict(name='in1k_linear', test=True,
-         configs=dict(ijepa='configs/linear_in1k_ijepa_vitb.py',
-                      dseq='configs/linear_in1k_dseq_vitb.py')),
+         configs=dict(ijepa='configs/linear/linear_ijepa-vitb16_28e_in1k.py',
+                      dseq='configs/linear/linear_dseq-vitb16_28e_in1k.py')),
 ]

@@ -1,5 +1,5 @@
-# The `tiny` suite preset (tools/run_suite.py --preset tiny, the README's main job): synthetic data in
-# the real layouts, the 6-block 96-wide ViT pretrained for 4 epochs with each method on CPU, then
+# The `tiny` suite preset (tools/run_suite.py --preset tiny, the README's main job): synthetic data
+# in the real layouts, the 6-block 96-wide ViT pretrained for 4 epochs with each method on CPU, then
 # COCO Mask R-CNN, ADE20K UperNet, the CLEVR Count/Dist probes and the fast linear probe and kNN on
 # a synthetic ImageNet-layout folder on each checkpoint, plus a randomly initialised encoder on the
 # probes, and the leaderboard. Within 15 minutes on 2 CPU cores.
@@ -16,8 +16,8 @@ synthetic = dict(
 env = dict(SYNTH_CLEVR_ROOT='data/suite_tiny/clevr', SYNTH_COCO_ROOT='data/suite_tiny/coco',
            SYNTH_ADE_ROOT='data/suite_tiny/ade', SYNTH_IMAGENET_ROOT='data/suite_tiny/imagenet')
 
-pretrain = dict(ijepa='configs/pretrain/smoke/ijepa_vittiny_synthclevr.py',
-                dseq='configs/pretrain/smoke/dseq_vittiny_synthclevr.py')
+pretrain = dict(ijepa='configs/pretrain/ijepa_vittiny_synthclevr.py',
+                dseq='configs/pretrain/dseq_vittiny_synthclevr.py')
 
 # Probes on the whole pools of the 2000 training scenes (90% / 10%: 1800 train, 200 val), not
 # VTAB-1k's 800 / 200, tested on 3000 scenes: the tiny encoders differ from random init by a few
@@ -29,28 +29,30 @@ _clevr = ['train_dataloader.dataset.num_train=1800', 'val_dataloader.dataset.num
           # Count and Dist probe the same images with the same encoders: Dist loads the features
           # Count stored (the key hashes the encoder's weights and the images, not the labels)
           f'feature_store={work_dir}/feature_store']
-# each task: one config per method; `random` names the config run again without weights (DSeq-JEPA's,
-# whose CLS token gives the random encoder every readout);
-# `test` evaluates the best checkpoint on the test split after training
+# each task: one config per method; `random` names the config run again without weights
+# (DSeq-JEPA's, whose CLS token gives the random encoder every readout); `test` evaluates the best
+# checkpoint on the test split after training
 transfer = [
-    dict(name='coco', configs=dict(ijepa='configs/smoke/maskrcnn_ijepa_vittiny_synthcoco.py',
-                                   dseq='configs/smoke/maskrcnn_dseq_vittiny_synthcoco.py')),
-    dict(name='ade20k', configs=dict(ijepa='configs/smoke/upernet_ijepa_vittiny_synthade.py',
-                                     dseq='configs/smoke/upernet_dseq_vittiny_synthade.py')),
+    dict(name='coco',
+         configs=dict(ijepa='configs/maskrcnn/maskrcnn_ijepa-vittiny_2e_synthcoco.py',
+                      dseq='configs/maskrcnn/maskrcnn_dseq-vittiny_2e_synthcoco.py')),
+    dict(name='ade20k',
+         configs=dict(ijepa='configs/upernet/upernet_ijepa-vittiny_40iter_synthade.py',
+                      dseq='configs/upernet/upernet_dseq-vittiny_40iter_synthade.py')),
     dict(name='clevr_count', random='dseq', test=True, options=_clevr,
-         configs=dict(ijepa='configs/smoke/clevr_count_ijepa_vittiny_synthclevr.py',
-                      dseq='configs/smoke/clevr_count_dseq_vittiny_synthclevr.py')),
+         configs=dict(ijepa='configs/clevr/linear_ijepa-vittiny_100e_synthclevr-count.py',
+                      dseq='configs/clevr/linear_dseq-vittiny_100e_synthclevr-count.py')),
     dict(name='clevr_dist', random='dseq', test=True, options=_clevr,
-         configs=dict(ijepa='configs/smoke/clevr_dist_ijepa_vittiny_synthclevr.py',
-                      dseq='configs/smoke/clevr_dist_dseq_vittiny_synthclevr.py')),
+         configs=dict(ijepa='configs/clevr/linear_ijepa-vittiny_100e_synthclevr-dist.py',
+                      dseq='configs/clevr/linear_dseq-vittiny_100e_synthclevr-dist.py')),
     # the classification transfer on the synthetic ImageNet-layout folder: the fast linear probe
     # (features encoded once, its head chosen on a held-out slice of train) and kNN (tested only)
     dict(name='imagenet_linear', random='dseq', test=True,
-         configs=dict(ijepa='configs/smoke/linear_ijepa_vittiny_synthimagenet_fast.py',
-                      dseq='configs/smoke/linear_dseq_vittiny_synthimagenet_fast.py')),
+         configs=dict(ijepa='configs/linear/linear_ijepa-vittiny_fast_synthimagenet.py',
+                      dseq='configs/linear/linear_dseq-vittiny_fast_synthimagenet.py')),
     dict(name='imagenet_knn', random='dseq', train=False,
-         configs=dict(ijepa='configs/smoke/knn_ijepa_vittiny_synthimagenet.py',
-                      dseq='configs/smoke/knn_dseq_vittiny_synthimagenet.py')),
+         configs=dict(ijepa='configs/knn/knn_ijepa-vittiny_synthimagenet.py',
+                      dseq='configs/knn/knn_dseq-vittiny_synthimagenet.py')),
 ]
 # pictures over the checkpoints of the pretraining runs, for these images: the patch clusters of
 # both methods (SPEC section 4c, k groups) and the DSeq-JEPA regions; the training curves are drawn

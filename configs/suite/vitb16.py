@@ -11,23 +11,25 @@ env = dict()
 pretrain = dict(ijepa='configs/pretrain/ijepa_vitb16_in1k.py',
                 dseq='configs/pretrain/dseq_vitb16_in1k.py')
 transfer = [
-    dict(name='coco', configs=dict(ijepa='configs/maskrcnn_ijepa_vitb.py',
-                                   dseq='configs/maskrcnn_dseq_vitb.py')),
-    dict(name='ade20k', configs=dict(ijepa='configs/upernet_ijepa_vitb_ade20k.py',
-                                     dseq='configs/upernet_dseq_vitb_ade20k.py')),
+    dict(name='coco', configs=dict(ijepa='configs/maskrcnn/maskrcnn_ijepa-vitb16_25e_coco.py',
+                                   dseq='configs/maskrcnn/maskrcnn_dseq-vitb16_25e_coco.py')),
+    dict(name='ade20k', configs=dict(ijepa='configs/upernet/upernet_ijepa-vitb16_160k_ade20k.py',
+                                     dseq='configs/upernet/upernet_dseq-vitb16_160k_ade20k.py')),
     dict(name='clevr_count', random='dseq', test=True, gpus=0,
-         configs=dict(ijepa='configs/clevr_count_ijepa_vitb.py',
-                      dseq='configs/clevr_count_dseq_vitb.py')),
+         configs=dict(ijepa='configs/clevr/linear_ijepa-vitb16_100e_clevr-count.py',
+                      dseq='configs/clevr/linear_dseq-vitb16_100e_clevr-count.py')),
     dict(name='clevr_dist', random='dseq', test=True, gpus=0,
-         configs=dict(ijepa='configs/clevr_dist_ijepa_vitb.py',
-                      dseq='configs/clevr_dist_dseq_vitb.py')),
+         configs=dict(ijepa='configs/clevr/linear_ijepa-vitb16_100e_clevr-dist.py',
+                      dseq='configs/clevr/linear_dseq-vitb16_100e_clevr-dist.py')),
 ] + [
     # the classification transfer (SPEC section 4b) per dataset: the linear probe (trained, then
     # its last checkpoint tested) and kNN (tested only), kNN also on a random-init encoder
     dict(name=f'{data}_{protocol}', test=True, train=protocol == 'linear',
          random='dseq' if protocol == 'knn' else None,
-         configs={m: f'configs/{protocol}_{data}_{m}_vitb.py' for m in ('ijepa', 'dseq')})
-    for data in ('in1k', 'inat21', 'cub', 'cars') for protocol in ('linear', 'knn')]
+         configs={m: f'configs/{protocol}/{protocol}_{m}-vitb16_{schedule}{data}.py'
+                  for m in ('ijepa', 'dseq')})
+    for data in ('in1k', 'inat21', 'cub', 'cars')
+    for protocol, schedule in (('linear', '28e_'), ('knn', ''))]
 # the pictures over the checkpoints (see tiny.py) need images: list some of IMAGENET_ROOT's val
 clusters = dict(images=[], k=5)
 regions = dict(method='dseq', images=[])

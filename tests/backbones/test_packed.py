@@ -93,7 +93,7 @@ def test_drop_path_on_packed_tokens_drops_whole_rows():
     torch.manual_seed(0)
     rows = _rows(rows=64)
     drop = DropPath(0.5).train()
-    kept = Block._drop_path(drop, torch.ones(rows.index.numel(), 4), rows)
+    kept = Block.apply_drop_path(drop, torch.ones(rows.index.numel(), 4), rows)
     per_row = unpack(kept, rows)[..., 0]
     for row, valid in zip(per_row, rows.valid):
         assert len(set(row[valid].tolist())) == 1  # all 0 (dropped) or all 2 (kept, rescaled)

@@ -1,8 +1,13 @@
-"""Checkpoints load with weights_only=True through the allowlist; anything else is refused."""
-import builtins
+"""Checkpoints load with weights_only=True through the allowlist; anything else is refused. Nothing
+of it is in force until enable_safe_checkpoints() is called: importing the packages changes nothing
+in torch or mmengine."""
 import collections
+import json
 import os
 import pickle
+import subprocess
+import sys
+import textwrap
 
 import pytest
 import torch
@@ -10,7 +15,13 @@ from mmengine.fileio import get_file_backend
 from mmengine.runner import CheckpointLoader, Runner
 from mmengine.testing.runner_test_case import ToyDataset, ToyMetric, ToyModel
 
-import backbones  # noqa: F401  (installs the allowlist)
+from backbones.safe_checkpoint import enable_safe_checkpoints
+
+
+@pytest.fixture(autouse=True)
+def safe_checkpoints() -> None:
+    """Every test here runs with the safe checkpoint I/O enabled, as the entry points enable it."""
+    enable_safe_checkpoints()
 
 
 def _toy_runner(work_dir, max_epochs, resume=False):
@@ -38,7 +49,7 @@ def test_mmengine_checkpoints_resume_under_weights_only(tmp_path):
 
 @pytest.mark.parametrize('payload,name', [
     (os.system, 'posix.system'),
-    (builtins.getattr(os, 'getcwd'), 'posix.getcwd'),
+    (os.getcwd, 'posix.getcwd'),
 ])
 def test_checkpoint_with_an_unlisted_global_is_refused(tmp_path, payload, name):
     path = tmp_path / 'evil.pth'
@@ -74,3 +85,59 @@ def test_atomic_writes_keep_the_usual_permissions(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert os.stat(path).st_mode & 0o777 == 0o666 & ~umask
+
+
+# In a fresh interpreter: the state of torch's safe globals, mmengine's local file backend and
+# mmengine's loader of local checkpoints, before and after importing the packages, after
+# enable_safe_checkpoints() and after calling it once more.
+_STATE_SCRIPT = textwrap.dedent("""
+    import json, os, pickle, sys, tempfile
+    import torch
+    from mmengine.fileio import get_file_backend
+    from mmengine.runner import CheckpointLoader
+
+    evil = os.path.join(tempfile.mkdtemp(), 'evil.pth')
+    torch.save({'hook': os.system}, evil)
+
+    def state():
+        try:
+            CheckpointLoader.load_checkpoint(evil)
+            loader = 'loaded'
+        except pickle.UnpicklingError as err:
+            loader = 'suite' if str(err).startswith('refused to load') else 'torch'
+        return dict(safe_globals=sorted(map(str, torch.serialization.get_safe_globals())),
+                    local_backend=type(get_file_backend(evil)).__name__, loader=loader)
+
+    states = [state()]
+    for module in sys.argv[1:]:
+        __import__(module)
+    states.append(state())
+    from backbones.safe_checkpoint import ALLOWED_GLOBALS, enable_safe_checkpoints
+    enable_safe_checkpoints()
+    states.append(state())
+    enable_safe_checkpoints()
+    states.append(state())
+    print(json.dumps(dict(states=states, allowed=sorted(map(str, ALLOWED_GLOBALS)))))
+""")
+
+#: what the entry points and the configs' custom_imports import
+_PACKAGES = ['backbones', 'engine', 'engine.checkpoint', 'engine.launch', 'pretrain', 'transfer',
+             'synthetic', 'suite', 'figures', 'figures.checkpoint_regions', 'benchmarks']
+
+
+def test_importing_the_packages_changes_nothing_until_enabled():
+    """No allowlist, no atomic backend, no suite loader after the imports; all three after
+    enable_safe_checkpoints(), and the same after a second call."""
+    proc = subprocess.run([sys.executable, '-c', _STATE_SCRIPT, *_PACKAGES], capture_output=True,
+                          text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    found = json.loads(proc.stdout.strip().splitlines()[-1])
+    fresh, imported, enabled, again = found['states']
+    allowed = set(found['allowed'])
+    for state in (fresh, imported):  # mmengine's own backend and loader, none of the allowlist
+        assert (state['local_backend'], state['loader']) == ('LocalBackend', 'torch')
+        # (torch adds safe globals of its own as its modules load, torch._dynamo's among them)
+        assert not allowed & set(state['safe_globals'])
+    assert (enabled['local_backend'], enabled['loader']) == ('AtomicLocalBackend', 'suite')
+    assert allowed <= set(enabled['safe_globals'])
+    assert again == enabled  # idempotent

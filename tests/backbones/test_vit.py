@@ -187,7 +187,7 @@ def test_patch_embedding_is_the_strided_convolution(size):
     """The patch embedding runs patch_embed.proj as a matrix product."""
     vit = VisionTransformer(img_size=64, patch_size=16, **TINY)
     x = torch.randn(2, 3, *size)
-    tokens, grid = vit._patchify(x)
+    tokens, grid = vit.patchify(x)
     conv = vit.patch_embed.proj(x)
     assert grid == tuple(conv.shape[2:])
     torch.testing.assert_close(tokens, conv.flatten(2).transpose(1, 2) + vit.pos_embed_for(grid),
@@ -200,7 +200,8 @@ def test_a_size_the_patch_does_not_divide_is_refused_with_the_numbers():
         VisionTransformer(img_size=100, patch_size=16, **TINY)
     vit = VisionTransformer(img_size=64, patch_size=16, **TINY)
     with pytest.raises(ValueError, match='the input is 70x64 pixels, which patch size 16'):
-        vit.forward_features(torch.randn(1, 3, 70, 64))  # the convolution would drop 6 rows of pixels
+        # the convolution would drop 6 rows of pixels
+        vit.forward_features(torch.randn(1, 3, 70, 64))
     with pytest.raises(ValueError, match="input_size is 100x100 pixels, which patch size 8"):
         MultiBlockMaskSampler(input_size=100, patch_size=8)
 
@@ -215,7 +216,8 @@ def test_a_key_mask_over_kept_patches_equals_packed_rows():
     valid[:, 0] = True
     with torch.no_grad():
         packed = vit.forward_masked(x, keep, valid)
-        masked = vit.forward_masked(x, keep, attn_mask=F.pad(valid, (1, 0), value=True)[:, None, None])
+        attend = F.pad(valid, (1, 0), value=True)[:, None, None]
+        masked = vit.forward_masked(x, keep, attn_mask=attend)
     real = F.pad(valid, (1, 0), value=True)
     torch.testing.assert_close(packed[real], masked[real], atol=1e-5, rtol=1e-5)
     assert not packed[~real].any()  # padding comes out as zeros

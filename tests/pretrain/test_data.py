@@ -50,7 +50,8 @@ def test_unreadable_images_are_skipped_with_a_warning_that_names_them(imagenet, 
 
 
 def test_missing_or_empty_root_says_what_layout_is_expected(tmp_path):
-    with pytest.raises(FileNotFoundError, match=r'nowhere/train not found; expected .*<class>/<image>'):
+    expected = r'nowhere/train not found; expected .*<class>/<image>'
+    with pytest.raises(FileNotFoundError, match=expected):
         ImageFolderDataset(str(tmp_path / 'nowhere'))
     (tmp_path / 'empty' / 'train').mkdir(parents=True)
     with pytest.raises(FileNotFoundError, match='no images'):

@@ -1,6 +1,6 @@
-"""The pretraining input pipeline's decoding: libjpeg-turbo through simplejpeg gives Pillow's pixels,
-the crop is torchvision's RandomResizedCrop, and decoding on the device (``decode='device'``, run
-here on the CPU) gives the same batches as decoding in the workers."""
+"""The pretraining input pipeline's decoding: libjpeg-turbo through simplejpeg gives Pillow's
+pixels, the crop is torchvision's RandomResizedCrop, and decoding on the device
+(``decode='device'``, run here on the CPU) gives the same batches as decoding in the workers."""
 import os
 import re
 
@@ -11,10 +11,11 @@ import torchvision.transforms.v2.functional as TF
 from PIL import Image
 from torchvision.transforms.v2 import RandomResizedCrop
 
+from backbones.safe_checkpoint import load_from_local_safely
 from tests.helpers import run_pretraining
 from engine.files import read_rgb, read_rgb_array, rgb_jpeg_size
 from pretrain import DecodingDataPreprocessor, EncodedCrop, ImageFolderDataset, multiblock_collate
-from pretrain.masks import derive_seed
+from pretrain.seeds import derive_seed
 from benchmarks.data import make_photos
 
 MEAN, STD = [123.675, 116.28, 103.53], [58.395, 57.12, 57.375]
@@ -51,7 +52,8 @@ def test_read_rgb_array_gives_pillows_pixels(tmp_path, mode, fmt, options):
 
 
 def cut_photo(photos: str, path) -> str:
-    """The first half of a photo's JPEG, written to ``path``: its header reads, its data ends early."""
+    """The first half of a photo's JPEG, written to ``path``: its header reads, its data ends
+    early."""
     folder = os.path.join(photos, 'train', 'astronaut')
     with open(os.path.join(folder, sorted(os.listdir(folder))[0]), 'rb') as f:
         data = f.read()
@@ -102,8 +104,9 @@ def test_decoding_on_the_device_gives_the_workers_batches(photos, tmp_path):
     keys = [(i, 4) for i in range(len(on_cpu))]
     workers, left = batch(on_cpu, keys), batch(on_device, keys)
     encoded = [isinstance(img, EncodedCrop) for img in left['inputs']]
+    not_jpeg = ('png.png', 'cmyk.jpg')
     assert sum(encoded) == len(keys) - 2 and not any(
-        e for e, (path, _) in zip(encoded, on_cpu.samples) if path.endswith(('png.png', 'cmyk.jpg')))
+        e for e, (path, _) in zip(encoded, on_cpu.samples) if path.endswith(not_jpeg))
     preprocessor = DecodingDataPreprocessor(mean=MEAN, std=STD)
     expected = preprocessor(workers, True)['inputs']
     assert torch.equal(preprocessor(left, True)['inputs'], expected)
@@ -137,7 +140,8 @@ def test_training_decoding_on_the_device_ends_with_the_same_weights(synthetic_im
         assert ('decoding JPEGs on cpu with torchvision decode_jpeg: 16 of the 16' in log) == (
             decode == 'device')
     names = sorted(f for f in os.listdir(tmp_path / 'cpu') if f.endswith('.pth'))
-    assert names and names == sorted(f for f in os.listdir(tmp_path / 'device') if f.endswith('.pth'))
-    cpu, device = (torch.load(tmp_path / d / names[-1], weights_only=True)['state_dict']
+    assert names and names == sorted(f for f in os.listdir(tmp_path / 'device')
+                                     if f.endswith('.pth'))
+    cpu, device = (load_from_local_safely(str(tmp_path / d / names[-1]))['state_dict']
                    for d in ('cpu', 'device'))
     assert all(torch.equal(cpu[k], device[k]) for k in cpu)

@@ -7,8 +7,9 @@ import pytest
 import torch
 
 from backbones import JEPAViT
-from tests.helpers import (ROOT, config_with_hooks, last_run_logged, pretraining_steps, repaint_outside,
-                      run_pretraining)
+from backbones.safe_checkpoint import load_from_local_safely
+from tests.helpers import (ROOT, config_with_hooks, last_run_logged, pretraining_steps,
+                           repaint_outside, run_pretraining)
 from pretrain.dseq import DSeqJEPA, curriculum_draw, saliency_map
 from pretrain.sequence import CausalSequence, PrefixSequence, causal_layout, prefix_steps
 
@@ -82,7 +83,8 @@ def test_patches_outside_the_context_never_reach_step_k():
         repaint_outside(changed, b, visible)
         after = step_outputs(changed)
         real = steps['context_valid'][i]  # padded rows are computed, never attended to, never used
-        torch.testing.assert_close(after[0][i][real], before[0][i][real], msg=f'context of step {k}')
+        torch.testing.assert_close(after[0][i][real], before[0][i][real],
+                                   msg=f'context of step {k}')
         torch.testing.assert_close(after[1][i], before[1][i], msg=f'predictions of step {k}')
         inside = images.clone()  # the control: step k does read its own image's context
         repaint_outside(inside, b, set(range(144)) - visible)
@@ -104,7 +106,7 @@ def test_curriculum_draws_depend_on_seed_and_step_only():
 def test_dseq_pretraining_reduces_the_loss_and_its_weights_load_with_cls(tmp_path, mode):
     from synthetic import make_imagenet
     make_imagenet(str(tmp_path / 'data'), num_train=64, num_val=0, seed=0)
-    config = os.path.join(ROOT, 'configs', 'pretrain', 'smoke', 'dseq_vitmicro8_10e_synthimagenet.py')
+    config = os.path.join(ROOT, 'configs', 'pretrain', 'dseq_vitmicro8_10e_synthimagenet.py')
     run_pretraining(tmp_path / 'work', str(tmp_path / 'data'), 'train_cfg.max_epochs=10',
                     'default_hooks.logger.interval=1', 'model.curriculum=off',
                     f'model.mode={mode}', config=config)
@@ -114,7 +116,7 @@ def test_dseq_pretraining_reduces_the_loss_and_its_weights_load_with_cls(tmp_pat
     vit = JEPAViT(embed_dim=64, depth=4, num_heads=4, img_size=96, patch_size=8, out_indices=(3,),
                   use_cls_token=True, init_cfg=dict(type='Pretrained', checkpoint=last))
     vit.init_weights()
-    state = torch.load(last, weights_only=True)['state_dict']
+    state = load_from_local_safely(str(last))['state_dict']
     assert torch.equal(vit.cls_token, state['target_encoder.cls_token'])
 
 
@@ -179,7 +181,7 @@ def test_curriculum_draws_agree_across_two_gloo_ranks(tmp_path):
     from synthetic import make_imagenet
     make_imagenet(str(tmp_path / 'data'), num_train=64, num_val=0, seed=0)
     config = config_with_hooks(tmp_path, "dict(type='DumpStepKindsHook')", base=os.path.join(
-        ROOT, 'configs', 'pretrain', 'smoke', 'dseq_vitmicro8_10e_synthimagenet.py'))
+        ROOT, 'configs', 'pretrain', 'dseq_vitmicro8_10e_synthimagenet.py'))
     run_pretraining(tmp_path / 'work', str(tmp_path / 'data'), 'train_cfg.max_epochs=8',
                     config=config, launcher=('dist_pretrain.sh', '2'))
     kinds = []

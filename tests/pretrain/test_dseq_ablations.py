@@ -7,11 +7,11 @@ import pytest
 import torch
 
 from pretrain import dseq as dseq_module
-from pretrain.ablations import (_UNIFORM_STREAM, order_regions, per_region_curriculum,
-                                top_regions, uniform_regions)
+from pretrain.ablations import order_regions, per_region_curriculum, top_regions, uniform_regions
 from pretrain.dseq import DSeqJEPA, encoder_saliency, gradcam_saliency, saliency_map
 from pretrain.ijepa import IJEPA
-from pretrain.masks import MultiBlockMaskSampler, derive_seed
+from pretrain.masks import MultiBlockMaskSampler
+from pretrain.seeds import UNIFORM_STREAM, seeded_generator
 from pretrain.sequence import FlatSequence, PrefixSequence, causal_layout, flat_steps, prefix_steps
 
 TINY = dict(encoder=dict(embed_dim=64, depth=4, num_heads=4, img_size=96, patch_size=8),
@@ -76,7 +76,8 @@ def test_the_default_switches_compute_the_model_without_them(extra, step, golden
     ('saliency', 'attention', "['cls', 'gradcam']"),
     ('curriculum', 'linear', "['per_step', 'per_region', 'off']")])
 def test_every_string_switch_names_its_allowed_values(name, value, allowed):
-    with pytest.raises(ValueError, match=re.escape(f'{name} must be one of {allowed}, got {value!r}')):
+    message = f'{name} must be one of {allowed}, got {value!r}'
+    with pytest.raises(ValueError, match=re.escape(message)):
         DSeqJEPA(**TINY, **{name: value})
 
 
@@ -155,7 +156,8 @@ def _no_saliency(*args, **kwargs):
 def test_uniform_regions_never_compute_the_saliency(monkeypatch):
     for name in ('encoder_saliency', 'saliency_map', 'gradcam_saliency', 'select_regions'):
         monkeypatch.setattr(dseq_module, name, _no_saliency)
-    monkeypatch.setattr(dseq_module, '_SALIENCY', {'cls': _no_saliency, 'gradcam': _no_saliency})
+    monkeypatch.setattr(dseq_module, 'SALIENCY_METHODS',
+                        {'cls': _no_saliency, 'gradcam': _no_saliency})
     torch.manual_seed(0)
     model = DSeqJEPA(**TINY, regions='uniform', curriculum='off').train()
     out = model.loss(_images(), _masks(3))
@@ -172,7 +174,7 @@ def test_uniform_regions_are_disjoint_blocks_of_the_samplers_target_size(num_reg
     regions = uniform_regions(sampler, 64, num_regions, seed=0, step=11, rank=0)
     assert regions.shape == (64, num_regions, P)
     assert torch.equal(regions.sum(1), torch.ones(64, P, dtype=torch.long))  # disjoint, covering
-    stream = torch.Generator().manual_seed(derive_seed(0, 11, _UNIFORM_STREAM))
+    stream = seeded_generator(0, 11, UNIFORM_STREAM)
     h, w = sampler.block_size(stream, sampler.target_scale, sampler.target_aspect)
     lo, hi = (int(P * s) for s in sampler.target_scale)
     assert lo - 2 * max(h, w) <= h * w <= hi + 2 * max(h, w)  # about the sampler's scale range

@@ -1,4 +1,5 @@
-"""Multi-block masks: sizes, exclusion, min_keep, determinism, reachability and the compat geometry."""
+"""Multi-block masks: sizes, exclusion, min_keep, determinism, reachability and the compat
+geometry."""
 import math
 
 import pytest

@@ -184,7 +184,8 @@ def test_components_equal_opencv(device, options):
 
 
 def python_otsu(levels: list) -> int:
-    """OpenCV's Otsu loop for 8-bit images, transcribed in Python floats (IEEE doubles, in order)."""
+    """OpenCV's Otsu loop for 8-bit images, transcribed in Python floats (IEEE doubles, in
+    order)."""
     hist = [0] * 256
     for v in levels:
         hist[v] += 1
@@ -245,9 +246,9 @@ def test_the_otsu_kernel_rounds_as_opencvs_loop_in_tritons_interpreter():
     test's."""
     pytest.importorskip('triton')
     shapes = [(32, 2), (7, 3), (45, 196), (32, 1023)]
+    tie = '[torch.tensor([[0] * 58 + [127] * 80 + [254] * 58])]'
     code = ('from test_regions import *; assert_otsu_rounds_as_opencvs_loop('
-            f'otsu_batches({shapes}, seed=7) + [torch.tensor([[0] * 58 + [127] * 80 + [254] * 58])],'
-            " 'cpu', fused=True)")
+            f"otsu_batches({shapes}, seed=7) + {tie}, 'cpu', fused=True)")
     proc = subprocess.run([sys.executable, '-W', 'error::RuntimeWarning', '-c', code],
                           cwd=osp.dirname(__file__), env=dict(os.environ, TRITON_INTERPRET='1'),
                           capture_output=True, text=True)

@@ -12,8 +12,8 @@ from mmengine.runner import Runner
 
 from tests.helpers import PRETRAIN_SMOKE
 from pretrain import IJEPA
-from pretrain.runtime import (BF16OptimWrapper, PretrainRuntimeInfoHook, participation_ratio,
-                             token_covariance)
+from pretrain.hooks import PretrainRuntimeInfoHook, participation_ratio, token_covariance
+from pretrain.optim import BF16OptimWrapper
 from benchmarks.pretrain import draw_batches
 from benchmarks.host_reads import HostReadCounter
 
@@ -94,7 +94,8 @@ def test_fused_adamw_follows_the_default_adamw():
                   predictor=dict(width=16, depth=1))
     models = [model, copy.deepcopy(model)]
     opts = [torch.optim.AdamW([p for p in m.parameters() if p.requires_grad], lr=1e-3,
-                              weight_decay=0.04, fused=fused) for m, fused in zip(models, (None, True))]
+                              weight_decay=0.04, fused=fused)
+            for m, fused in zip(models, (None, True))]
     opts[1].found_inf = torch.zeros(())  # as BF16OptimWrapper sets it: nothing skipped
     for images, masks in draw_batches(6, 4, 96, 8, torch.device('cpu')):
         for m, opt in zip(models, opts):
@@ -220,7 +221,7 @@ def test_the_runner_benchmark_runs_and_reports(tmp_path, capsys):
 
 def test_merged_parameter_groups_train_alike_and_load_a_state_saved_per_parameter():
     from mmengine.optim import DefaultOptimWrapperConstructor
-    from pretrain.runtime import TrainableOptimWrapperConstructor
+    from pretrain.optim import TrainableOptimWrapperConstructor
 
     class PerParameter(TrainableOptimWrapperConstructor):  # the constructor before the merge
         def add_params(self, params, module, prefix='', *args, **kwargs):

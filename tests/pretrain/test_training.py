@@ -10,8 +10,9 @@ import pytest
 import torch
 
 from backbones import JEPAViT
-from tests.helpers import (PRETRAIN_SMOKE, ROOT, checkpoint_tensors, config_with_hooks, last_run_logged,
-                      logged_scalars, pretraining_steps, run_pretraining)
+from backbones.safe_checkpoint import load_from_local_safely
+from tests.helpers import (PRETRAIN_SMOKE, ROOT, checkpoint_tensors, config_with_hooks,
+                           last_run_logged, logged_scalars, pretraining_steps, run_pretraining)
 from suite.compute import pretraining_cost
 
 
@@ -29,7 +30,7 @@ def test_loss_decreases_and_the_checkpoint_loads_into_the_backbone(synthetic_ima
     assert len(ranks) == steps and len(set(ranks)) == 1 and 1 < ranks[0] < 64
 
     ckpt = str(tmp_path / f'iter_{steps}.pth')
-    state = torch.load(ckpt, weights_only=True)['state_dict']
+    state = load_from_local_safely(ckpt)['state_dict']
     for encoder in ('target', 'context'):
         vit = JEPAViT(embed_dim=64, depth=4, num_heads=4, img_size=96, patch_size=8,
                       out_indices=(3,), init_cfg=dict(type='Pretrained', checkpoint=ckpt,
@@ -53,7 +54,7 @@ def test_loss_decreases_and_the_checkpoint_loads_into_the_backbone(synthetic_ima
 
 
 def test_effective_rank():
-    from pretrain.runtime import effective_rank
+    from pretrain.hooks import effective_rank
     g = torch.Generator().manual_seed(0)
     iso = torch.randn(20000, 16, generator=g)
     assert 15 < effective_rank(iso) <= 16
@@ -78,8 +79,8 @@ def test_killed_and_resumed_run_ends_with_identical_weights(synthetic_imagenet, 
     resumed = run_pretraining(tmp_path / 'killed', synthetic_imagenet, *common, args=['--resume'])
     assert 'resumed epoch: 2, iter: 9' in resumed.stdout + resumed.stderr  # 4 steps an epoch
     elapsed = time.perf_counter() - start
-    straight = torch.load(tmp_path / 'straight' / 'iter_16.pth', weights_only=True)['state_dict']
-    again = torch.load(tmp_path / 'killed' / 'iter_16.pth', weights_only=True)['state_dict']
+    straight, again = (load_from_local_safely(str(tmp_path / run / 'iter_16.pth'))['state_dict']
+                       for run in ('straight', 'killed'))
     assert straight.keys() == again.keys()
     for name in straight:
         assert torch.equal(straight[name], again[name]), name
@@ -100,7 +101,8 @@ def test_two_gloo_ranks_finish_with_identical_weights(synthetic_imagenet, tmp_pa
     a = torch.load(tmp_path / 'rank0.pth', weights_only=True)
     b = torch.load(tmp_path / 'rank1.pth', weights_only=True)
     assert all(torch.equal(a[k], b[k]) for k in a)
-    assert not torch.equal(a['target_encoder.norm.weight'], torch.ones_like(a['target_encoder.norm.weight']))
+    norm = a['target_encoder.norm.weight']
+    assert not torch.equal(norm, torch.ones_like(norm))
 
 
 @pytest.mark.slow
@@ -110,7 +112,7 @@ def test_non_finite_loss_stops_the_run_and_keeps_the_last_checkpoint(synthetic_i
         config=config_with_hooks(tmp_path, "dict(type='PoisonAtIterHook', at=5)"))
     assert proc.returncode != 0
     assert 'non-finite loss' in proc.stderr and 'holds finite weights' in proc.stderr
-    state = torch.load(tmp_path / 'iter_3.pth', weights_only=True)['state_dict']
+    state = load_from_local_safely(str(tmp_path / 'iter_3.pth'))['state_dict']
     assert all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point())
     assert not os.path.exists(tmp_path / 'iter_6.pth')
 
@@ -133,8 +135,8 @@ def _finite(path) -> bool:
 
 @pytest.mark.slow
 def test_weights_made_non_finite_by_a_step_are_never_saved(synthetic_imagenet, tmp_path):
-    # lr 1e6: AdamW's decay multiplies the weights by 1 - lr * wd each step until they overflow while
-    # the loss of the step before is still finite.
+    # lr 1e6: AdamW's decay multiplies the weights by 1 - lr * wd each step until they overflow
+    # while the loss of the step before is still finite.
     proc = run_pretraining(tmp_path, synthetic_imagenet, 'optim_wrapper.optimizer.lr=1e6',
                            'default_hooks.checkpoint.interval=1',
                            'default_hooks.checkpoint.max_keep_ckpts=-1', check=False)
@@ -167,5 +169,6 @@ def test_a_resume_that_changes_the_batch_or_the_model_is_refused(synthetic_image
                              args=['--resume', '--resume-changed'],
                              env=dict(OMP_NUM_THREADS=str(threads)))
     out = anyway.stdout + anyway.stderr
-    assert 'resuming with a changed run (batch size per process: 16 in the checkpoint, 8 now)' in out
+    assert ('resuming with a changed run (batch size per process: 16 in the checkpoint, 8 now)'
+            in out)
     assert f'this run has {threads}: CPU results now differ' in out

@@ -1,8 +1,8 @@
 # What the classification transfer datasets share (SPEC section 4b): training with RandomResizedCrop
-# 224 (default scale, bicubic) and horizontal flip, testing with resize 256 (bicubic) and centre crop
-# 224; the probe normalises with ImageNet's mean and std. A dataset's config (imagenet_cls.py, ...)
-# sets its type, root, splits and classes; a protocol's config names the task in report.task. The
-# reported split is the dataset's test split: no config selects anything on it.
+# 224 (default scale, bicubic) and horizontal flip, testing with resize 256 (bicubic) and centre
+# crop 224; the probe normalises with ImageNet's mean and std. A dataset's config (imagenet_cls.py,
+# ...) sets its type, root, splits and classes; a protocol's config names the task in report.task.
+# The reported split is the dataset's test split: no config selects anything on it.
 train_pipeline = [
     dict(type='LoadRGBImage'),
     dict(type='RandomResizedCrop', size=224, scale=(0.08, 1.0), interpolation='bicubic'),

@@ -1,5 +1,5 @@
-# COCO 2017 instances with large-scale jitter (ViTDet): scale 0.1-2.0 of 1024, 1024x1024 crops, flip;
-# batches padded to 1024x1024.
+# COCO 2017 instances with large-scale jitter (ViTDet): scale 0.1-2.0 of 1024, 1024x1024 crops,
+# flip; batches padded to 1024x1024.
 _base_ = './coco_instance_1024.py'
 
 image_size = (1024, 1024)

@@ -1,4 +1,5 @@
-# CPU smoke runs of the classification transfer: the ImageNet layout of the synthetic image folder of
+# CPU smoke runs of the classification transfer: the ImageNet layout of the synthetic image
+# folder of
 #   python tools/make_synthetic_data.py imagenet data/synthetic_imagenet
 # (class k shows shapes of kind k), root from SYNTH_IMAGENET_ROOT, at the tiny encoder's 192x192
 # (resize 219 and centre crop 192 for testing, the 256/224 ratio of the recipe), in this process.

@@ -2,10 +2,10 @@
 # RandomResizedCrop(224, scale 0.3-1.0) only; batch 2048 = 8 GPUs x 256; AdamW, lr 1e-4 -> 1e-3 over
 # 15 epochs then cosine to 1e-6, weight decay 0.04 -> 0.4 (cosine-shaped), none on biases and 1-D
 # parameters; EMA momentum 0.996 -> 1.0 per iteration; bf16 autocast on GPU; 600 epochs.
-# compile_blocks: the blocks' token-wise layers run through torch.compile (x1.15 steps/s for ViT-B/16
-# at batch 256 on an H200, tools/benchmark_pretrain.py); the first steps wait for compilation.
-# The data root comes from IMAGENET_ROOT (default data/imagenet): <root>/train/<class>/<image>
-# (and <root>/val/<class>/<image> for the kNN monitor).
+# compile_blocks: the blocks' token-wise layers run through torch.compile (x1.15 steps/s for
+# ViT-B/16 at batch 256 on an H200, tools/benchmark_pretrain.py); the first steps wait for
+# compilation. The data root comes from IMAGENET_ROOT (default data/imagenet):
+# <root>/train/<class>/<image> (and <root>/val/<class>/<image> for the kNN monitor).
 _base_ = '../default_runtime.py'
 custom_imports = dict(imports=['engine.checkpoint', 'pretrain', 'transfer'])
 

@@ -1,3 +1,2 @@
-# DSeq-JEPA pretraining of the suite's tiny encoder: the I-JEPA setting with DSeq-JEPA's model.
-_base_ = './ijepa_vittiny_synthclevr.py'
-model = dict(type='DSeqJEPA', num_regions=5, min_area=0.15, curriculum='per_step')
+# Alias of configs/pretrain/dseq_vittiny_synthclevr.py, kept at this old path.
+_base_ = '../dseq_vittiny_synthclevr.py'

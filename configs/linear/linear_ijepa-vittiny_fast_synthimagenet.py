@@ -1,6 +1,6 @@
 # CPU smoke run of the fast linear probe (../_base_/schedules/linear_fast_grid.py) on
-# linear_ijepa_vittiny_synthimagenet.py's encoder and images, in one process.
-_base_ = ['./linear_ijepa_vittiny_synthimagenet.py', '../_base_/schedules/linear_fast_grid.py']
+# linear_ijepa-vittiny_7e_synthimagenet.py's encoder and images, in one process.
+_base_ = ['./linear_ijepa-vittiny_7e_synthimagenet.py', '../_base_/schedules/linear_fast_grid.py']
 # a quarter of each class held out (5 or 6 of the 21 or 22 images of 64)
 _heldout = dict(type='ClassBalancedSubset', fraction=0.25, seed=0,
                 dataset=dict(_base_.train_dataloader.dataset, pipeline=_base_.test_pipeline))

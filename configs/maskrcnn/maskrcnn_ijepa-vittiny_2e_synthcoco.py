@@ -2,7 +2,7 @@
 # blocks, 96 wide, 3 heads; windows with padding, random init unless init_cfg.checkpoint is given)
 # on the synthetic COCO of
 #   python tools/make_synthetic_data.py coco data/synthetic_coco
-_base_ = '../maskrcnn_ijepa_vitb.py'
+_base_ = './maskrcnn_ijepa-vitb16_25e_coco.py'
 
 data_root = '{{$SYNTH_COCO_ROOT:data/synthetic_coco}}' + '/'
 metainfo = dict(classes=('square', 'disc', 'triangle'))

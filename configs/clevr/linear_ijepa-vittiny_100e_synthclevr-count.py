@@ -3,7 +3,7 @@
 # CLEVR_v1.0 tree of
 #   python tools/make_synthetic_data.py clevr data/synthetic_clevr --num-train 120 --num-val 40
 # with train/val splits of 80/12 scenes and the two patch-token readouts (no CLS token).
-_base_ = '../clevr_count_ijepa_vitb.py'
+_base_ = './linear_ijepa-vitb16_100e_clevr-count.py'
 
 data_root = '{{$SYNTH_CLEVR_ROOT:data/synthetic_clevr}}'
 _dataset = dict(data_root=data_root, img_size=192, num_train=80, num_val=12)

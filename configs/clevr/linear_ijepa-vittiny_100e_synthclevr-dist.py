@@ -1,3 +1,3 @@
 # The CLEVR Dist smoke probe (closest object's depth bin, 6 classes) for an I-JEPA encoder.
-_base_ = './clevr_count_ijepa_vittiny_synthclevr.py'
+_base_ = './linear_ijepa-vittiny_100e_synthclevr-count.py'
 task = 'dist'

@@ -2,7 +2,7 @@
 # blocks, 96 wide, 3 heads; global attention, random init unless init_cfg.checkpoint is given),
 # 128x128 crops and narrow heads, on the synthetic ADE20K of
 #   python tools/make_synthetic_data.py ade20k data/synthetic_ade
-_base_ = '../upernet_ijepa_vitb_ade20k.py'
+_base_ = './upernet_ijepa-vitb16_160k_ade20k.py'
 
 data_root = '{{$SYNTH_ADE_ROOT:data/synthetic_ade}}' + '/'
 crop_size = (128, 128)

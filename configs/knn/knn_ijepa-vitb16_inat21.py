@@ -1,0 +1,13 @@
+# iNat21 kNN (SPEC section 4b) on the frozen I-JEPA ViT-B/16 target encoder: the 100,000 val images
+# (10,000 classes) against a bank of the 500,000 train_mini images (test pipeline: resize 256,
+# centre crop 224); readouts concat4 (reported) and avg.
+#   python tools/test.py configs/knn/knn_ijepa-vitb16_inat21.py \
+#       --cfg-options model.backbone.init_cfg.checkpoint=PATH
+_base_ = ['../_base_/models/knn_vitb.py', '../_base_/datasets/inat21_cls.py']
+model = dict(num_classes=_base_.num_classes)
+# the bank: the training split through the test pipeline; nothing trains on it
+test_cfg = dict(bank_dataloader=dict(_base_.test_dataloader, dataset=dict(
+    _base_.train_dataloader.dataset, pipeline=_base_.test_pipeline)))
+train_dataloader = None
+report = dict(task='iNat21 kNN', protocol='top-1 concat4',
+              selection='no training, k and T fixed')

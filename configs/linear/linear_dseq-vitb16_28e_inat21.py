@@ -1,0 +1,7 @@
+# iNaturalist 2021 (trained on train_mini, tested on val): linear probe on the frozen DSeq-JEPA
+# ViT-B/16 target encoder, linear_ijepa-vitb16_28e_inat21.py with DSeq-JEPA's encoder. The authors
+# read the patch tokens (concat4, the reported head; avg) even for DSeq-JEPA; its CLS token is
+# probed beside them.
+_base_ = './linear_ijepa-vitb16_28e_inat21.py'
+pretrain_method = 'dseq'
+model = dict(backbone=_base_.pretrained[pretrain_method], readouts=('concat4', 'avg', 'cls'))

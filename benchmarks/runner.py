@@ -2,19 +2,18 @@
 
 One run of ``tools/train.py``'s Runner on a pretraining config (its hooks, logging and data loader,
 reading real JPEG photographs from a temporary folder) in which a timing hook, after every block of
-``steps`` timed iterations, runs the bare step (:func:`benchmarks.step_timing.make_step`) of a model built
-from the same config over the same batches, drawn beforehand from a loader built from the same
+``steps`` timed iterations, runs the bare step (:func:`benchmarks.step_timing.make_step`) of a model
+built from the same config over the same batches, drawn beforehand from a loader built from the same
 ``train_dataloader``, on the device. Runner and bare step thus alternate under the same machine
 load. The report gives both in ms per iteration, the Runner's overhead in ms and as a ratio, and how
 much of a Runner iteration passed before its step began (waiting for the data loader, the hooks'
 ``before_train_iter``); on CPU also the Runner's logging and other iterations apart. It counts the
-times the host waits for the device in ``log_interval + 1`` more iterations after the timed ones, for
-logging and other iterations apart, and in the bare step: on a GPU the synchronisations that
+times the host waits for the device in ``log_interval + 1`` more iterations after the timed ones,
+for logging and other iterations apart, and in the bare step: on a GPU the synchronisations that
 ``torch.cuda.set_sync_debug_mode('warn')`` reports, on CPU the reads of device values that would
 wait on one (:class:`benchmarks.host_reads.HostReadCounter`), each from the iteration's last
 before-hook to its last after-hook (the data preprocessor, the step and every after-hook).
-Checkpoints are not written during the benchmark and the kNN monitor is left out.
-"""
+Checkpoints are not written during the benchmark and the kNN monitor is left out."""
 import os
 import os.path as osp
 import statistics
@@ -30,7 +29,7 @@ from mmengine.registry import MODELS
 from mmengine.runner import Runner
 
 from engine.visualization import apply_logging_switches
-from pretrain.runtime import PretrainRuntimeInfoHook
+from pretrain.hooks import PretrainRuntimeInfoHook
 from benchmarks.data import make_photos
 from benchmarks.devices import describe_device, sync
 from benchmarks.host_reads import HostReadCounter
@@ -39,7 +38,7 @@ from benchmarks.step_timing import make_step
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 #: the default config: ViT-B/16 (the configs' step) on a GPU, the tiny suite encoder on CPU
 CONFIGS = {'cuda': osp.join(ROOT, 'configs', 'pretrain', 'ijepa_vitb16_in1k.py'),
-           'cpu': osp.join(ROOT, 'configs', 'pretrain', 'smoke', 'ijepa_vittiny_synthclevr.py')}
+           'cpu': osp.join(ROOT, 'configs', 'pretrain', 'ijepa_vittiny_synthclevr.py')}
 UNIQUE_PHOTOS = 256  # distinct JPEGs written; the folder holds links to them up to the count needed
 
 
@@ -48,7 +47,8 @@ def photo_folder(root: str, count: int, unique: int = UNIQUE_PHOTOS, seed: int =
     :func:`benchmarks.data.make_photos`, the rest hard links to them (one epoch of a long run
     without writing every file)."""
     make_photos(root, min(count, unique), seed)
-    files = sorted(osp.join(d, f) for d, _, names in os.walk(osp.join(root, 'train')) for f in names)
+    files = sorted(osp.join(d, f)
+                   for d, _, names in os.walk(osp.join(root, 'train')) for f in names)
     for i in range(len(files), count):
         source = files[i % len(files)]
         os.link(source, osp.join(osp.dirname(source), f'link{i:07d}.JPEG'))
@@ -136,10 +136,12 @@ class AlternatingTimer(Hook):
 
     priority = 'LOWEST'
 
-    def __init__(self, bare: Callable[[int, tuple], None], batches: List[tuple], device: torch.device,
-                 warmup: int, steps: int, repeats: int, count_iters: int) -> None:
+    def __init__(self, bare: Callable[[int, tuple], None], batches: List[tuple],
+                 device: torch.device, warmup: int, steps: int, repeats: int,
+                 count_iters: int) -> None:
         self.bare, self.batches, self.device = bare, batches, device
-        self.warmup, self.steps, self.repeats, self.count_iters = warmup, steps, repeats, count_iters
+        self.warmup, self.steps, self.repeats = warmup, steps, repeats
+        self.count_iters = count_iters
         self.runner_blocks: List[float] = []  # seconds per iteration, each block
         self.bare_blocks: List[float] = []
         self.iteration: Dict[int, float] = {}  # host seconds of each timed iteration
@@ -221,9 +223,9 @@ def benchmark_runner(config: Optional[str], batch: int, steps: int, repeats: int
         photo_folder(data_root, batch * iterations)  # one epoch
         cfg = runner_config(config, data_root, osp.join(tmp, 'work'), batch, workers, iterations,
                             log_interval)
-        print(f'{osp.relpath(config, ROOT)}: batch {batch}, {workers} data workers, a log line every '
-              f'{log_interval} iterations, {describe_device(device)}; {batch * iterations} '
-              f'JPEG photos written in {time.perf_counter() - start:.1f} s')
+        print(f'{osp.relpath(config, ROOT)}: batch {batch}, {workers} data workers, '
+              f'a log line every {log_interval} iterations, {describe_device(device)}; '
+              f'{batch * iterations} JPEG photos written in {time.perf_counter() - start:.1f} s')
         runner = Runner.from_cfg(cfg)  # as tools/train.py builds it
         torch.manual_seed(cfg.randomness.seed)
         bare_model = MODELS.build(cfg.model).to(device)  # the same class and arguments

@@ -7,7 +7,8 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
 def repaint_outside(images, image: int, visible, patch: int = 8) -> None:
-    """Overwrite, in place, every patch of ``images[image]`` whose raster index is not in ``visible``."""
+    """Overwrite, in place, every patch of ``images[image]`` whose raster index is not in
+    ``visible``."""
     import torch
     cols = images.shape[-1] // patch
     for index in set(range(cols * (images.shape[-2] // patch))) - set(visible):
@@ -39,7 +40,18 @@ def run_tool(tool: str, *args: str, env: dict) -> str:
 
 
 #: the pretraining smoke config that run_pretraining and config_with_hooks start from
-PRETRAIN_SMOKE = osp.join(ROOT, 'configs', 'pretrain', 'smoke', 'ijepa_vitmicro8_10e_synthimagenet.py')
+PRETRAIN_SMOKE = osp.join(ROOT, 'configs', 'pretrain', 'ijepa_vitmicro8_10e_synthimagenet.py')
+#: the folders of configs/ that hold only one-line aliases, each keeping an old path working
+CONFIG_ALIAS_FOLDERS = ('configs', 'configs/smoke', 'configs/pretrain/smoke')
+
+
+def config_files() -> list:
+    """Every config file under configs/ once: the aliases at old paths left out."""
+    import glob
+    paths = glob.glob(osp.join(ROOT, 'configs', '**', '*.py'), recursive=True)
+    return sorted(p for p in paths
+                  if osp.relpath(osp.dirname(p), ROOT).replace(osp.sep, '/') not in
+                  CONFIG_ALIAS_FOLDERS)
 
 
 def run_pretraining(work_dir, data_root, *options, config=PRETRAIN_SMOKE, args=(), launcher=None,

@@ -21,6 +21,7 @@ from collections import Counter
 from typing import Dict, List, Sequence, Tuple, Union
 
 import numpy as np
+from mmengine.config import ConfigDict
 from mmengine.dataset import BaseDataset
 from mmengine.registry import DATASETS
 
@@ -210,14 +211,14 @@ class ClassificationDataset(BaseDataset):
 
     Args:
         data_root: the folder holding the dataset (see the subclass's layout).
-        split: one of the subclass's ``SPLITS``.
+        split: one of the subclass's ``SPLITS``, the training split first.
         pipeline: the transforms applied to each sample.
         **kwargs: the other arguments of mmengine's ``BaseDataset`` (``lazy_init``, ``indices``,
             ``test_mode``, ...).
     """
 
     NAME = ''  # the dataset's name in errors
-    SPLITS: Tuple[str, ...] = ()
+    SPLITS: Tuple[str, ...] = ()  # the training split first
     LAYOUT = ''  # the expected layout under data_root
     ROOT_ENV = ''  # the environment variable the configs read the real data_root from
     ROOT_HOLDS = ''  # what data_root holds, in words
@@ -413,3 +414,15 @@ class ClassBalancedSubset:
 
     def get_data_info(self, index: int) -> dict:
         return self.dataset.get_data_info(self.indices[index])
+
+
+def training_split(dataloader: dict) -> dict:
+    """``dataloader`` (a config) reading its dataset's training split, through its own pipeline:
+    the test dataloader's config gives kNN's bank, the training images as the test sees them."""
+    dataset = dataloader['dataset']
+    cls = DATASETS.get(dataset['type']) if isinstance(dataset.get('type'), str) else None
+    if cls is None or not issubclass(cls, ClassificationDataset):
+        raise ValueError(f'the training split of {dataset.get("type")!r} is not known (a '
+                         'ClassificationDataset names it first in SPLITS): give the bank '
+                         'dataloader in the config')
+    return ConfigDict(dataloader, dataset=dict(dataset, split=cls.SPLITS[0]))

@@ -14,6 +14,7 @@ reports, per readout, the test top-1 of the head of a grid best on that held-out
 from typing import Dict, List, Optional, Tuple, Union
 
 import torch
+from mmengine.config import ConfigDict
 from mmengine.logging import MMLogger
 from mmengine.registry import LOOPS
 from mmengine.runner import EpochBasedTrainLoop, TestLoop, ValLoop
@@ -137,24 +138,40 @@ class FeatureCacheValLoop(_FeatureCacheEvalLoop, ValLoop):
     """ValLoop over features encoded at the first validation."""
 
 
+def heldout_part(train_dataloader: Optional[dict], test_dataloader: dict) -> dict:
+    """The held-out part of a training set whose rest the probe trained on: the training
+    dataloader's ``ClassBalancedSubset`` (``part='rest'``) as ``part='subset'``, loaded as the
+    test split is (``test_dataloader``'s config)."""
+    dataset = (train_dataloader or {}).get('dataset') or {}
+    if dataset.get('type') != 'ClassBalancedSubset' or dataset.get('part') != 'rest':
+        raise ValueError("select_on_heldout needs train_dataloader.dataset = dict("
+                         "type='ClassBalancedSubset', part='rest', ...) (the probe trains on the "
+                         f"rest of a held-out slice); got {dict(dataset)}")
+    return ConfigDict(test_dataloader, dataset=dict(dataset, part='subset'))
+
+
 @LOOPS.register_module()
 class FeatureCacheTestLoop(_FeatureCacheEvalLoop, TestLoop):
     """TestLoop over features encoded once.
 
     With ``selection_dataloader`` (a held-out part of the training set, e.g. a
     ``ClassBalancedSubset`` with ``part='subset'`` of the training set the probe was trained on the
-    ``'rest'`` of), every head is first scored on its features; per readout the best head's test
-    top-1 is reported as ``top1_<readout>``, with its ``lr_scale_<readout>``,
+    ``'rest'`` of; ``select_on_heldout=True`` derives it from the training dataloader, see
+    :func:`heldout_part`), every head is first scored on its features; per readout the best
+    head's test top-1 is reported as ``top1_<readout>``, with its ``lr_scale_<readout>``,
     ``weight_decay_<readout>`` (a grid head's) and ``heldout_top1_<readout>``. The choice is made
     before the test split is encoded and from the held-out split alone, and it needs no state in
     the checkpoint.
     """
 
     def __init__(self, runner, dataloader, evaluator, batch_size: int = 1024,
-                 feature_dtype: str = 'float32', selection_dataloader=None, **kwargs) -> None:
+                 feature_dtype: str = 'float32', selection_dataloader=None,
+                 select_on_heldout: bool = False, **kwargs) -> None:
         super().__init__(runner, dataloader, evaluator, batch_size=batch_size,
                          feature_dtype=feature_dtype, **kwargs)
         self.selection: Optional[FeatureCache] = None
+        if select_on_heldout:
+            selection_dataloader = heldout_part(runner.cfg.get('train_dataloader'), dataloader)
         if selection_dataloader is not None:
             if not any(isinstance(m, ProbeAccuracy) for m in self.evaluator.metrics):
                 raise TypeError('FeatureCacheTestLoop with a selection_dataloader reports through '

@@ -29,6 +29,7 @@ from torch.utils.data import DataLoader
 
 from engine.model import unwrap_model
 
+from .classification import training_split
 from .features import check_readouts, encode_dataset, probe_features
 
 __all__ = ['KNNBank', 'knn_classify', 'KNNClassifier', 'KNNTestLoop', 'KNNMonitorHook',
@@ -90,7 +91,8 @@ class KNNClassifier(BaseModel):
         backbone: a :class:`~backbones.mm_backbone.JEPAViT` config (its ``init_cfg`` loads the
             pretrained target encoder); frozen and kept in eval mode.
         num_classes: classes of the task.
-        readouts: any of :data:`~transfer.features.READOUTS`; ``'cls'`` needs ``use_cls_token=True``.
+        readouts: any of :data:`~transfer.features.READOUTS`; ``'cls'`` needs
+            ``use_cls_token=True``.
         k: neighbours that vote.
         temperature: the vote of a neighbour at cosine similarity s is ``exp(s / temperature)``.
     """
@@ -150,12 +152,17 @@ class KNNTestLoop(TestLoop):
     its shard, gathered so that every process holds all of it, then tests shard by shard.
 
     Args:
-        bank_dataloader: the bank's dataloader (config): the training split with the test
-            pipeline, or a ``ClassBalancedSubset`` of it; unshuffled ``DefaultSampler``.
+        bank_dataloader: the bank's dataloader (config), unshuffled; by default the test
+            dataloader on its dataset's training split (:func:`training_split`: the training
+            images through the test pipeline), else e.g. a ``ClassBalancedSubset`` of that split.
     """
 
     def __init__(self, runner, dataloader: Union[DataLoader, dict], evaluator,
-                 bank_dataloader: Union[DataLoader, dict], fp16: bool = False) -> None:
+                 bank_dataloader: Union[DataLoader, dict, None] = None, fp16: bool = False) -> None:
+        if bank_dataloader is None and isinstance(dataloader, DataLoader):
+            raise ValueError('KNNTestLoop derives its bank from the test dataloader\'s config; '
+                             'with a built dataloader, give bank_dataloader')
+        bank_dataloader = training_split(dataloader) if bank_dataloader is None else bank_dataloader
         super().__init__(runner, dataloader, evaluator, fp16)
         self.bank_dataloader = _build_dataloader(runner, bank_dataloader)
 

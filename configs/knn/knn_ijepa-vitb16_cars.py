@@ -5,9 +5,6 @@
 #       --cfg-options model.backbone.init_cfg.checkpoint=PATH
 _base_ = ['../_base_/models/knn_vitb.py', '../_base_/datasets/cars_cls.py']
 model = dict(num_classes=_base_.num_classes)
-# the bank: the training split through the test pipeline; nothing trains on it
-test_cfg = dict(bank_dataloader=dict(_base_.test_dataloader, dataset=dict(
-    _base_.train_dataloader.dataset, pipeline=_base_.test_pipeline)))
-train_dataloader = None
+train_dataloader = None  # nothing trains; the bank is the training split
 report = dict(task='Stanford Cars kNN', protocol='top-1 concat4',
               selection='no training, k and T fixed')

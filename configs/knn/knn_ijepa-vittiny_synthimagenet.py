@@ -8,10 +8,7 @@ model = dict(
     num_classes=_base_.num_classes,
     backbone=dict(embed_dim=96, depth=6, num_heads=3, img_size=192,
                   init_cfg=dict(checkpoint=None)))
-# the bank: the training split through the test pipeline; nothing trains on it
-test_cfg = dict(bank_dataloader=dict(_base_.test_dataloader, dataset=dict(
-    _base_.train_dataloader.dataset, pipeline=_base_.test_pipeline)))
-train_dataloader = None
+train_dataloader = None  # nothing trains; the bank is the training split
 report = dict(task='synthetic ImageNet kNN', protocol='top-1 concat4',
               selection='no training, k and T fixed')
 env_cfg = dict(dist_cfg=dict(backend='gloo'))

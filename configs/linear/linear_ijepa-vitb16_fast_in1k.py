@@ -6,14 +6,12 @@
 #   python tools/test.py configs/linear/linear_ijepa-vitb16_fast_in1k.py \
 #       work_dirs/linear_ijepa-vitb16_fast_in1k/epoch_28.pth
 _base_ = ['./linear_ijepa-vitb16_28e_in1k.py', '../_base_/schedules/linear_fast_grid.py']
-# ImageNet: 2% of each class (26 of about 1,300), 25,600 held-out images
-_heldout = dict(type='ClassBalancedSubset', fraction=0.02, seed=0,
-                dataset=dict(_base_.train_dataloader.dataset, pipeline=_base_.test_pipeline))
+# held out: 2% of each class (26 of about 1,300), 25,600 images; the heads train on the rest
+train_dataloader = dict(dataset=dict(
+    _delete_=True, type='ClassBalancedSubset', part='rest', fraction=0.02, seed=0,
+    dataset=dict(_base_.train_dataloader.dataset, pipeline=_base_.test_pipeline)))
 model = dict(head_grid=_base_.fast_probe.head_grid)
 train_cfg = _base_.fast_probe.train_cfg
-train_dataloader = dict(dataset=dict(_heldout, part='rest', _delete_=True))
-test_cfg = dict(_base_.fast_probe.test_cfg,
-                selection_dataloader=dict(_base_.test_dataloader,
-                                          dataset=dict(_heldout, part='subset')))
+test_cfg = _base_.fast_probe.test_cfg
 report = dict(task='ImageNet-1k linear (fast)',
               selection='head (lr, wd) best on a held-out slice of train')

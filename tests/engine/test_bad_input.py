@@ -25,9 +25,11 @@ from transfer import ClevrDataset
 from transfer.coco import CocoInstanceDataset  # registers the loading transforms too
 
 ADE_BASE = os.path.join(ROOT, 'configs', '_base_', 'datasets', 'ade20k_512.py')
-TRANSFER_CONFIGS = ('maskrcnn_dseq_vitb.py', 'maskrcnn_dseq_vitb_vitdet_lsj100e.py',
-                    'upernet_dseq_vitb_ade20k.py', 'smoke/maskrcnn_dseq_vittiny_synthcoco.py',
-                    'smoke/upernet_dseq_vittiny_synthade.py')
+TRANSFER_CONFIGS = ('maskrcnn/maskrcnn_dseq-vitb16_25e_coco.py',
+                    'maskrcnn/maskrcnn-vitdet_dseq-vitb16_lsj-100e_coco.py',
+                    'upernet/upernet_dseq-vitb16_160k_ade20k.py',
+                    'maskrcnn/maskrcnn_dseq-vittiny_2e_synthcoco.py',
+                    'upernet/upernet_dseq-vittiny_40iter_synthade.py')
 
 
 def png_chunk(kind: bytes, data: bytes) -> bytes:
@@ -219,10 +221,14 @@ def ade_annotation(ade: str) -> str:
 
 
 def load_ade_annotation(path: str) -> dict:
-    """The ADE20K base config's train-pipeline annotation loader, applied to ``path``."""
+    """The ADE20K base config's train-pipeline annotation loader, applied to ``path`` (built in
+    mmseg's scope, whatever scope a runner of an earlier test left current)."""
+    from mmengine.registry import DefaultScope
     from mmseg.registry import TRANSFORMS
     (step,) = [t for t in Config.fromfile(ADE_BASE).train_pipeline if 'Annotations' in t['type']]
-    return TRANSFORMS.build(step)(dict(seg_map_path=path, reduce_zero_label=True, seg_fields=[]))
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        loader = TRANSFORMS.build(step)
+    return loader(dict(seg_map_path=path, reduce_zero_label=True, seg_fields=[]))
 
 
 def test_ade_labels_load_as_mmseg_loads_them(ade):

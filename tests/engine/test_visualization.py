@@ -1,5 +1,4 @@
 """The TensorBoard switch: one config value adds mmengine's TensorBoard backend to any config."""
-import glob
 import os.path as osp
 
 import pytest
@@ -8,9 +7,9 @@ from mmengine.visualization import Visualizer
 
 from engine.visualization import apply_logging_switches
 
-from tests.helpers import ROOT
-CONFIGS = sorted(p for p in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'), recursive=True)
-                 if '_base_' not in p and f'{osp.sep}suite{osp.sep}' not in p)
+from tests.helpers import ROOT, config_files
+CONFIGS = [p for p in config_files()
+           if '_base_' not in p and f'{osp.sep}suite{osp.sep}' not in p]
 
 
 def _backends(cfg: Config):

@@ -1,6 +1,7 @@
-"""The paper's patch clusters (figures/patch_clusters.py, tools/visualize_clusters.py) against planted
-partitions and a brute-force normalised Laplacian, on checkpoints written here (no training); the
-training curves (figures/curves.py, tools/plot_curves.py) from fabricated mmengine logs."""
+"""The paper's patch clusters (figures/patch_clusters.py, tools/visualize_clusters.py) against
+planted partitions and a brute-force normalised Laplacian, on checkpoints written here (no
+training); the training curves (figures/curves.py, tools/plot_curves.py) from fabricated mmengine
+logs."""
 import json
 import os.path as osp
 import runpy
@@ -20,12 +21,13 @@ from figures.patch_clusters import (HEADER, cluster_blocks, clusters_at, overlay
                                   spectral_clusters, spectral_embedding)
 from figures.regions import PANEL, TITLE
 
-SMOKE = {m: osp.join(ROOT, 'configs', 'pretrain', 'smoke', f'{m}_vittiny_synthclevr.py')
+SMOKE = {m: osp.join(ROOT, 'configs', 'pretrain', f'{m}_vittiny_synthclevr.py')
          for m in ('ijepa', 'dseq')}
 
 
 def planted(sizes, dim=32, noise=0.05, seed=0):
-    """Tokens drawn around orthonormal directions, one per group, in shuffled order; and the groups."""
+    """Tokens drawn around orthonormal directions, one per group, in shuffled order; and the
+    groups."""
     rng = np.random.default_rng(seed)
     directions = np.linalg.qr(rng.standard_normal((dim, len(sizes))))[0].T
     truth = rng.permutation(np.repeat(np.arange(len(sizes)), sizes))
@@ -75,7 +77,8 @@ def test_spectral_embedding_is_the_normalised_laplacians_lowest_eigenvectors(noi
 
 def test_spectral_clusters_are_seeded_and_check_k():
     tokens, _ = planted((10,) * 6, noise=0.8, seed=4)
-    assert np.array_equal(spectral_clusters(tokens, 6, seed=1), spectral_clusters(tokens, 6, seed=1))
+    assert np.array_equal(spectral_clusters(tokens, 6, seed=1),
+                          spectral_clusters(tokens, 6, seed=1))
     for k in (1, len(tokens) + 1):
         with pytest.raises(ValueError, match='k must be between 2'):
             spectral_clusters(tokens, k)
@@ -144,7 +147,8 @@ def test_clusters_are_those_of_the_target_encoders_raw_block_outputs(runs):
         for c, b in enumerate(found.blocks):
             raw = outputs[b][i, encoder.num_prefix_tokens:]  # the patches, no final LayerNorm
             expected = spectral_clusters(raw.double().numpy(), 5)
-            np.testing.assert_array_equal(found.labels[i, c], expected, err_msg=f'image {i} block {b}')
+            np.testing.assert_array_equal(found.labels[i, c], expected,
+                                          err_msg=f'image {i} block {b}')
             assert set(found.labels[i, c]) <= set(range(5))
 
 

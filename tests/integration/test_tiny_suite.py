@@ -1,5 +1,5 @@
-"""tools/run_suite.py on a shortened tiny preset: every stage for real, then a rerun that skips them,
-and tools/visualize_regions.py on the DSeq-JEPA checkpoints it wrote."""
+"""tools/run_suite.py on a shortened tiny preset: every stage for real, then a rerun that skips
+them, and tools/visualize_regions.py on the DSeq-JEPA checkpoints it wrote."""
 import json
 import os
 import os.path as osp
@@ -29,8 +29,8 @@ transfer = [dict(name='clevr_count', random='dseq', test=True,
                  options=['train_dataloader.dataset.num_train=40',
                           'val_dataloader.dataset.num_val=6', 'train_cfg.max_epochs=4',
                           'train_cfg.val_interval=4'],
-                 configs=dict(ijepa='configs/smoke/clevr_count_ijepa_vittiny_synthclevr.py',
-                              dseq='configs/smoke/clevr_count_dseq_vittiny_synthclevr.py'))]
+                 configs=dict(ijepa='configs/clevr/linear_ijepa-vittiny_100e_synthclevr-count.py',
+                              dseq='configs/clevr/linear_dseq-vittiny_100e_synthclevr-count.py'))]
 regions = dict(method='dseq', images=['{tmp}/clevr/CLEVR_v1.0/images/val/CLEVR_val_000000.png'])
 clusters = dict(images=regions['images'], k=5)
 """)
@@ -94,7 +94,8 @@ def test_region_pictures_of_every_checkpoint(suite):
     out = tmp / 'work' / 'regions'
     cfg = Config.fromfile(str(preset))
     options = dict(option.split('=') for option in cfg.pretrain_options)
-    epochs, batch = int(options['train_cfg.max_epochs']), int(options['train_dataloader.batch_size'])
+    epochs = int(options['train_cfg.max_epochs'])
+    batch = int(options['train_dataloader.batch_size'])
     steps = epochs * (cfg.synthetic.clevr.num_train // batch)  # a checkpoint after each step
     from figures.regions import PANEL, TITLE
     with Image.open(out / 'CLEVR_val_000000.png') as im:
@@ -115,9 +116,10 @@ def test_cluster_pictures_and_curves_of_both_methods_on_the_page(suite):
     from figures.patch_clusters import HEADER, cluster_blocks
     from figures.regions import PANEL, TITLE
     checkpoints = len([f for f in os.listdir(work / 'pretrain_dseq') if f.endswith('.pth')])
-    depth = Config.fromfile(str(work / 'pretrain_dseq' / 'dseq_vittiny_synthclevr.py')).model.encoder.depth
-    with Image.open(work / 'clusters' / 'clusters_CLEVR_val_000000.png') as im:  # methods side by side
-        assert im.size == (2 * len(cluster_blocks(depth)) * PANEL,
+    depth = Config.fromfile(
+        str(work / 'pretrain_dseq' / 'dseq_vittiny_synthclevr.py')).model.encoder.depth
+    with Image.open(work / 'clusters' / 'clusters_CLEVR_val_000000.png') as im:
+        assert im.size == (2 * len(cluster_blocks(depth)) * PANEL,  # methods side by side
                            HEADER + checkpoints * (PANEL + TITLE))
     with Image.open(work / 'curves' / 'curves.png') as im:  # loss, target rank and lr (no monitor)
         assert im.size == (3 * 450, 360)
@@ -136,9 +138,10 @@ def test_the_vitb16_preset_runs_the_paper_configs_through_the_dist_scripts(tmp_p
     assert commands[0] == (f'bash tools/dist_pretrain.sh configs/pretrain/ijepa_vitb16_in1k.py 8 '
                            f'--work-dir {tmp_path}/pretrain_ijepa')
     checkpoint = f'model.backbone.init_cfg.checkpoint={tmp_path}/pretrain_dseq/<last checkpoint>'
-    assert (f'bash tools/dist_train.sh configs/maskrcnn_dseq_vitb.py 8 --work-dir '
-            f'{tmp_path}/coco_dseq --cfg-options {checkpoint}') in commands
-    assert any(c.startswith('bash tools/dist_train.sh configs/upernet_ijepa_vitb_ade20k.py 8')
+    assert (f'bash tools/dist_train.sh configs/maskrcnn/maskrcnn_dseq-vitb16_25e_coco.py 8 '
+            f'--work-dir {tmp_path}/coco_dseq --cfg-options {checkpoint}') in commands
+    assert any(c.startswith('bash tools/dist_train.sh '
+                            'configs/upernet/upernet_ijepa-vitb16_160k_ade20k.py 8')
                for c in commands)
     stages = suite_stages(osp.join(ROOT, 'configs', 'suite', 'vitb16.py'))  # stage -> commands
     (random,) = [c for c in commands if f'{tmp_path}/clevr_count_random' in c]
@@ -146,9 +149,10 @@ def test_the_vitb16_preset_runs_the_paper_configs_through_the_dist_scripts(tmp_p
     assert random.split()[1].endswith('tools/train.py') and ' --test ' in random
     assert random.endswith('model.backbone.init_cfg.checkpoint=None pretrain_method=random')
     knn = [c for c in commands if f'{tmp_path}/in1k_knn_dseq' in c]  # tested only, no checkpoint
-    assert knn == [f'bash tools/dist_test.sh configs/knn_in1k_dseq_vitb.py 8 --work-dir '
+    assert knn == [f'bash tools/dist_test.sh configs/knn/knn_dseq-vitb16_in1k.py 8 --work-dir '
                    f'{tmp_path}/in1k_knn_dseq --cfg-options {checkpoint}']
     (linear,) = [c for c in commands if f'{tmp_path}/cub_linear_ijepa' in c]  # trained, tested
-    assert linear.startswith(f'bash tools/dist_train.sh configs/linear_cub_ijepa_vitb.py 8 '
+    assert linear.startswith('bash tools/dist_train.sh '
+                             'configs/linear/linear_ijepa-vitb16_28e_cub.py 8 '
                              f'--work-dir {tmp_path}/cub_linear_ijepa --test --cfg-options')
     assert len(commands) == sum(stages.values()) and not os.path.exists(tmp_path / 'pretrain_ijepa')

@@ -21,8 +21,8 @@ SWITCHED = [r for r in ablations.ROWS if r not in METHOD_ROWS]
 FAMILIES = {
     'ablations': ('configs/pretrain/ablations/dseq_vitb16_in1k_{}.py',
                   'configs/pretrain/dseq_vitb16_in1k.py'),
-    'tiny_ablations': ('configs/pretrain/smoke/ablations/dseq_vittiny_synthclevr_{}.py',
-                       'configs/pretrain/smoke/dseq_vittiny_synthclevr.py'),
+    'tiny_ablations': ('configs/pretrain/ablations/dseq_vittiny_synthclevr_{}.py',
+                       'configs/pretrain/dseq_vittiny_synthclevr.py'),
 }
 #: SPEC section 3 ("Ablations") and section 5, per table: row -> (ImageNet-1k, iNat21) linear top-1
 SPEC = {
@@ -226,7 +226,7 @@ def test_the_csv_has_every_cell_with_the_source_of_each_published_number(tmp_pat
     assert head == ['table', 'setting', 'run', 'size', 'task', 'metric', 'value', 'source']
     entries = sum(len(rows) for rows in SPEC.values())
     assert len(lines) == entries * 4  # ours and published, ImageNet-1k and iNat21
-    for table, setting, row, size, task, metric, value, source in lines:
+    for table, _setting, row, _size, task, _metric, value, source in lines:
         if source == 'this run':
             assert value == expected_cell((OURS if task.startswith('ImageNet') else
                                            OURS_INAT).get(row))

@@ -115,7 +115,7 @@ def test_class_balanced_subset_partitions_by_class(trees, fraction):
     kept = {part: _samples(s) for part, s in parts.items()}
     assert sorted(kept['subset'] + kept['rest']) == sorted(everything)
     assert not set(kept['subset']) & set(kept['rest'])
-    for part, samples in kept.items():  # both keep the dataset's order
+    for _part, samples in kept.items():  # both keep the dataset's order
         assert samples == [s for s in everything if s in set(samples)]
     sizes = np.bincount([y for _, y in everything])
     expected = [max(1, round(fraction * int(n))) for n in sizes]

@@ -16,7 +16,7 @@ from suite.results import collect
 from synthetic.clevr import _COLOURS
 from transfer.clevr import DIST_THRESHOLDS, ClevrDataset, count_label, dist_label, with_task
 
-SMOKE = osp.join(ROOT, 'configs', 'smoke', 'clevr_count_dseq_vittiny_synthclevr.py')
+SMOKE = osp.join(ROOT, 'configs', 'clevr', 'linear_dseq-vittiny_100e_synthclevr-count.py')
 
 
 def scene(*depths, name='CLEVR_train_000000.png'):
@@ -90,7 +90,8 @@ def test_vtab_splits_sizes_and_order(tmp_path):
 
 def test_missing_root_names_the_layout_and_the_fixes(tmp_path, monkeypatch):
     monkeypatch.setenv('CLEVR_ROOT', str(tmp_path / 'nowhere'))
-    cfg = with_task(Config.fromfile(osp.join(ROOT, 'configs', 'clevr_dist_ijepa_vitb.py')))
+    cfg = with_task(Config.fromfile(osp.join(ROOT, 'configs', 'clevr',
+                                             'linear_ijepa-vitb16_100e_clevr-dist.py')))
     from mmengine.registry import DATASETS
     with pytest.raises(FileNotFoundError) as err:
         DATASETS.build(cfg.train_dataloader.dataset)
@@ -239,7 +240,8 @@ def test_standardised_probe_sees_content_not_spread():
 
 @pytest.mark.parametrize('task,classes', [('count', 8), ('dist', 6)])
 def test_probe_recipe_and_the_two_methods(task, classes):
-    dseq, ijepa = (with_task(Config.fromfile(osp.join(ROOT, 'configs', f'clevr_{task}_{m}_vitb.py')))
+    dseq, ijepa = (with_task(Config.fromfile(osp.join(ROOT, 'configs', 'clevr',
+                                                      f'linear_{m}-vitb16_100e_clevr-{task}.py')))
                    for m in ('dseq', 'ijepa'))
     for cfg in (dseq, ijepa):
         assert cfg.model.num_classes == classes
@@ -257,14 +259,16 @@ def test_probe_recipe_and_the_two_methods(task, classes):
         # no end: the runner ends the cosine with train_cfg.max_epochs
         assert (cosine.type, cosine.eta_min, 'end' in cosine) == ('CosineAnnealingLR', 0.0, False)
         assert cfg.val_evaluator.prefix == f'clevr_{task}'
-    assert config_differences(*(osp.join(ROOT, 'configs', f'clevr_{task}_{m}_vitb.py')
+    assert config_differences(*(osp.join(ROOT, 'configs', 'clevr',
+                                         f'linear_{m}-vitb16_100e_clevr-{task}.py')
                                 for m in ('dseq', 'ijepa'))) == {
         'pretrain_method', 'model.backbone.use_cls_token', 'model.backbone.init_cfg.checkpoint',
         'model.readouts', 'report.protocol'}
     assert tuple(dseq.model.readouts) == ('cls', 'avg') and tuple(ijepa.model.readouts) == ('avg',)
     assert (dseq.report.protocol, ijepa.report.protocol) == ('top-1 cls', 'top-1 avg')
     assert ijepa.report.task == f'CLEVR {task.title()}'
-    assert set(ijepa.report.metrics) == {f'clevr_{task}/top1_{r}' for r in ('avg', 'cls', 'concat4')}
+    assert set(ijepa.report.metrics) == {f'clevr_{task}/top1_{r}'
+                                         for r in ('avg', 'cls', 'concat4')}
     assert dseq.model.backbone.use_cls_token and not ijepa.model.backbone.use_cls_token
     assert 'dseq' in dseq.model.backbone.init_cfg.checkpoint
     assert 'ijepa' in ijepa.model.backbone.init_cfg.checkpoint

@@ -22,14 +22,16 @@ from mmengine.runner import Runner
 from torch.utils.data import DataLoader
 
 from backbones import JEPAViT
+from backbones.safe_checkpoint import load_from_local_safely
 from backbones.vit import VisionTransformer
 from tests.helpers import (ROOT, config_differences, config_with_hooks, last_run_logged,
                       logged_scalars, metrics_of_test_run, run_pretraining, run_tool)
 from suite.results import run_records
+from transfer.classification import training_split
 from transfer.knn import KNNClassifier, KNNMonitorHook, knn_classify
 from transfer.features import probe_features
 
-SMOKE = {m: osp.join(ROOT, 'configs', 'smoke', f'knn_{m}_vittiny_synthimagenet.py')
+SMOKE = {m: osp.join(ROOT, 'configs', 'knn', f'knn_{m}-vittiny_synthimagenet.py')
          for m in ('ijepa', 'dseq')}
 
 
@@ -196,9 +198,11 @@ DSEQ_CHANGES = {'pretrain_method', 'model.backbone.use_cls_token', 'model.readou
 @pytest.mark.parametrize('name', sorted(KNN_LEAVES))
 def test_knn_configs_bank_the_training_split_through_the_test_pipeline(name):
     task, train_split = KNN_LEAVES[name]
-    leaves = {m: osp.join(ROOT, 'configs', f'knn_{name}_{m}_vitb.py') for m in ('ijepa', 'dseq')}
+    leaves = {m: osp.join(ROOT, 'configs', 'knn', f'knn_{m}-vitb16_{name}.py')
+              for m in ('ijepa', 'dseq')}
     cfg = Config.fromfile(leaves['ijepa'])
-    bank = cfg.test_cfg.bank_dataloader
+    assert 'bank_dataloader' not in cfg.test_cfg  # KNNTestLoop's default bank
+    bank = training_split(cfg.test_dataloader)
     assert cfg.test_cfg.type == 'KNNTestLoop' and cfg.train_dataloader is None
     assert bank.dataset.split == train_split
     assert bank.dataset.type == cfg.test_dataloader.dataset.type
@@ -213,13 +217,13 @@ def test_knn_configs_bank_the_training_split_through_the_test_pipeline(name):
 
 
 def test_the_bank10_leaves_wrap_the_bank_in_a_class_balanced_tenth():
-    full = Config.fromfile(osp.join(ROOT, 'configs', 'knn_in1k_ijepa_vitb.py'))
+    full = Config.fromfile(osp.join(ROOT, 'configs', 'knn', 'knn_ijepa-vitb16_in1k.py'))
     for method in ('ijepa', 'dseq'):
-        path = osp.join(ROOT, 'configs', f'knn_in1k_{method}_vitb_bank10.py')
+        path = osp.join(ROOT, 'configs', 'knn', f'knn_{method}-vitb16_bank10_in1k.py')
         bank = Config.fromfile(path).test_cfg.bank_dataloader.dataset
         assert bank == dict(type='ClassBalancedSubset', fraction=0.1, seed=0,
-                            dataset=full.test_cfg.bank_dataloader.dataset)
-    assert config_differences(*(osp.join(ROOT, 'configs', f'knn_in1k_{m}_vitb_bank10.py')
+                            dataset=training_split(full.test_dataloader)['dataset'])
+    assert config_differences(*(osp.join(ROOT, 'configs', 'knn', f'knn_{m}-vitb16_bank10_in1k.py')
                                 for m in ('ijepa', 'dseq'))) == DSEQ_CHANGES
 
 
@@ -254,8 +258,10 @@ def test_imagenet_pretraining_monitors_knn_every_25_epochs_at_the_encoders_size(
 def test_smoke_pretraining_runs_without_the_monitor_and_keeps_its_other_hooks():
     base = Config.fromfile(osp.join(ROOT, 'configs', 'pretrain', 'ijepa_vitb16_in1k.py'))
     others = [h for h in base.custom_hooks if h['type'] != 'KNNMonitorHook']
-    smoke = osp.join(ROOT, 'configs', 'pretrain', 'smoke', '**', '*.py')
-    for name in glob.glob(smoke, recursive=True):  # the ablation rows' too
+    smoke = [p for pattern in ('*_synth*.py', 'ablations/*_synth*.py')  # the ablation rows' too
+             for p in glob.glob(osp.join(ROOT, 'configs', 'pretrain', pattern))]
+    assert len(smoke) == 14
+    for name in smoke:
         cfg = Config.fromfile(name)
         assert cfg.custom_hooks == others, name
         assert cfg.custom_imports.imports == ['engine.checkpoint', 'pretrain'], name
@@ -329,7 +335,8 @@ def test_tools_test_without_a_checkpoint_equals_knn_by_hand(one_process_knn, lab
     readouts = cfg.model.readouts
 
     def by_hand():
-        bank, bank_labels = _features_by_hand(encoder, cfg.test_cfg.bank_dataloader, readouts)
+        bank, bank_labels = _features_by_hand(encoder, training_split(cfg.test_dataloader),
+                                              readouts)
         queries, labels = _features_by_hand(encoder, cfg.test_dataloader, readouts)
         return {r: knn_classify(bank[r], bank_labels, queries[r], cfg.num_classes).tolist()
                 for r in readouts}, labels.tolist()
@@ -400,7 +407,7 @@ def test_the_monitor_logs_knn_top1_and_leaves_training_bit_identical(labelled_im
                                      config=config)
     plain, monitored = tmp_path / 'plain' / 'work', tmp_path / 'monitored' / 'work'
     assert last_run_logged(monitored) == last_run_logged(plain)  # 12 steps, bit for bit
-    final = {n: torch.load(tmp_path / n / 'work' / 'iter_12.pth', weights_only=True)['state_dict']
+    final = {n: load_from_local_safely(str(tmp_path / n / 'work' / 'iter_12.pth'))['state_dict']
              for n in runs}
     assert all(torch.equal(final['plain'][k], final['monitored'][k]) for k in final['plain'])
 
@@ -429,3 +436,10 @@ def test_the_monitor_logs_knn_top1_and_leaves_training_bit_identical(labelled_im
           f'({monitor_rate:.0f} images/s); training without it: {train:.2f} s for 12 steps of 16 '
           f'images ({train_rate:.0f} images/s); this run {seconds / train:.1%}, at these rates '
           f'on ImageNet {imagenet:.2%}')
+
+
+def test_the_default_bank_needs_a_dataset_that_names_its_training_split():
+    loader = dict(batch_size=2, dataset=dict(type='ImageNetDataset', data_root='x', split='val'))
+    assert training_split(loader).dataset == dict(loader['dataset'], split='train')
+    with pytest.raises(ValueError, match='give the bank dataloader'):
+        training_split(dict(loader, dataset=dict(type='ClassBalancedSubset', dataset={})))

@@ -14,7 +14,7 @@ from torch.utils.data import DataLoader
 import backbones  # noqa: F401  (registers JEPAViT)
 from tests.helpers import ROOT, logged_scalars, metrics_of_test_run, run_tool
 from suite.results import run_records
-from transfer.feature_cache import _feature_loader
+from transfer.feature_cache import _feature_loader, heldout_part
 from transfer.probe import (LinearProbe, ProbeHeadsOptimWrapperConstructor, grid_head_name,
                             select_heads)
 
@@ -23,7 +23,7 @@ DATASETS = {'in1k': ('ImageNet-1k linear', 1000, 'train', 'val'),
             'cub': ('CUB-200-2011 linear', 200, 'train', 'test'),
             'cars': ('Stanford Cars linear', 196, 'train', 'test')}
 READOUTS = {'ijepa': ('concat4', 'avg'), 'dseq': ('concat4', 'avg', 'cls')}
-SMOKE = osp.join(ROOT, 'configs', 'smoke', 'linear_{}_vittiny_synthimagenet{}.py')
+SMOKE = osp.join(ROOT, 'configs', 'linear', 'linear_{}-vittiny_{}_synthimagenet.py')
 # the smoke probes' many small heads run on one thread each: a second one only waits for the other
 # processes of a busy machine
 ONE_THREAD = dict(OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
@@ -32,8 +32,9 @@ TINY = dict(type='JEPAViT', arch='b', embed_dim=32, depth=4, num_heads=2, img_si
 
 
 def config(dataset: str, method: str, fast: bool = False) -> Config:
-    suffix = '_fast' if fast else ''
-    return Config.fromfile(osp.join(ROOT, 'configs', f'linear_{dataset}_{method}_vitb{suffix}.py'))
+    schedule = 'fast' if fast else '28e'
+    return Config.fromfile(osp.join(ROOT, 'configs', 'linear',
+                                    f'linear_{method}-vitb16_{schedule}_{dataset}.py'))
 
 
 def by_type(pipeline) -> dict:
@@ -110,7 +111,9 @@ def test_fast_probe_holds_out_part_of_the_training_set(method):
         ('FeatureCacheTrainLoop', 28, 'FeatureCacheTestLoop')
     grid = cfg.model.head_grid
     assert len(grid.lr_scales) * len(grid.weight_decays) == 15 and 1.0 in grid.lr_scales
-    trained, held_out = cfg.train_dataloader.dataset, cfg.test_cfg.selection_dataloader.dataset
+    assert cfg.test_cfg.select_on_heldout and 'selection_dataloader' not in cfg.test_cfg
+    trained = cfg.train_dataloader.dataset
+    held_out = heldout_part(cfg.train_dataloader, cfg.test_dataloader)['dataset']
     assert (trained.type, trained.part, held_out.type, held_out.part) == \
         ('ClassBalancedSubset', 'rest', 'ClassBalancedSubset', 'subset')
     assert {k: v for k, v in trained.items() if k != 'part'} == \
@@ -305,7 +308,7 @@ def synthetic_imagenet_splits(tmp_path_factory) -> str:
 def test_recipe_probe_over_two_gloo_ranks_then_tested(synthetic_imagenet_splits, tmp_path):
     import subprocess
     import sys
-    smoke = SMOKE.format('ijepa', '')
+    smoke = SMOKE.format('ijepa', '7e')
     env = dict(os.environ, SYNTH_IMAGENET_ROOT=synthetic_imagenet_splits, PORT='29561',
                PYTHON=sys.executable, **ONE_THREAD)
     proc = subprocess.run(['bash', osp.join(ROOT, 'tools', 'dist_train.sh'), smoke, '2',
@@ -324,7 +327,7 @@ def test_recipe_probe_over_two_gloo_ranks_then_tested(synthetic_imagenet_splits,
 
 @pytest.mark.slow
 def test_fast_probe_through_the_tools_reports_the_chosen_heads(synthetic_imagenet_splits, tmp_path):
-    smoke = SMOKE.format('dseq', '_fast')
+    smoke = SMOKE.format('dseq', 'fast')
     env = dict(os.environ, SYNTH_IMAGENET_ROOT=synthetic_imagenet_splits, **ONE_THREAD)
     out = run_tool('train.py', smoke, '--work-dir', str(tmp_path), '--test', env=env)
     assert 'feature cache: encoding 48 images' in out  # 64 less the 16 held out
@@ -345,3 +348,12 @@ def test_fast_probe_through_the_tools_reports_the_chosen_heads(synthetic_imagene
     assert metrics['accuracy/num_samples'] == 24
     # only the chosen heads are reported on the test split
     assert not [k for k in metrics if '_lrx' in k]
+
+
+def test_select_on_heldout_needs_the_rest_of_a_held_out_slice_to_train_on():
+    test = dict(batch_size=4, dataset=dict(type='ImageNetDataset', split='val'))
+    subset = dict(type='ClassBalancedSubset', fraction=0.1, seed=0, dataset=dict(split='train'))
+    assert heldout_part(dict(dataset=dict(subset, part='rest')), test) == \
+        dict(test, dataset=dict(subset, part='subset'))
+    with pytest.raises(ValueError, match="part='rest'"):
+        heldout_part(dict(dataset=test['dataset']), test)

@@ -1,4 +1,5 @@
-"""The COCO Mask R-CNN path: paper configs, the layout error, and real training on synthetic COCO."""
+"""The COCO Mask R-CNN path: paper configs, the layout error, and real training on synthetic
+COCO."""
 import glob
 import math
 import os
@@ -12,13 +13,15 @@ from tests.helpers import ROOT, config_differences, logged_scalars, metrics_of_t
 from suite.results import run_records
 from suite.results import collect
 
-DSEQ = os.path.join(ROOT, 'configs', 'maskrcnn_dseq_vitb.py')
-SMOKE = os.path.join(ROOT, 'configs', 'smoke', 'maskrcnn_dseq_vittiny_synthcoco.py')
+DSEQ = os.path.join(ROOT, 'configs', 'maskrcnn', 'maskrcnn_dseq-vitb16_25e_coco.py')
+SMOKE = os.path.join(ROOT, 'configs', 'maskrcnn', 'maskrcnn_dseq-vittiny_2e_synthcoco.py')
 
 
-@pytest.mark.parametrize('recipe', ['maskrcnn_{}_vitb.py', 'maskrcnn_{}_vitb_vitdet_lsj100e.py'])
+@pytest.mark.parametrize('recipe', ['maskrcnn_{}-vitb16_25e_coco.py',
+                                    'maskrcnn-vitdet_{}-vitb16_lsj-100e_coco.py'])
 def test_the_two_methods_differ_only_in_checkpoint_and_cls(recipe):
-    dseq, ijepa = (os.path.join(ROOT, 'configs', recipe.format(m)) for m in ('dseq', 'ijepa'))
+    dseq, ijepa = (os.path.join(ROOT, 'configs', 'maskrcnn', recipe.format(m))
+                   for m in ('dseq', 'ijepa'))
     assert config_differences(dseq, ijepa) == {'pretrain_method', 'model.backbone.use_cls_token',
                                                'model.backbone.init_cfg.checkpoint'}
     assert Config.fromfile(dseq).model.backbone.use_cls_token
@@ -105,7 +108,8 @@ def test_ground_truth_as_predictions_scores_a_perfect_coco_map(synthetic_coco, m
 def test_train_evaluate_resume_and_test_on_synthetic_coco(synthetic_coco, tmp_path):
     env = dict(os.environ, SYNTH_COCO_ROOT=synthetic_coco)
     work = str(tmp_path / 'work')
-    run_tool('train.py', SMOKE, '--work-dir', work, '--cfg-options', 'train_cfg.max_epochs=1', env=env)
+    run_tool('train.py', SMOKE, '--work-dir', work, '--cfg-options', 'train_cfg.max_epochs=1',
+             env=env)
     first = logged_scalars(work)
     losses = [r['loss'] for r in first if 'loss' in r]
     assert losses and all(math.isfinite(v) for v in losses)

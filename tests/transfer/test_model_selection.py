@@ -7,9 +7,9 @@ import os.path as osp
 import pytest
 from mmengine.config import Config
 
-from tests.helpers import ROOT
-_ALL = sorted(p for p in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'), recursive=True)
-              if f'{osp.sep}_base_{osp.sep}' not in p)
+from tests.helpers import ROOT, config_files
+from transfer.feature_cache import heldout_part
+_ALL = [p for p in config_files() if f'{osp.sep}_base_{osp.sep}' not in p]
 TRANSFER = [p for p in _ALL if 'report' in Config.fromfile(p)]
 PRESETS = sorted(glob.glob(osp.join(ROOT, 'configs', 'suite', '*.py')))
 NOTHING_CHOSEN = ('no selection', 'no training')
@@ -23,12 +23,15 @@ def chosen_on(cfg: Config):
     """The dataset something is chosen on (a best checkpoint, a head), or None."""
     if (cfg.get('default_hooks', {}).get('checkpoint') or {}).get('save_best'):
         return _dataset(cfg, 'val_dataloader')
-    selection = (cfg.get('test_cfg') or {}).get('selection_dataloader')
+    test_cfg = cfg.get('test_cfg') or {}
+    selection = test_cfg.get('selection_dataloader')
+    if test_cfg.get('select_on_heldout'):
+        selection = heldout_part(cfg.train_dataloader, cfg.test_dataloader)
     return selection['dataset'] if selection else None
 
 
 def test_every_transfer_family_is_covered():
-    names = {osp.basename(p).split('_')[0] for p in TRANSFER}
+    names = {osp.basename(osp.dirname(p)) for p in TRANSFER}  # the task's folder
     assert {'maskrcnn', 'upernet', 'clevr', 'linear', 'knn'} <= names
 
 

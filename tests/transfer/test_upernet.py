@@ -17,9 +17,9 @@ from tests.helpers import ROOT, config_differences, logged_scalars, run_tool
 import transfer.ade  # noqa: F401  (registers ADE20KSegDataset, as the configs' custom_imports do)
 from synthetic.ade import ADE_IDS, make_ade20k
 
-DSEQ = os.path.join(ROOT, 'configs', 'upernet_dseq_vitb_ade20k.py')
-IJEPA = os.path.join(ROOT, 'configs', 'upernet_ijepa_vitb_ade20k.py')
-SMOKE = os.path.join(ROOT, 'configs', 'smoke', 'upernet_dseq_vittiny_synthade.py')
+DSEQ = os.path.join(ROOT, 'configs', 'upernet', 'upernet_dseq-vitb16_160k_ade20k.py')
+IJEPA = os.path.join(ROOT, 'configs', 'upernet', 'upernet_ijepa-vitb16_160k_ade20k.py')
+SMOKE = os.path.join(ROOT, 'configs', 'upernet', 'upernet_dseq-vittiny_40iter_synthade.py')
 
 
 @pytest.fixture(scope='session')

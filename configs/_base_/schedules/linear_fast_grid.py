@@ -8,11 +8,12 @@
 # selection alone. Runs in one process (the features of the whole training set are gathered in
 # it), at a feature batch of 256: no --auto-scale-lr, which reads the image batch.
 #
-# A fast leaf is its recipe leaf plus this file, the held-out split (a fraction of the training
-# set, ClassBalancedSubset part='subset'; the heads train on part='rest') and these fields:
+# A fast leaf is its recipe leaf plus this file, the held-out slice written once, as the training
+# set the heads train on (ClassBalancedSubset part='rest', through the test pipeline; the test
+# loop selects on its part='subset'), and these fields:
 #   model = dict(head_grid=_base_.fast_probe.head_grid)
 #   train_cfg = _base_.fast_probe.train_cfg
-#   test_cfg = dict(_base_.fast_probe.test_cfg, selection_dataloader=...)
+#   test_cfg = _base_.fast_probe.test_cfg
 fast_probe = dict(
     # per readout 5 lrs (0.001 to 0.1, around the recipe's 0.01) x 3 weight decays (none, the
     # recipe's 5e-4, ten times it): 15 heads, each its own param group
@@ -20,4 +21,5 @@ fast_probe = dict(
     # float16 features: ImageNet's 1.28M at ViT-B take 9.8 GB for concat4 + avg (I-JEPA) and 11.8
     # GB with cls (DSeq-JEPA), half of float32's; the heads read them as float32
     train_cfg=dict(type='FeatureCacheTrainLoop', batch_size=256, feature_dtype='float16'),
-    test_cfg=dict(type='FeatureCacheTestLoop', batch_size=1024, feature_dtype='float16'))
+    test_cfg=dict(type='FeatureCacheTestLoop', batch_size=1024, feature_dtype='float16',
+                  select_on_heldout=True))

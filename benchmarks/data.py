@@ -1,5 +1,5 @@
-"""The pretraining input pipeline's benchmark (``tools/benchmark_data.py``): images/s per CPU core of
-the suite's loader, built from ``configs/_base_/pretrain/jepa_in1k.py``'s ``train_dataloader``,
+"""The pretraining input pipeline's benchmark (``tools/benchmark_data.py``): images/s per CPU core
+of the suite's loader, built from ``configs/_base_/pretrain/jepa_in1k.py``'s ``train_dataloader``,
 against torchvision's ``ImageFolder`` + ``RandomResizedCrop`` + ``ToTensor``, over the same JPEGs in
 the same order; and the part of the ``decode='device'`` pipeline left to the workers (reading the
 file, its header and the crop box), with, on a GPU, the device's decoding rate.
@@ -166,7 +166,8 @@ def benchmark_data(root: str, num_images: int, seed: int = 0) -> Dict[str, float
                          iter(DataLoader(reference, batch_sampler=batches)), 1, count, batch_size),
                      device_decode_workers=images_per_s(iter(encoded), 1, count, batch_size))
     if torch.cuda.is_available():
-        rates['device_decode_gpu'] = device_decode_images_per_s(encoded, count, torch.device('cuda'))
+        rates['device_decode_gpu'] = device_decode_images_per_s(
+            encoded, count, torch.device('cuda'))
     rates['speedup'] = rates['suite'] / rates['torchvision']
     print(f'files: {len(reference)}')
     # ImageNet's train JPEGs average about 110 KB: decoding cost grows with the bytes

@@ -99,7 +99,8 @@ def report_compiled(steps: Dict[str, Callable], models: Dict[str, torch.nn.Modul
     for name in steps:
         if VARIANTS[name][1].get('compile_blocks'):
             try:  # one more optimiser step
-                ran, halves = compiled_block_halves(lambda: steps[name](*batch), models[name])
+                ran, halves = compiled_block_halves(lambda name=name: steps[name](*batch),
+                                                    models[name])
                 graphs = torch._dynamo.utils.counters['stats']['unique_graphs']
                 print(f'  {name}: {ran} of {halves} block halves ran compiled ({graphs} graphs '
                       'compiled in all)')
@@ -110,8 +111,8 @@ def report_compiled(steps: Dict[str, Callable], models: Dict[str, torch.nn.Modul
 
 def report_dseq(args: argparse.Namespace, times: Dict[str, List[float]],
                 models: Dict[str, torch.nn.Module], batch: Batch, device: torch.device) -> None:
-    """The DSeq modes against ``dseq-full``; how many regions the first DSeq variant found per image,
-    and what selecting them costs against the per-image OpenCV loop and against its step."""
+    """The DSeq modes against ``dseq-full``; how many regions the first DSeq variant found per
+    image, and what selecting them costs against the per-image OpenCV loop and against its step."""
     if 'dseq-full' in times:
         full = statistics.median(times['dseq-full'])
         for name in ('dseq-prefix', 'dseq-causal'):

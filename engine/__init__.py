@@ -1,5 +1,5 @@
-"""Pieces that every job of the suite shares, whatever it trains: ``engine.files`` (file readers whose
-errors name their file), ``engine.checkpoint`` (checkpoints that survive kills and never hold
+"""Pieces that every job of the suite shares, whatever it trains: ``engine.files`` (file readers
+whose errors name their file), ``engine.checkpoint`` (checkpoints that survive kills and never hold
 non-finite weights; importing it registers ``SafeCheckpointHook``, as the configs do),
 ``engine.resume`` (the checkpoint a resume continues from), ``engine.model`` (the model
 inside mmengine's wrappers), ``engine.records`` (the per-image records an evaluation writes),

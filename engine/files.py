@@ -14,8 +14,8 @@ import numpy as np
 import simplejpeg
 from PIL import Image
 
-__all__ = ['IMAGE_EXTENSIONS', 'load_json', 'read_bytes', 'read_rgb', 'read_rgb_array', 'rgb_jpeg_size',
-           'unreadable_image']
+__all__ = ['IMAGE_EXTENSIONS', 'load_json', 'read_bytes', 'read_rgb', 'read_rgb_array',
+           'rgb_jpeg_size', 'unreadable_image']
 
 #: File name endings (lower case) of the images an image folder lists: torchvision's ImageFolder's.
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff', '.ppm', '.pgm')

@@ -1,8 +1,8 @@
 """Which checkpoint a resume of a work dir continues from, read from the files alone (no torch).
 
-Every checkpoint file is written to a temporary name and renamed (``backbones.safe_checkpoint``), so a
-file with a checkpoint's name is complete; the pointer and the file it names are two writes, and a kill
-between them leaves the pointer one checkpoint behind, which :func:`latest_checkpoint` notices.
+Every checkpoint file is written to a temporary name and renamed (``backbones.safe_checkpoint``), so
+a file with a checkpoint's name is complete; the pointer and the file it names are two writes, and a
+kill between them leaves the pointer one checkpoint behind, which :func:`latest_checkpoint` notices.
 """
 import glob
 import os.path as osp

@@ -3,9 +3,9 @@
 Per image and checkpoint, the target encoder's raw patch outputs of a few blocks (3, 5, 7 and 11 of
 ViT-B's 12, the same fractions of depth for other depths) are clustered into k groups by spectral
 clustering of their cosine affinities (negative ones clamped to 0): the k eigenvectors of the
-symmetric normalised Laplacian with the smallest eigenvalues, rows normalised, then k-means. For each
-image, ``clusters_<image>.png`` draws the groups over the image: a row per checkpoint (by iteration),
-a column per block, the methods' column groups side by side.
+symmetric normalised Laplacian with the smallest eigenvalues, rows normalised, then k-means. For
+each image, ``clusters_<image>.png`` draws the groups over the image: a row per checkpoint (by
+iteration), a column per block, the methods' column groups side by side.
 """
 import os
 import os.path as osp
@@ -72,7 +72,8 @@ def kmeans_plus_plus(points: np.ndarray, k: int, rng: np.random.Generator) -> np
     return np.array(centres)
 
 
-def lloyd(points: np.ndarray, centres: np.ndarray, iterations: int = 100) -> Tuple[np.ndarray, float]:
+def lloyd(points: np.ndarray, centres: np.ndarray,
+          iterations: int = 100) -> Tuple[np.ndarray, float]:
     """k-means from the given centres until no label changes: labels and their summed squared
     distances. An emptied cluster keeps its centre."""
     labels = None
@@ -141,7 +142,8 @@ def palette(k: int) -> np.ndarray:
 
 
 def overlay(pixels: np.ndarray, labels: np.ndarray, grid: Tuple[int, int], k: int) -> np.ndarray:
-    """The image (H, W, 3) with each patch's cluster colour blended in, patches upsampled nearest."""
+    """The image (H, W, 3) with each patch's cluster colour blended in, patches upsampled
+    nearest."""
     per_pixel = upsample(torch.from_numpy(labels).view(grid), pixels.shape[0]).astype(int)
     return 0.5 * pixels.astype(np.float64) / 255 + 0.5 * np.asarray(palette(k))[per_pixel]
 
@@ -149,8 +151,8 @@ def overlay(pixels: np.ndarray, labels: np.ndarray, grid: Tuple[int, int], k: in
 def caption(k: int) -> str:
     """What a clusters figure shows, and that its colours mean nothing across panels."""
     return (f'k = {k} spectral clusters of the target encoder\'s patch outputs; rows: checkpoints, '
-            'columns: blocks per method.\nColours have no meaning across panels (groups are numbered '
-            'in raster order of their first patch).')
+            'columns: blocks per method.\nColours have no meaning across panels (groups are '
+            'numbered in raster order of their first patch).')
 
 
 def draw_image(runs: Dict[str, List[Clusters]], image: int, k: int):
@@ -179,7 +181,8 @@ def visualize_clusters(runs: Dict[str, str], images: List[str], out: str, k: int
             raise FileNotFoundError(f'image not found: {path}')
     palette(k)  # an unusable k fails before any model runs
     checkpoints = {label: checkpoints_of(path) for label, path in runs.items()}  # all found first
-    found = {label: [clusters_at(c, images, k) for c in paths] for label, paths in checkpoints.items()}
+    found = {label: [clusters_at(c, images, k) for c in paths]
+             for label, paths in checkpoints.items()}
     os.makedirs(out, exist_ok=True)
     written = []
     for i, path in enumerate(images):

@@ -56,7 +56,8 @@ def write_page(path: str, title: str, sections: Sequence[tuple]) -> None:
     """Write the page: ``sections`` are (heading, html) pairs; a section without html is left
     out."""
     body: List[str] = [f'<h1>{html.escape(title)}</h1>']
-    body += [f'<h2>{html.escape(heading)}</h2>{content}' for heading, content in sections if content]
+    body += [f'<h2>{html.escape(heading)}</h2>{content}'
+             for heading, content in sections if content]
     with open(path + '.tmp', 'w') as f:
         f.write(f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{html.escape(title)}'
                 f'</title><style>{_STYLE}</style></head><body>{"".join(body)}</body></html>\n')

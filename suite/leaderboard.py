@@ -8,8 +8,8 @@ Several seeds give mean +- std; a cell without a run says so and is never filled
 table, each method's protocol readout per task where the configs declare one; then each method is
 set against the random-init encoder. Intervals come from a paired bootstrap over the evaluation
 images (and over the seeds of a method with several) on the runs' per-image records
-(``suite.significance``, ``engine.records``): a difference whose interval holds 0 is within the noise
-of the test set, not a win. Runs without records give no interval ('missing').
+(``suite.significance``, ``engine.records``): a difference whose interval holds 0 is within the
+noise of the test set, not a win. Runs without records give no interval ('missing').
 """
 import csv
 import os
@@ -63,7 +63,8 @@ def bootstrap(a: Optional[List[Optional[RunRecords]]],
     for other in a[1:] + b:
         if not np.array_equal(first.keys, other.keys):
             warnings.warn(f'{first.run} and {other.run} were not evaluated on the same images in '
-                          'the same order (their records\' pairing keys differ): no interval')
+                          'the same order (their records\' pairing keys differ): no interval',
+                          stacklevel=2)
             return None
     return paired_bootstrap([r.metric for r in a], [r.metric for r in b], len(first.keys),
                             RESAMPLES, SEED)
@@ -99,7 +100,8 @@ def _row(size: str, task: str, metric: str, by: Dict[str, List[float]],
 
 
 def rows(table: Table, records: Optional[Records] = None,
-         selections: Optional[Dict[str, Dict[str, str]]] = None) -> Tuple[List[str], List[List[str]]]:
+         selections: Optional[Dict[str, Dict[str, str]]] = None
+         ) -> Tuple[List[str], List[List[str]]]:
     """The header and the rows: by size, then task in the table's order, then metric; intervals
     from ``records`` and each task's model selection from ``selections`` (none without)."""
     order: Dict[str, int] = {}

@@ -65,10 +65,12 @@ register(Method('ijepa', 'I-JEPA', 'I-JEPA', published={
     ('ADE20K', 'mIoU'): (47.6, 'C-JEPA paper, ViT-B/16'),
     ('CLEVR Count', 'top-1 avg'): (86.7, 'I-JEPA paper Table 4, ViT-H/14, not VTAB-1k'),
     ('CLEVR Dist', 'top-1 avg'): (72.4, 'I-JEPA paper Table 4, ViT-H/14, not VTAB-1k'),
-    ('ImageNet-1k linear', 'top-1 concat4'): (72.9, 'I-JEPA paper, ViT-B/16 600 ep, its VISSL protocol'),
+    ('ImageNet-1k linear', 'top-1 concat4'):
+        (72.9, 'I-JEPA paper, ViT-B/16 600 ep, its VISSL protocol'),
     ('iNat21 linear', 'top-1 concat4'): (35.9, 'DSeq-JEPA paper Table 4, its ablation setting')}))
 register(Method('dseq', 'DSeq-JEPA', 'DSeq', published={
     ('COCO', 'AP box'): (50.5, 'DSeq-JEPA project page, ViT-B/16'),
-    ('ImageNet-1k linear', 'top-1 concat4'): (73.8, 'DSeq-JEPA paper, ViT-B/16, +- 0.4 over 3 seeds'),
+    ('ImageNet-1k linear', 'top-1 concat4'):
+        (73.8, 'DSeq-JEPA paper, ViT-B/16, +- 0.4 over 3 seeds'),
     ('iNat21 linear', 'top-1 concat4'): (36.4, 'DSeq-JEPA paper Table 4, its ablation setting')}))
 register(Method(BASELINE, 'random init', 'random'))

@@ -122,7 +122,8 @@ def read_json_lines(path: str) -> List[dict]:
             if i < len(lines) - 1:
                 raise ValueError(f'{where} is not JSON ({err}); only a last line cut off by a '
                                  'killed run is skipped') from err
-            warnings.warn(f'{where} is cut off (the run was killed while writing it?): skipped')
+            warnings.warn(f'{where} is cut off (the run was killed while writing it?): skipped',
+                          stacklevel=2)
     return records
 
 
@@ -169,7 +170,8 @@ def records_of(run: str, report: dict, metrics: Dict[str, float]) -> Dict[str, R
             continue
         if not math.isclose(factor * record.value, metrics[label], rel_tol=1e-9, abs_tol=1e-12):
             warnings.warn(f'{run}: the records of {key} hold {record.value}, the log '
-                          f'{metrics[label] / factor}: not the same evaluation, no interval')
+                          f'{metrics[label] / factor}: not the same evaluation, no interval',
+                          stacklevel=2)
             continue
         out[label] = RunRecords(run, record.keys, _scaled(record, factor))
     return out

@@ -97,7 +97,8 @@ class Suite:
             self.say(f'{name}: would run')
             return dict(record, **(run(stage_dir, None) or {}))
         os.makedirs(stage_dir, exist_ok=True)
-        self.say(f'{name}: running (log: {osp.relpath(osp.join(stage_dir, "suite_stage.log"), ROOT)})')
+        self.say(f'{name}: running '
+                 f'(log: {osp.relpath(osp.join(stage_dir, "suite_stage.log"), ROOT)})')
         record.update(run(stage_dir, osp.join(stage_dir, 'suite_stage.log')) or {})
         with open(marker + '.tmp', 'w') as f:
             json.dump(dict(record, stage=name, finished=time.strftime('%Y-%m-%d %H:%M:%S')), f)
@@ -181,7 +182,8 @@ class Suite:
             return osp.join(stage_dir, '<last checkpoint>')
         last = latest_checkpoint(stage_dir)
         if last is None:
-            raise FileNotFoundError(f'{stage_dir} holds no complete checkpoint: the stage wrote none')
+            raise FileNotFoundError(f'{stage_dir} holds no complete checkpoint: the stage wrote '
+                                    'none')
         return last
 
     def picture_stage(self, name: str, tool: str, args: List[str], out: str = '') -> List[str]:

@@ -160,7 +160,9 @@ class CocoAP:
         T = self.num_thrs
         scores = np.concatenate(scores) if scores else np.zeros(0)
         order = np.argsort(-scores, kind='mergesort')  # as COCOeval.accumulate: ties in image order
-        cat = lambda xs: np.concatenate(xs, axis=1)[:, order] if xs else np.zeros((T, 0), bool)
+
+        def cat(xs: List[np.ndarray]) -> np.ndarray:
+            return np.concatenate(xs, axis=1)[:, order] if xs else np.zeros((T, 0), bool)
         return _Category(np.concatenate(image)[order] if image else np.zeros(0, int),
                          cat(tp).astype(float), cat(fp).astype(float),
                          np.array(gt_image, dtype=int), np.array(gt_count, dtype=float))
@@ -230,7 +232,8 @@ def load_results(coco_gt, path: str, iou_type: str):
     need = ('image_id', 'category_id', 'score', key)
     if not isinstance(anns, list) or not all(isinstance(a, dict) and all(k in a for k in need)
                                              for a in anns):
-        raise ValueError(f'{path}: not a list of COCO {iou_type} results with keys {", ".join(need)}')
+        raise ValueError(f'{path}: not a list of COCO {iou_type} results with keys '
+                         f'{", ".join(need)}')
     if not anns:
         raise ValueError(f'{path}: no detections')
     unknown = {a['image_id'] for a in anns} - set(coco_gt.getImgIds())

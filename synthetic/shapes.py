@@ -32,7 +32,8 @@ def _shape(rng: np.random.Generator, kind: str, circle: Tuple[float, float, floa
     return mask, [poly]
 
 
-def _place(rng: np.random.Generator, h: int, w: int, count: int) -> List[Tuple[float, float, float]]:
+def _place(rng: np.random.Generator, h: int, w: int,
+           count: int) -> List[Tuple[float, float, float]]:
     """Centres and radii of up to ``count`` circles that do not overlap."""
     placed: List[Tuple[float, float, float]] = []
     for _ in range(count * 20):

@@ -13,10 +13,12 @@ data workers do). Variants:
 * ``full``: the same step with the context encoder run over all tokens, hidden ones masked out of
   attention (the approach of the released DSeq-JEPA code), and padded rows in the predictor.
 * ``dseq-prefix`` / ``dseq-causal``: a DSeq-JEPA step (every step a DSeq step) in each mode; the
-  report adds the region selection's share of the step and its time against the per-image OpenCV loop
-  (on a GPU under ``torch.cuda.set_sync_debug_mode('error')``: it fails if selection waits for the host).
-* ``dseq-full``: the prefix-mode DSeq step with each step's context encoder run over all tokens under
-  a key mask, as the released DSeq-JEPA code does; the dseq modes are also reported against it.
+  report adds the region selection's share of the step and its time against the per-image OpenCV
+  loop (on a GPU under ``torch.cuda.set_sync_debug_mode('error')``: it fails if selection waits for
+  the host).
+* ``dseq-full``: the prefix-mode DSeq step with each step's context encoder run over all tokens
+  under a key mask, as the released DSeq-JEPA code does; the dseq modes are also reported against
+  it.
 * ``gathered-compiled`` / ``dseq-prefix-compiled``: those steps with ``compile_blocks`` in the
   encoders and the predictor (the blocks' token-wise layers through ``torch.compile``); the report
   adds what dynamo compiled, so a fallback to eager code shows.
@@ -26,7 +28,8 @@ the same machine load. On a GPU the step runs in bf16 autocast and the report ad
 FLOP utilisation (FLOPs counted by ``torch.utils.flop_counter`` over one step). The step's AdamW is
 torch's fused one, as in the configs (``--default-adamw`` for torch's default implementation).
 
-    python tools/benchmark_pretrain.py --runner [CONFIG] [--batch 16] [--workers 0] [--log-interval 5]
+    python tools/benchmark_pretrain.py --runner [CONFIG] [--batch 16] [--workers 0]
+                                       [--log-interval 5]
 
 ``--runner`` times iterations of the real training loop instead: ``tools/train.py``'s Runner on a
 pretraining config (default: ViT-B/16 on a GPU, the tiny suite encoder on CPU) with its hooks and
@@ -48,7 +51,8 @@ from benchmarks.step_variants import PREDICTOR_DEPTH, VARIANTS
 
 def main() -> None:
     """Time the pretraining steps of the variants named on the command line."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument('--arch', default='s', choices=sorted(PREDICTOR_DEPTH))
     parser.add_argument('--batch', type=int,
                         help='images per step (default 32; with --runner: 16 on CPU, the '
@@ -71,7 +75,8 @@ def main() -> None:
                         'bare step instead (default config: ViT-B/16 on a GPU, the tiny suite '
                         'encoder on CPU)')
     parser.add_argument('--workers', type=int,
-                        help="with --runner: data workers (default: 0 on CPU, the config's on a GPU)")
+                        help="with --runner: data workers (default: 0 on CPU, the config's on a "
+                        'GPU)')
     parser.add_argument('--log-interval', type=int,
                         help="with --runner: a log line every N iterations (default: 5 on CPU, the "
                         "config's on a GPU)")
@@ -82,7 +87,8 @@ def main() -> None:
         import torch
         cpu = not torch.cuda.is_available()
         benchmark_runner(args.runner or None, args.batch or (16 if cpu else None), args.steps,
-                         args.repeats, args.warmup, 0 if cpu and args.workers is None else args.workers,
+                         args.repeats, args.warmup,
+                         0 if cpu and args.workers is None else args.workers,
                          args.log_interval or (5 if cpu else None))
         return
     args.batch = args.batch or 32

@@ -21,7 +21,8 @@ from benchmarks.probe import benchmark_probe
 
 def main() -> None:
     """Time the cached probe against the re-encoding one, as the command line says."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument('--arch', default='s', help='ViT size of the frozen encoder')
     parser.add_argument('--images', type=int, default=200,
                         help='synthetic CLEVR scenes written; the train pool (90%%) is timed')

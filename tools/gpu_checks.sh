@@ -35,7 +35,8 @@ check device "$PY" -c 'import subprocess, torch, triton
 print("torch", torch.__version__, "triton", triton.__version__)
 assert torch.cuda.is_available(), "no GPU visible to torch"
 subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version,memory.total", "--format=csv"])'
-check tests "$PY" -m pytest -q -p no:cacheprovider -rs tests/test_regions.py tests/test_packed.py
+check tests "$PY" -m pytest -q -p no:cacheprovider -rs tests/pretrain/test_regions.py \
+  tests/backbones/test_packed.py
 check pretrain "$PY" tools/benchmark_pretrain.py --arch b --batch 256 \
   --variants gathered-compiled dseq-prefix-compiled
 check runner "$PY" tools/benchmark_pretrain.py --runner

@@ -23,7 +23,8 @@ from suite.leaderboard import write_all
 
 def main() -> None:
     """Write and print the leaderboard of the work dirs named on the command line."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument('work_dirs', nargs='+')
     parser.add_argument('--out', default='work_dirs/leaderboard')
     args = parser.parse_args()

@@ -5,9 +5,12 @@
     python tools/make_synthetic_data.py images data/synthetic_images       # flat, unlabeled
     python tools/make_synthetic_data.py clevr data/synthetic_clevr         # CLEVR_v1.0 tree
     python tools/make_synthetic_data.py ade20k data/synthetic_ade          # images/, annotations/
-    python tools/make_synthetic_data.py inat21 data/synthetic_inat21       # {train_mini,val}.json + folders
-    python tools/make_synthetic_data.py cub data/synthetic_cub             # CUB_200_2011/ text files, images/
-    python tools/make_synthetic_data.py cars data/synthetic_cars           # stanford_cars/ devkit .mat files
+    python tools/make_synthetic_data.py inat21 data/synthetic_inat21       # {train_mini,val}.json
+                                                                           # + folders
+    python tools/make_synthetic_data.py cub data/synthetic_cub             # CUB_200_2011/
+                                                                           # text files, images/
+    python tools/make_synthetic_data.py cars data/synthetic_cars           # stanford_cars/ devkit
+                                                                           # .mat files
 """
 import argparse
 
@@ -15,7 +18,8 @@ from synthetic import GENERATORS
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument('dataset', choices=sorted(GENERATORS))
     parser.add_argument('root', help='output folder')
     parser.add_argument('--num-train', type=int, default=16)

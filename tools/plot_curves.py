@@ -16,7 +16,8 @@ from suite.results import labelled_paths
 
 def main() -> None:
     """Plot the curves of the work dirs named on the command line."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument('runs', nargs='+', metavar='LABEL=WORK_DIR',
                         help='a pretraining work dir under a label (e.g. ijepa=work_dirs/...)')
     parser.add_argument('--out', required=True, help='the PNG to write')

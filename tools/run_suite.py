@@ -1,7 +1,8 @@
 """Run the whole comparison: pretraining with both methods, every transfer task on each checkpoint,
 then the leaderboard.
 
-    python tools/run_suite.py --preset tiny      # synthetic data, tiny ViT, CPU (the README's main job)
+    python tools/run_suite.py --preset tiny      # synthetic data, tiny ViT, CPU (the README's
+                                                 # main job)
     python tools/run_suite.py --preset vitb16    # the paper's setting on the real datasets, 8 GPUs
     python tools/run_suite.py configs/suite/tiny.py --work-dir DIR
     python tools/run_suite.py --preset vitb16 --dry-run   # the commands of the stages still to run
@@ -28,7 +29,8 @@ from suite.runner import ROOT, Suite, load_preset
 
 def main() -> None:
     """Run (or, with --dry-run, list) the stages of the preset named on the command line."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument('preset_file', nargs='?', help='a preset config (configs/suite/*.py)')
     presets = sorted(osp.splitext(osp.basename(p))[0]
                      for p in glob.glob(osp.join(ROOT, 'configs', 'suite', '*.py')))

@@ -17,7 +17,8 @@ from suite.significance import as_lines, coco_ap_bootstrap
 
 def main() -> None:
     """Print the bootstrap of the two result files named on the command line."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument('--gt', required=True, help='COCO ground-truth JSON')
     parser.add_argument('result_a')
     parser.add_argument('result_b')

@@ -1,5 +1,5 @@
-"""Draw the paper's patch clusters (SPEC section 4c) over images, for every checkpoint of pretraining
-runs, the methods side by side.
+"""Draw the paper's patch clusters (SPEC section 4c) over images, for every checkpoint of
+pretraining runs, the methods side by side.
 
     python tools/visualize_clusters.py LABEL=PATH [LABEL=PATH ...] --images IMG [IMG ...] --out DIR
                                        [--k 5]
@@ -19,7 +19,8 @@ from suite.results import labelled_paths
 
 def main() -> None:
     """Draw the cluster pictures of the runs and images named on the command line."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument('runs', nargs='+', metavar='LABEL=PATH',
                         help='a pretraining work dir or checkpoint, under a label (e.g. ijepa=...)')
     parser.add_argument('--images', nargs='+', required=True)

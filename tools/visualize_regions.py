@@ -16,7 +16,8 @@ from figures.regions import visualize
 
 def main() -> None:
     """Draw the region pictures of the checkpoint(s) and images named on the command line."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument('checkpoint', help='a DSeq-JEPA pretraining checkpoint, or its work dir')
     parser.add_argument('images', nargs='+')
     parser.add_argument('--out', required=True)

@@ -1,4 +1,5 @@
-"""CLEVR_v1.0 read from its standard layout, with the Count and Dist labels of VTAB (SPEC section 4).
+"""CLEVR_v1.0 read from its standard layout, with the Count and Dist labels of VTAB
+(SPEC section 4).
 
 Layout under ``data_root``::
 
@@ -78,7 +79,8 @@ TASKS = {'count': (count_label, MAX_OBJECTS - MIN_OBJECTS + 1),
 def scenes_in_split(scenes: Sequence[dict], split: str, num_train: int = 800,
                     num_val: int = 200) -> List[dict]:
     """The scenes of ``split`` (see the module's docstring), sorted by image file name, from the
-    scene file the split reads: the validation scenes for ``test``, the training scenes otherwise."""
+    scene file the split reads: the validation scenes for ``test``, the training scenes
+    otherwise."""
     ordered = sorted(scenes, key=lambda s: s['image_filename'])
     if split == 'test':
         return ordered
@@ -131,7 +133,8 @@ class ClevrDataset(torch.utils.data.Dataset):
                     f'CLEVR {what} not found: {needed}\nExpected the CLEVR_v1.0 layout under '
                     f'data_root ({data_root}):\n{CLEVR_LAYOUT}\nPoint the config at your copy with '
                     'the CLEVR_ROOT environment variable (the folder holding CLEVR_v1.0), or write '
-                    'a small synthetic one with: python tools/make_synthetic_data.py clevr data/clevr')
+                    'a small synthetic one with: python tools/make_synthetic_data.py clevr '
+                    'data/clevr')
         doc = load_json(path)
         if 'scenes' not in doc:
             raise KeyError(f'{path} has no "scenes" list (keys: {sorted(doc)})')

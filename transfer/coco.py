@@ -100,7 +100,7 @@ class CocoInstanceDataset(CocoDataset):
             f'{self.ann_file}: {len(self._degenerate)} annotation(s) have degenerate boxes, which '
             'mmdet leaves out of the ground truth it trains on (under 1 px wide or high, area '
             f'<= 0, or outside the image); e.g. annotation id {ann["id"]} of image '
-            f'{img["file_name"]}: bbox {ann["bbox"]}, area {ann["area"]}')
+            f'{img["file_name"]}: bbox {ann["bbox"]}, area {ann["area"]}', stacklevel=2)
 
 
 @METRICS.register_module()

@@ -64,7 +64,8 @@ def probe_features(backbone: nn.Module, images: torch.Tensor,
 
 def encode_dataset(extract: Callable[[torch.Tensor], Dict[str, torch.Tensor]],
                    dataloader: DataLoader, data_preprocessor: nn.Module,
-                   logger: Optional[MMLogger] = None) -> Tuple[Dict[str, torch.Tensor], torch.Tensor]:
+                   logger: Optional[MMLogger] = None
+                   ) -> Tuple[Dict[str, torch.Tensor], torch.Tensor]:
     """The features (per readout) and labels of a whole dataset, in dataset order, on the CPU.
 
     Distributed, each process encodes its shard (mmengine's ``DefaultSampler`` without shuffling)

@@ -94,7 +94,8 @@ def test_cells_seeds_differences_and_published_columns(work_dirs):
     assert (cls['I-JEPA'], cls['DSeq-JEPA'], cls['DSeq - I-JEPA']) == ('missing', '61.5', 'missing')
     assert ('CLEVR Dist', 'top-1 avg') not in rows
     # each row names its model selection where its configs state one
-    assert (avg['checkpoint: how chosen'], box['checkpoint: how chosen']) == ('best val epoch', 'missing')
+    assert ((avg['checkpoint: how chosen'], box['checkpoint: how chosen'])
+            == ('best val epoch', 'missing'))
     verdicts = leaderboard.against_random(results.collect(work_dirs).table)
     assert verdicts == [
         'ViT-B/16 CLEVR Count top-1 avg: I-JEPA beats random init (58.0 vs 40.0, +18.0, interval '

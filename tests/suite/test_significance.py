@@ -279,7 +279,7 @@ def test_several_seeds_against_the_enumerated_bootstrap():
     # the seeds' own luck matters here: without drawing them the distribution differs
     assert abs(np.mean(exact <= 0) - np.mean(_exact_deltas(side_a, side_b, 4, False) <= 0)) > 0.05
     for shift in (0.0, 6.0, 19.0):  # thresholds at 0 and between the deltas' atoms (12.5 apart)
-        shifted = [lambda c, m=m: m(c) + shift for m in side_b]
+        shifted = [lambda c, m=m, shift=shift: m(c) + shift for m in side_b]
         r = paired_bootstrap(side_a, shifted, 4, resamples=20000, seed=3)
         reference = np.mean(exact + shift <= 0)
         assert abs(r.p_le_0 - reference) < 4 * np.sqrt(reference * (1 - reference) / 20000) + 1e-3

@@ -55,7 +55,8 @@ def descendants(pid: int) -> Dict[int, str]:
 
 
 def exit_status(pid: int, timeout: float) -> Optional[int]:
-    """The wait status of an adopted child once it exits, None if it still runs after ``timeout``."""
+    """The wait status of an adopted child once it exits, None if it still runs after
+    ``timeout``."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         done, status = os.waitpid(pid, os.WNOHANG)
@@ -158,7 +159,8 @@ class Runner:
             end(pid, command)
 
     def output(self) -> str:
-        return self.log.read_text() + (self.stage_log.read_text() if self.stage_log.exists() else '')
+        return self.log.read_text() + (self.stage_log.read_text() if self.stage_log.exists()
+                                       else '')
 
     def wait_for(self, parent: int, marker: str, log_line: str = '') -> int:
         """The pid of ``parent``'s child running ``marker``, once it has started and (if given)

@@ -11,8 +11,8 @@ from mmengine import dist
 from mmengine.logging import MMLogger
 from torch.utils.data import DataLoader
 
-__all__ = ['READOUTS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'check_readouts', 'probe_features',
-           'encode_dataset']
+__all__ = ['READOUTS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'FrozenEncoderReadouts', 'check_readouts',
+           'probe_features', 'encode_dataset']
 
 #: readout -> what it reads from the encoder's last blocks (all after the final LayerNorm)
 READOUTS = {
@@ -91,3 +91,21 @@ def encode_dataset(extract: Callable[[torch.Tensor], Dict[str, torch.Tensor]],
         # interleaving the shards restores dataset order, cutting the padding restores its size
         out = {k: torch.stack(dist.all_gather(v), 1).flatten(0, 1)[:size] for k, v in out.items()}
     return out, out.pop('label')
+
+
+class FrozenEncoderReadouts:
+    """For a model over a frozen encoder (``self.backbone``) that reads its ``self.readouts``: the
+    encoder stays in eval mode (no dropout, no drop path) whatever mode the model is put in, and
+    :meth:`extract` gives the readouts of a batch."""
+    backbone: nn.Module
+    readouts: Tuple[str, ...]
+
+    def train(self, mode: bool = True) -> 'FrozenEncoderReadouts':
+        """The model's own modules in ``mode``, the encoder in eval mode."""
+        super().train(mode)
+        self.backbone.eval()
+        return self
+
+    def extract(self, images: torch.Tensor) -> Dict[str, torch.Tensor]:
+        """uint8 RGB images (B, 3, H, W) -> features (B, D or 4D) per readout, in float32."""
+        return probe_features(self.backbone, images, self.readouts)

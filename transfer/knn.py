@@ -30,7 +30,7 @@ from torch.utils.data import DataLoader
 from engine.model import unwrap_model
 
 from .classification import training_split
-from .features import check_readouts, encode_dataset, probe_features
+from .features import FrozenEncoderReadouts, check_readouts, encode_dataset, probe_features
 
 __all__ = ['KNNBank', 'knn_classify', 'KNNClassifier', 'KNNTestLoop', 'KNNMonitorHook',
            'preserved_rng_state']
@@ -81,7 +81,7 @@ def knn_classify(bank_features: torch.Tensor, bank_labels: torch.Tensor, queries
 
 
 @MODELS.register_module()
-class KNNClassifier(BaseModel):
+class KNNClassifier(FrozenEncoderReadouts, BaseModel):
     """A frozen encoder classifying by kNN against a bank of its own features, per readout.
 
     It has no trainable parameter: :class:`KNNTestLoop` encodes the bank
@@ -106,15 +106,6 @@ class KNNClassifier(BaseModel):
         self.readouts = tuple(readouts)
         self.num_classes, self.k, self.temperature = num_classes, k, temperature
         self.banks: Dict[str, KNNBank] = {}
-
-    def train(self, mode: bool = True) -> 'KNNClassifier':
-        super().train(mode)
-        self.backbone.eval()
-        return self
-
-    def extract(self, images: torch.Tensor) -> Dict[str, torch.Tensor]:
-        """uint8 RGB images (B, 3, H, W) -> features (B, D or 4D) per readout, in float32."""
-        return probe_features(self.backbone, images, self.readouts)
 
     def set_bank(self, features: Dict[str, torch.Tensor], labels: torch.Tensor) -> None:
         """Classify against these bank features (per readout) and labels from now on; the bank

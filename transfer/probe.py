@@ -22,7 +22,7 @@ from mmengine.registry import (METRICS, MODELS, OPTIM_WRAPPER_CONSTRUCTORS, OPTI
 
 from engine.model import unwrap_model
 from engine import records
-from .features import check_readouts, probe_features
+from .features import FrozenEncoderReadouts, check_readouts
 
 __all__ = ['LinearProbe', 'HeadSpec', 'ProbeHeadsOptimWrapperConstructor', 'ProbeAccuracy',
            'HEAD_NORMS', 'grid_head_name', 'select_heads', 'top1_per_head']
@@ -90,7 +90,7 @@ def linear_head(width: int, num_classes: int, norm: Optional[str]) -> nn.Module:
 
 
 @MODELS.register_module()
-class LinearProbe(BaseModel):
+class LinearProbe(FrozenEncoderReadouts, BaseModel):
     """A frozen encoder and linear heads on its readouts, trained side by side.
 
     Args:
@@ -124,15 +124,6 @@ class LinearProbe(BaseModel):
         self.heads = nn.ModuleDict(
             {name: linear_head(widths[spec.readout], num_classes, head_norm)
              for name, spec in self.head_specs.items()})
-
-    def train(self, mode: bool = True) -> 'LinearProbe':
-        super().train(mode)
-        self.backbone.eval()
-        return self
-
-    def extract(self, images: torch.Tensor) -> Dict[str, torch.Tensor]:
-        """uint8 RGB images (B, 3, H, W) -> features (B, D or 4D) per readout, in float32."""
-        return probe_features(self.backbone, images, self.readouts)
 
     def forward(self, inputs: Union[torch.Tensor, Dict[str, torch.Tensor]],
                 data_samples: Optional[torch.Tensor] = None,

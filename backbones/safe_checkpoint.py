@@ -5,7 +5,10 @@ checkpoints: they hold numpy scalars and arrays (log history), ``collections.Cou
 milestones) and mmengine's ``HistoryBuffer``, whose statistics methods are pickled as
 ``getattr(HistoryBuffer, 'mean')``. Rather than turning safe loading off, this module allowlists
 exactly those types, with ``getattr`` narrowed to HistoryBuffer's statistics. A checkpoint
-holding anything else is refused with a message naming the file and the type.
+holding anything else is refused with a message naming the file and the type. A checkpoint is data,
+never code, and never a source of silent NaNs: the loader refuses one holding an inf or a NaN
+(:func:`check_finite`), names the file when it is cut short, and drops config text from its
+``meta`` that mmengine would execute (:func:`drop_config_text`).
 
 It also makes mmengine's local file writes atomic (write to a temporary file, then rename), so a run
 killed while saving never leaves a truncated ``epoch_N.pth`` or ``last_checkpoint`` behind.
@@ -20,7 +23,8 @@ import os
 import os.path as osp
 import pickle
 import tempfile
-from typing import Any, Union
+import warnings
+from typing import Any, Iterable, Iterator, List, Tuple, Union
 
 import numpy as np
 import torch
@@ -28,8 +32,8 @@ from mmengine.fileio.backends import LocalBackend, register_backend
 from mmengine.logging import HistoryBuffer
 from mmengine.runner import CheckpointLoader
 
-__all__ = ['ALLOWED_GLOBALS', 'AtomicLocalBackend', 'enable_safe_checkpoints',
-           'load_from_local_safely']
+__all__ = ['ALLOWED_GLOBALS', 'AtomicLocalBackend', 'check_finite', 'drop_config_text',
+           'enable_safe_checkpoints', 'load_from_local_safely', 'non_finite_tensors']
 
 
 def _history_buffer_method(owner: Any, name: str) -> Any:
@@ -60,32 +64,92 @@ ALLOWED_GLOBALS += [(np.core.multiarray._reconstruct, 'numpy._core.multiarray._r
 def load_from_local_safely(filename: str,
                            map_location: Union[str, torch.device, None] = None) -> Any:
     """``torch.load(weights_only=True)`` with the suite's allowlist and a clear refusal message
-    (enabling :func:`enable_safe_checkpoints` first, so that a direct call is safe too)."""
+    (enabling :func:`enable_safe_checkpoints` first, so that a direct call is safe too), of a file
+    that is whole and holds finite tensors only; config text in its ``meta`` is dropped
+    (:func:`drop_config_text`)."""
     enable_safe_checkpoints()
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
         raise FileNotFoundError(f'checkpoint {filename} does not exist')
     try:
-        return torch.load(filename, map_location=map_location, weights_only=True)
+        checkpoint = torch.load(filename, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
-        try:
-            found = torch.serialization.get_unsafe_globals_in_checkpoint(filename)
-        except Exception:  # not a zip checkpoint: keep torch's own message
-            found = []
-        allowed = {g[1] if isinstance(g, tuple) else f'{g.__module__}.{g.__qualname__}'
-                   for g in torch.serialization.get_safe_globals()}
-        refused = [g for g in found if g not in allowed]
-        if refused:
-            reason = f'it holds {", ".join(refused)}, which is outside'
-        else:  # an allowed global misused, e.g. getattr beyond HistoryBuffer's statistics
-            detail = str(err).split('WeightsUnpickler error:')[-1]
-            detail = detail.split('Check the documentation')[0]
-            reason = ' '.join(detail.split())[:400] + '; see'
-        raise pickle.UnpicklingError(
-            f"refused to load {filename}: {reason} the suite's checkpoint allowlist "
+        raise pickle.UnpicklingError(_refusal(filename, err)) from None
+    except (RuntimeError, EOFError, OSError) as err:  # torch's zip reader names no file
+        raise RuntimeError(f'cannot read checkpoint {filename}: {err} (a file cut short by a '
+                           'killed copy or a full disk?)') from None
+    check_finite(checkpoint, filename)
+    return drop_config_text(checkpoint, filename)
+
+
+def _refusal(filename: str, err: pickle.UnpicklingError) -> str:
+    """Why torch refused ``filename`` under the allowlist, and what to do."""
+    try:
+        found = torch.serialization.get_unsafe_globals_in_checkpoint(filename)
+    except Exception:  # not a zip checkpoint: keep torch's own message
+        found = []
+    allowed = {g[1] if isinstance(g, tuple) else f'{g.__module__}.{g.__qualname__}'
+               for g in torch.serialization.get_safe_globals()}
+    refused = [g for g in found if g not in allowed]
+    if refused:
+        reason = f'it holds {", ".join(refused)}, which is outside'
+    else:  # an allowed global misused, e.g. getattr beyond HistoryBuffer's statistics
+        detail = str(err).split('WeightsUnpickler error:')[-1]
+        detail = detail.split('Check the documentation')[0]
+        reason = ' '.join(detail.split())[:400] + '; see'
+    return (f"refused to load {filename}: {reason} the suite's checkpoint allowlist "
             '(backbones/safe_checkpoint.py). Checkpoints are loaded with weights_only=True; if you '
-            'trust this file and the type is plain data, add the '
-            'type to ALLOWED_GLOBALS.') from None
+            'trust this file and the type is plain data, add the type to ALLOWED_GLOBALS.')
+
+
+def non_finite_tensors(named: Iterable[Tuple[str, torch.Tensor]]) -> List[str]:
+    """The names of the floating-point tensors holding an inf or a NaN (one host sync in all)."""
+    names, finite = [], []
+    for name, tensor in named:
+        if torch.is_tensor(tensor) and tensor.is_floating_point():
+            names.append(name)
+            finite.append(torch.isfinite(tensor).all())
+    if not names:
+        return []
+    device = finite[0].device  # flags of other devices join it: one copy back to the host in all
+    flags = torch.stack([f.to(device) for f in finite]).tolist()
+    return [name for name, ok in zip(names, flags) if not ok]
+
+
+def _tensors_in(obj: Any, prefix: str = '') -> Iterator[Tuple[str, torch.Tensor]]:
+    """Every tensor nested in dicts, lists and tuples, named by its path of keys."""
+    if torch.is_tensor(obj):
+        yield prefix, obj
+    elif isinstance(obj, dict):
+        for key, value in obj.items():
+            yield from _tensors_in(value, f'{prefix}.{key}' if prefix else str(key))
+    elif isinstance(obj, (list, tuple)):
+        for index, value in enumerate(obj):
+            yield from _tensors_in(value, f'{prefix}.{index}' if prefix else str(index))
+
+
+def check_finite(checkpoint: Any, source: str) -> None:
+    """Refuse a checkpoint holding an inf or a NaN anywhere (weights, optimiser state), naming
+    ``source`` and the first tensors: loaded, it would train on NaN losses or evaluate at chance
+    without a word."""
+    bad = non_finite_tensors(_tensors_in(checkpoint))
+    if bad:
+        raise ValueError(f'{source}: {len(bad)} of its tensors hold inf or NaN values '
+                         f'({", ".join(bad[:4])}{", ..." if len(bad) > 4 else ""}): refused, '
+                         'before any training or evaluation. Use a checkpoint written before the '
+                         'weights diverged.')
+
+
+def drop_config_text(checkpoint: Any, source: str) -> Any:
+    """``checkpoint`` without ``meta['config']``: mmengine's ``Runner.resume`` would execute that
+    text as a config (``Config.fromstring``), and a checkpoint is data, never code. The run's
+    config is the one its user names; a warning says what was ignored."""
+    meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
+    if isinstance(meta, dict) and 'config' in meta:
+        meta.pop('config')
+        warnings.warn(f"{source}: ignored meta['config'], config text in a checkpoint is never "
+                      'run; the config is the one given on the command line', stacklevel=2)
+    return checkpoint
 
 
 _UMASK = os.umask(0)

@@ -20,27 +20,14 @@ from mmengine.dist import is_main_process
 from mmengine.hooks import CheckpointHook
 from mmengine.registry import HOOKS
 
-from backbones.safe_checkpoint import AtomicLocalBackend, enable_safe_checkpoints
+from backbones.safe_checkpoint import (AtomicLocalBackend, enable_safe_checkpoints,
+                                       non_finite_tensors)
 from .model import unwrap_model
 from .resume import POINTER, checkpoints_in
 
-__all__ = ['SafeCheckpointHook', 'non_finite_tensors', 'resume_advice', 'run_changes']
+__all__ = ['SafeCheckpointHook', 'resume_advice', 'run_changes']
 
 _LEFTOVER = '.tmp_*'  # AtomicLocalBackend's temporary files
-
-
-def non_finite_tensors(named: Iterable[Tuple[str, torch.Tensor]]) -> List[str]:
-    """The names of the floating-point tensors holding an inf or a NaN (one host sync in all)."""
-    names, finite = [], []
-    for name, tensor in named:
-        if torch.is_tensor(tensor) and tensor.is_floating_point():
-            names.append(name)
-            finite.append(torch.isfinite(tensor).all())
-    if not names:
-        return []
-    device = finite[0].device  # flags of other devices join it: one copy back to the host in all
-    flags = torch.stack([f.to(device) for f in finite]).tolist()
-    return [name for name, ok in zip(names, flags) if not ok]
 
 
 def resume_advice(last_checkpoint: Optional[str]) -> str:

@@ -41,22 +41,26 @@ def checkpoints_of(path: str) -> List[str]:
 
 
 def load_model(path: str):
-    """The pretraining model (I-JEPA, DSeq-JEPA) of a checkpoint, built from the config saved in it,
-    with its iteration (the file name where it has none)."""
+    """The pretraining model (I-JEPA, DSeq-JEPA) of a checkpoint, built from the config saved in it
+    (read as data, :func:`engine.config_data.config_from_text`: nothing in it runs), with its
+    iteration (the file name where it has none)."""
     from mmengine.config import Config
     from mmengine.registry import MODELS
     from mmengine.runner import CheckpointLoader
 
     import pretrain  # noqa: F401  (registers the models)
     from backbones.safe_checkpoint import enable_safe_checkpoints
+    from engine.config_data import config_from_text
     from pretrain.jepa import JEPAModel
     enable_safe_checkpoints()  # local files load with weights_only=True and the allowlist
     ckpt = CheckpointLoader.load_checkpoint(path, map_location='cpu')
     text = ckpt.get('meta', {}).get('cfg') if isinstance(ckpt, dict) else None
-    if not text:
+    if not text or not isinstance(text, str):
         raise KeyError(f'{path} carries no config (meta.cfg): pass a checkpoint written by '
                        'pretraining with tools/train.py')
-    cfg = Config.fromstring(text, '.py')
+    cfg = Config(config_from_text(text, f'{path} (meta.cfg)'))
+    if not isinstance(cfg.get('model'), dict):
+        raise KeyError(f'{path}: its saved config (meta.cfg) holds no model as data')
     kind = MODELS.get(cfg.model.get('type'))
     if not (isinstance(kind, type) and issubclass(kind, JEPAModel)):
         raise ValueError(f'{path} is a {cfg.model.get("type")} checkpoint, not a JEPA pretraining '

@@ -20,6 +20,7 @@ from typing import Callable, Dict, Iterable, Iterator, List, NamedTuple, Optiona
 
 import numpy as np
 
+from engine.config_data import read_config_file
 from engine.records import read_records
 from suite.methods import METHODS
 from suite.significance import Metric, metric_of
@@ -72,11 +73,11 @@ def run_of(config_path: str) -> str:
 
 
 def saved_config(run: str) -> Tuple[dict, str]:
-    """The config mmengine saved with a run, and its path; read as data, so the modules it names in
-    ``custom_imports`` (mmdet, mmseg, the suite's) are not imported."""
-    from mmengine.config import Config
+    """The config mmengine saved with a run, and its path; read as data
+    (:func:`engine.config_data.read_config_file`): nothing in it runs, not even the imports its
+    ``custom_imports`` names."""
     path = osp.join(run, 'vis_data', 'config.py')
-    return Config.fromfile(path, import_custom_modules=False).to_dict(), path
+    return read_config_file(path), path
 
 
 def report_of(config: dict, source: str) -> dict:

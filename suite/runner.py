@@ -19,11 +19,13 @@ import signal
 import subprocess
 import sys
 import time
+from functools import partial
 from typing import Dict, List, Optional
 
 from engine.resume import checkpoints_in, latest_checkpoint
 from suite.ablations import write_tables
 from suite.leaderboard import write_all
+from suite.lock import hold_work_dir, write_whole_dir
 from suite.methods import BASELINE, METHODS
 from suite.processes import STOP_SIGNALS, die_with_parent, stop
 
@@ -128,8 +130,11 @@ class Suite:
             self.say(f'writing synthetic {kind} to {osp.relpath(root, ROOT)}')
             if self.dry_run:
                 continue
-            GENERATORS[kind](root + '.partial', **spec)  # complete or absent, never half written
-            os.replace(root + '.partial', root)
+            # written in a folder of this process's and renamed: a runner on another work dir
+            # may write the same data at the same time, and a killed one leaves nothing half
+            # written under the name that the check above takes for whole
+            if not write_whole_dir(root, partial(GENERATORS[kind], **spec)):
+                self.say(f'synthetic {kind}: written by another process meanwhile, using theirs')
 
     def pretrain(self, name: str, config: str) -> str:
         """The pretraining stage of a method or ablation row; return its last checkpoint."""
@@ -214,11 +219,19 @@ class Suite:
         return figures
 
     def run(self) -> str:
-        """Every stage of the preset, then the leaderboard and, for a preset with ``ablations``,
-        the ablation tables; return their markdown (or, on a dry run, what they would be made
-        of)."""
-        if not self.dry_run:
-            os.makedirs(self.work_dir, exist_ok=True)
+        """Every stage of the preset, holding the work dir's lock (``suite.lock``: one runner
+        per work dir), then the leaderboard and, for a preset with ``ablations``, the ablation
+        tables; return their markdown (or, on a dry run, which takes no lock and writes nothing,
+        what they would be made of). Raise ``WorkDirBusy``, having changed nothing, when another
+        runner holds the work dir."""
+        if self.dry_run:
+            return self.run_stages()
+        os.makedirs(self.work_dir, exist_ok=True)
+        with hold_work_dir(self.work_dir):
+            return self.run_stages()
+
+    def run_stages(self) -> str:
+        """What :meth:`run` does once it holds the work dir."""
         self.write_data()
         ablations = self.preset.get('ablations', {})
         checkpoints = {m: self.pretrain(m, c) for m, c in self.preset['pretrain'].items()}

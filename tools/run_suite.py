@@ -18,11 +18,14 @@ finished; a rerun skips the stages that are done and resumes an interrupted one 
 checkpoint. Each stage's output goes to
 ``<stage dir>/suite_stage.log``; progress lines are echoed. Stopping the runner (Ctrl-C, SIGTERM, on
 Linux even SIGKILL) stops the stage's process too, so a rerun never shares a work dir with it.
+One runner per work dir: a second one on the same work dir stops at once, changing nothing, and
+names the runner that holds it (``<work dir>/suite_runner.lock``).
 """
 import argparse
 import glob
 import os.path as osp
 
+from suite.lock import WorkDirBusy
 from suite.processes import exit_on_sigterm
 from suite.runner import ROOT, Suite, load_preset
 
@@ -46,7 +49,11 @@ def main() -> None:
     preset = load_preset(path)
     work_dir = osp.abspath(args.work_dir or osp.join(ROOT, preset['work_dir']))
     exit_on_sigterm()
-    print(Suite(preset, work_dir, args.dry_run).run(), end='')
+    try:
+        text = Suite(preset, work_dir, args.dry_run).run()
+    except WorkDirBusy as busy:  # the user's to resolve: the message, not a traceback
+        parser.exit(1, f'{parser.prog}: error: {busy}\n')
+    print(text, end='')
 
 
 if __name__ == '__main__':

@@ -15,6 +15,7 @@ from mmengine.runner import Runner
 
 from backbones.safe_checkpoint import enable_safe_checkpoints
 from .resume import best_checkpoint, latest_checkpoint
+from .schedules import check_param_schedulers
 from .visualization import apply_logging_switches
 
 __all__ = ['add_common_args', 'load_config', 'build_runner', 'training_config', 'train',
@@ -53,7 +54,10 @@ def load_config(args: argparse.Namespace) -> Config:
 
 def build_runner(cfg: Config) -> Runner:
     """mmengine's Runner, or the config's ``runner_type``, with safe checkpoint I/O enabled
-    (:func:`~backbones.safe_checkpoint.enable_safe_checkpoints`) for what it loads and saves."""
+    (:func:`~backbones.safe_checkpoint.enable_safe_checkpoints`) for what it loads and saves, once
+    its schedulers are checked against the run's length
+    (:func:`~engine.schedules.check_param_schedulers`)."""
+    check_param_schedulers(cfg)
     enable_safe_checkpoints()
     return Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
 

@@ -47,7 +47,7 @@ from .ablations import (CURRICULA, ORDERS, PREDICTIONS, REGION_SOURCES, SALIENCI
 from .ijepa import IJEPA
 from .jepa import gather_tokens, layer_norm_targets, smooth_l1_sum
 from .masks import MultiBlockMaskSampler
-from .regions import select_regions
+from .regions import check_min_area, select_regions
 from .seeds import CURRICULUM_STREAM, derive_seed
 from .sequence import SEQUENCE_MODES, FlatSequence, region_sizes, sequence_errors, true_positions
 
@@ -178,6 +178,7 @@ class DSeqJEPA(IJEPA):
             check_choice(name, value, allowed)
         if isinstance(num_regions, bool) or not isinstance(num_regions, int) or num_regions < 2:
             raise ValueError(f'num_regions must be an int of at least 2, got {num_regions!r}')
+        check_min_area(min_area)
         if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int)
                                   or not 2 <= top_k <= num_regions - 1):
             raise ValueError(f'top_k must be None or an int in [2, num_regions - 1 = '

@@ -15,6 +15,7 @@ levels 0/127/254: OpenCV's code returns 0, IPP 127. The reference here is OpenCV
 same on every machine: ``cv2.ipp.setUseIPP(False)``.)
 """
 import math
+import numbers
 from typing import Dict, Optional, Tuple
 
 import torch
@@ -23,8 +24,8 @@ import torch.nn.functional as F
 from . import region_kernels
 from .region_kernels import FLT_EPSILON
 
-__all__ = ['select_regions', 'select_regions_eager', 'quantise', 'otsu_threshold',
-           'otsu_foreground', 'label_components']
+__all__ = ['check_min_area', 'select_regions', 'select_regions_eager', 'quantise',
+           'otsu_threshold', 'otsu_foreground', 'label_components']
 
 
 def quantise(saliency: torch.Tensor) -> torch.Tensor:
@@ -132,6 +133,17 @@ def label_components(foreground: torch.Tensor, stop_early: Optional[bool] = None
     return labels[:, :n]
 
 
+def check_min_area(min_area: float) -> None:
+    """Refuse a ``min_area`` outside [0, 1). It is the fraction of the h x w grid a component must
+    cover to be a region: the saliency is min-max normalised, so its lowest patch is never
+    foreground and no component covers the whole grid; from 1 on (and for NaN) nothing would ever
+    be selected, silently, and below 0 is no fraction."""
+    if isinstance(min_area, bool) or not isinstance(min_area, numbers.Real) or \
+            not 0 <= min_area < 1:
+        raise ValueError(f'min_area must be a number in [0, 1) (the fraction of the patch grid a '
+                         f'region must cover at least; 0.15 in the paper), got {min_area!r}')
+
+
 def select_regions(saliency: torch.Tensor, num_regions: int = 5,
                    min_area: float = 0.15) -> torch.Tensor:
     """Ranked salient regions of each map.
@@ -147,6 +159,7 @@ def select_regions(saliency: torch.Tensor, num_regions: int = 5,
     Returns:
         (B, num_regions, h*w) bool masks, disjoint and covering the grid; missing regions are empty.
     """
+    check_min_area(min_area)  # a comparison on the host: nothing waits for the device
     if saliency.is_cuda and not torch.cuda.is_current_stream_capturing():
         return _replay_graph(saliency, num_regions, min_area)
     return select_regions_eager(saliency, num_regions, min_area)

@@ -6,7 +6,15 @@ Each dataset is an mmengine ``BaseDataset`` whose items are ``dict(img_path=...,
 (:func:`scan_image_folder`, :func:`parse_inat21`, :func:`parse_cub200`, :func:`parse_stanford_cars`)
 that names the file, and the entry or line, of anything malformed; a missing file or folder raises
 ``FileNotFoundError`` naming it, the expected layout, the environment variable that points the
-configs at a real copy and the command that writes a small synthetic one.
+configs at a real copy (``root_env`` names another one, as the synthetic smoke configs read
+``SYNTH_*_ROOT``) and the command that writes a small synthetic one.
+
+A dataset agrees with itself and with the config: both iNat 2021 splits must list the same
+categories (:func:`check_same_classes`; ImageNet's both splits the same class folders), an image
+listed twice is kept once if both listings give it the same label and refused if not
+(:func:`drop_repeats`), and a loop refuses a dataset with more classes than the config's
+``model.num_classes`` before it encodes anything (:func:`check_loop_classes`, called by the cached
+probe loops and the kNN test loop, and by :class:`NumClassesCheckHook` for mmengine's own loops).
 
 :class:`ClassBalancedSubset` keeps a seeded, class-balanced fraction of a dataset (a kNN bank) or
 its complement (``part='rest'``), so a training set splits into a held-out slice for choosing
@@ -17,19 +25,24 @@ the pipeline's :class:`~transfer.classification_transforms.LoadRGBImage` reads i
 """
 import os
 import os.path as osp
+import warnings
 from collections import Counter
-from typing import Dict, List, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from mmengine.config import ConfigDict
 from mmengine.dataset import BaseDataset
-from mmengine.registry import DATASETS
+from mmengine.hooks import Hook
+from mmengine.registry import DATASETS, HOOKS
 
 from engine.files import IMAGE_EXTENSIONS, load_json
+from engine.model import unwrap_model
 
 __all__ = ['ClassificationDataset', 'ImageNetDataset', 'INat21Dataset', 'CUB200Dataset',
            'StanfordCarsDataset', 'ClassBalancedSubset', 'class_balanced_indices',
            'scan_image_folder', 'parse_inat21', 'parse_cub200', 'parse_stanford_cars',
+           'inat21_categories', 'check_same_classes', 'drop_repeats', 'dataset_num_classes',
+           'describe_dataset', 'check_num_classes', 'check_loop_classes', 'NumClassesCheckHook',
            'IMAGENET_LAYOUT', 'INAT21_LAYOUT', 'CUB200_LAYOUT', 'STANFORD_CARS_LAYOUT']
 
 IMAGENET_LAYOUT = """\
@@ -79,11 +92,9 @@ def _field(entry: dict, key: str, path: str, where: str):
     return entry[key]
 
 
-def parse_inat21(path: str) -> Tuple[List[Sample], List[str]]:
-    """``(file_name, category_id)`` of every image of an iNaturalist 2021 annotation file (in its
-    ``images`` order) and the category names by id. Category ids must be 0..C-1 and every image
-    must have exactly one annotation."""
-    doc = load_json(path)
+def _inat21_categories(doc: object, path: str) -> List[str]:
+    """The category names, by id, of a parsed iNat 2021 file ``doc``, whose three lists are checked
+    to be there; the ids must be 0..C-1."""
     for key in ('images', 'annotations', 'categories'):
         if not isinstance(doc, dict) or not isinstance(doc.get(key), list):
             found = sorted(doc) if isinstance(doc, dict) else type(doc).__name__
@@ -96,29 +107,117 @@ def parse_inat21(path: str) -> Tuple[List[Sample], List[str]]:
         raise ValueError(f'{path}: category ids are not 0..{count - 1} (each once); found '
                          f'{len(names)} distinct ids from {min(names, default=None)} to '
                          f'{max(names, default=None)}')
+    return [names[k] for k in range(count)]
+
+
+def _inat21_labels(doc: dict, path: str, count: int) -> Dict[int, int]:
+    """image id -> category id of the annotations of ``doc``; every image of ``images`` must have
+    exactly one, and every annotation an image there."""
     labels: Dict[int, int] = {}
     counts: Counter = Counter()
     for i, ann in enumerate(doc['annotations']):
         image_id = _field(ann, 'image_id', path, f'annotations[{i}]')
         label = _field(ann, 'category_id', path, f'annotations[{i}]')
-        if label not in names:
+        if not isinstance(label, int) or not 0 <= label < count:
             raise ValueError(f'{path}: annotations[{i}] (image {image_id}) has category_id '
-                             f'{label!r}, not one of the categories 0..{len(names) - 1}')
+                             f'{label!r}, not one of the categories 0..{count - 1}')
         labels[image_id] = label
         counts[image_id] += 1
-    samples = []
     for i, image in enumerate(doc['images']):
         image_id = _field(image, 'id', path, f'images[{i}]')
-        file_name = _field(image, 'file_name', path, f'images[{i}]')
         if counts[image_id] != 1:
-            raise ValueError(f'{path}: image {image_id} ({file_name}) has {counts[image_id]} '
-                             'annotations; expected exactly one')
-        samples.append((file_name, labels[image_id]))
+            raise ValueError(f'{path}: image {image_id} ({image.get("file_name")}) has '
+                             f'{counts[image_id]} annotations; expected exactly one')
     unknown = set(counts) - {image['id'] for image in doc['images']}
     if unknown:
         raise ValueError(f'{path}: annotations name image ids {sorted(unknown)[:10]} that are not '
                          'in "images"')
-    return samples, [names[k] for k in range(len(names))]
+    return labels
+
+
+def parse_inat21(path: str) -> Tuple[List[Sample], List[str]]:
+    """``(file_name, category_id)`` of every image of an iNaturalist 2021 annotation file (in its
+    ``images`` order) and the category names by id. Category ids must be 0..C-1 and every image
+    must have exactly one annotation; an image listed twice is kept once (:func:`drop_repeats`)."""
+    doc = load_json(path)
+    classes = _inat21_categories(doc, path)
+    _remember_categories(path, classes)
+    labels = _inat21_labels(doc, path, len(classes))
+    listed = []
+    for i, image in enumerate(doc['images']):
+        file_name = _field(image, 'file_name', path, f'images[{i}]')
+        listed.append((file_name, labels[image['id']], f'images[{i}] (id {image["id"]})'))
+    keep = drop_repeats([(name, f'category_id {label}', where) for name, label, where in listed],
+                        path)
+    return [listed[i][:2] for i in keep], classes
+
+
+# file identity (path, inode, size, mtime) -> its category names: the other split's file is read for
+# its class list when a split is built, and is usually built in the same process as well (a kNN
+# bank and its queries, a probe's training and test sets), so neither large file is parsed twice
+_CATEGORIES: Dict[tuple, Tuple[str, ...]] = {}
+
+
+def _file_identity(path: str) -> tuple:
+    stat = os.stat(path)
+    return osp.realpath(path), stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
+def _remember_categories(path: str, classes: Sequence[str]) -> None:
+    if len(_CATEGORIES) >= 8:  # a few files per process; never grow without bound
+        _CATEGORIES.clear()
+    _CATEGORIES[_file_identity(path)] = tuple(classes)
+
+
+def inat21_categories(path: str) -> List[str]:
+    """The category names, by id, of an iNat 2021 annotation file (read once per version of the
+    file in a process)."""
+    identity = _file_identity(path)
+    if identity not in _CATEGORIES:
+        _remember_categories(path, _inat21_categories(load_json(path), path))
+    return list(_CATEGORIES[identity])
+
+
+def check_same_classes(classes: Sequence[str], path: str, other_classes: Sequence[str],
+                       other: str) -> None:
+    """Refuse two splits whose class lists (names by label) differ, naming both files and the first
+    label that differs: a label must mean the same class in every split."""
+    if list(classes) == list(other_classes):
+        return
+    why = 'both splits must share one class list, or the same label means different classes'
+    for label, (name, other_name) in enumerate(zip(classes, other_classes)):
+        if name != other_name:
+            raise ValueError(f'{path} and {other} list different categories: category {label} is '
+                             f'{name!r} in {path} but {other_name!r} in {other}; {why}')
+    shared = min(len(classes), len(other_classes))
+    raise ValueError(f'{path} lists {len(classes)} categories and {other} lists '
+                     f'{len(other_classes)} categories (the first {shared} agree); {why}')
+
+
+def drop_repeats(entries: Sequence[Tuple[str, object, str]], path: str,
+                 what: str = 'labels') -> List[int]:
+    """The indices of ``entries`` (image, label, where it is listed), each image's first listing
+    kept. An image listed again with the same label is dropped, with one warning naming ``path`` and
+    how many listings were; with another label it is refused, naming both listings (which label
+    would the image have?)."""
+    first: Dict[str, int] = {}
+    keep, repeats = [], []
+    for i, (image, label, where) in enumerate(entries):
+        j = first.setdefault(osp.normpath(image), i)
+        if j == i:
+            keep.append(i)
+        elif entries[j][1] != label:
+            raise ValueError(f'{path}: {image} is listed twice with different {what}: '
+                             f'{entries[j][2]} ({entries[j][1]}) and {where} ({label}); an image '
+                             'has one')
+        else:
+            repeats.append((i, j))
+    if repeats:
+        i, j = repeats[0]
+        warnings.warn(f'{path}: {len(repeats)} image listing(s) repeat an earlier one with the '
+                      f'same {what} and were dropped (e.g. {entries[i][0]}: {entries[i][2]}, first '
+                      f'as {entries[j][2]})', stacklevel=2)
+    return keep
 
 
 def _read_id_table(path: str) -> Dict[int, str]:
@@ -151,7 +250,8 @@ def _cub_int(table: Dict[int, str], image_id: int, path: str, allowed: Sequence[
 
 def parse_cub200(folder: str) -> Tuple[List[Tuple[str, int, bool]], List[str]]:
     """``(path under images/, class_id - 1, is_train)`` of every image of ``folder``
-    (``CUB_200_2011``) in the order of ``images.txt``, and the class names of ``classes.txt``."""
+    (``CUB_200_2011``) in the order of ``images.txt``, and the class names of ``classes.txt``. A
+    path listed twice is kept once (:func:`drop_repeats`; two labels or two splits are refused)."""
     files = {name: osp.join(folder, f'{name}.txt')
              for name in ('images', 'image_class_labels', 'train_test_split', 'classes')}
     classes = _read_id_table(files['classes'])
@@ -160,10 +260,15 @@ def parse_cub200(folder: str) -> Tuple[List[Tuple[str, int, bool]], List[str]]:
     labels = _read_id_table(files['image_class_labels'])
     is_train = _read_id_table(files['train_test_split'])
     class_ids = range(1, len(classes) + 1)
+    images = _read_id_table(files['images'])
     samples = [(rel_path, _cub_int(labels, image_id, files['image_class_labels'], class_ids) - 1,
                 _cub_int(is_train, image_id, files['train_test_split'], (0, 1)) == 1)
-               for image_id, rel_path in _read_id_table(files['images']).items()]
-    return samples, [classes[k] for k in class_ids]
+               for image_id, rel_path in images.items()]
+    # an image in both splits would be tested on what it trained on: refused like two labels
+    keep = drop_repeats([(path, f'class {label + 1}, {"train" if train else "test"}', f'image {i}')
+                         for i, (path, label, train) in zip(images, samples)],
+                        files['images'], 'labels or splits')
+    return [samples[i] for i in keep], [classes[k] for k in class_ids]
 
 
 def _load_mat(path: str, key: str) -> np.ndarray:
@@ -183,7 +288,7 @@ def _load_mat(path: str, key: str) -> np.ndarray:
 def parse_stanford_cars(annotations: str, meta: str) -> Tuple[List[Sample], List[str]]:
     """``(fname, class - 1)`` of every annotation of a Stanford Cars devkit ``.mat`` file, in
     its order, and the ``class_names`` of ``cars_meta.mat``, as torchvision's StanfordCars reads
-    them."""
+    them; an image listed twice is kept once (:func:`drop_repeats`)."""
     classes = [str(name) for name in _load_mat(meta, 'class_names').tolist()]
     table = _load_mat(annotations, 'annotations')
     missing = {'fname', 'class'} - set(table.dtype.names or ())
@@ -197,7 +302,9 @@ def parse_stanford_cars(annotations: str, meta: str) -> Tuple[List[Sample], List
             raise ValueError(f'{annotations}: annotation {i} ({entry["fname"]}) has class {label}; '
                              f'expected 1..{len(classes)} (the class_names of {meta})')
         samples.append((str(entry['fname']), label - 1))
-    return samples, classes
+    keep = drop_repeats([(fname, f'class {label + 1}', f'annotation {i}')
+                         for i, (fname, label) in enumerate(samples)], annotations)
+    return [samples[i] for i in keep], classes
 
 
 # --- datasets ------------------------------------------------------------------------------------
@@ -224,10 +331,14 @@ class ClassificationDataset(BaseDataset):
     ROOT_HOLDS = ''  # what data_root holds, in words
     GENERATOR = ''  # the name of the synthetic generator in tools/make_synthetic_data.py
 
-    def __init__(self, data_root: str, split: str, pipeline: Sequence = (), **kwargs) -> None:
+    def __init__(self, data_root: str, split: str, pipeline: Sequence = (),
+                 root_env: Optional[str] = None, **kwargs) -> None:
         if split not in self.SPLITS:
             raise KeyError(f'unknown {self.NAME} split {split!r}; choose one of {self.SPLITS}')
         self.split = split
+        # a config that reads its data_root from another variable (the synthetic smoke configs'
+        # SYNTH_*_ROOT) names it, so that a missing folder's error names the variable it read
+        self.root_env = root_env
         super().__init__(data_root=data_root, pipeline=list(pipeline), **kwargs)
 
     def read_split(self) -> Tuple[List[Sample], List[str]]:
@@ -252,11 +363,13 @@ class ClassificationDataset(BaseDataset):
 
     def missing(self, path: str, what: str) -> FileNotFoundError:
         """The error for a missing file or folder of the layout."""
+        env = self.root_env or self.ROOT_ENV
+        target = self.data_root if self.root_env else f'data/{self.GENERATOR}'
         return FileNotFoundError(
             f'{self.NAME} {what} not found: {path}\nExpected this layout under data_root '
             f'({self.data_root}):\n{self.LAYOUT}\nPoint the config at your copy with the '
-            f'{self.ROOT_ENV} environment variable ({self.ROOT_HOLDS}), or write a small synthetic '
-            f'one with: python tools/make_synthetic_data.py {self.GENERATOR} data/{self.GENERATOR}')
+            f'{env} environment variable ({self.ROOT_HOLDS}), or write a small synthetic '
+            f'one with: python tools/make_synthetic_data.py {self.GENERATOR} {target}')
 
     def require(self, path: str, what: str, folder: bool = False) -> str:
         """``path``, once it exists (as a folder if ``folder``)."""
@@ -300,10 +413,17 @@ class INat21Dataset(ClassificationDataset):
     NAME, SPLITS, LAYOUT = 'iNaturalist 2021', ('train_mini', 'val'), INAT21_LAYOUT
     ROOT_ENV, ROOT_HOLDS, GENERATOR = 'INAT_ROOT', 'the folder holding train_mini.json', 'inat21'
 
+    #: the files whose categories each split's must equal, the first of them that exists
+    OTHER_FILES = {'train_mini': ('val.json',), 'val': ('train_mini.json', 'train.json')}
+
     def read_split(self) -> Tuple[List[Sample], List[str]]:
         path = self.require(osp.join(self.data_root, f'{self.split}.json'), 'annotation file')
         self.require(osp.join(self.data_root, self.split), 'image folder', folder=True)
         samples, classes = parse_inat21(path)
+        others = [osp.join(self.data_root, name) for name in self.OTHER_FILES[self.split]]
+        other = next((name for name in others if osp.isfile(name)), None)
+        if other is not None:  # labels are category ids: an id must mean one species in both
+            check_same_classes(classes, path, inat21_categories(other), other)
         return [(osp.join(self.data_root, name), label) for name, label in samples], classes
 
 
@@ -414,6 +534,76 @@ class ClassBalancedSubset:
 
     def get_data_info(self, index: int) -> dict:
         return self.dataset.get_data_info(self.indices[index])
+
+
+# --- the dataset against the config ---------------------------------------------------------------
+
+def dataset_num_classes(dataset) -> Optional[int]:
+    """The number of classes ``dataset`` labels with: its ``num_classes``, else the length of its
+    ``metainfo['classes']``; None when it tells neither."""
+    count = getattr(dataset, 'num_classes', None)
+    if count is None:
+        metainfo = getattr(dataset, 'metainfo', None)
+        classes = metainfo.get('classes') if isinstance(metainfo, dict) else None
+        count = None if classes is None else len(classes)
+    return count
+
+
+def describe_dataset(dataset) -> str:
+    """``dataset`` in words for an error: its type, split and data_root, or what it wraps."""
+    fields = [f'{name}={getattr(dataset, name)!r}' for name in ('split', 'data_root')
+              if getattr(dataset, name, None) not in (None, '')]
+    inner = getattr(dataset, 'dataset', None)  # a ClassBalancedSubset, a torch Subset
+    if inner is not None and not fields:
+        return f'{type(dataset).__name__} of {describe_dataset(inner)}'
+    return f'{type(dataset).__name__}({", ".join(fields)})'
+
+
+def check_num_classes(dataset, num_classes: Optional[int], where: str,
+                      key: str = 'model.num_classes') -> None:
+    """Refuse a dataset with more classes than the model's ``num_classes`` (the config's ``key``),
+    naming ``where`` the config puts it: its last labels would have no output (the loss, the kNN
+    vote or the accuracy would fail or be wrong far from here). Fewer classes pass (a model may
+    have spare outputs); a dataset that tells no class count, or no ``num_classes``, is not
+    checked."""
+    count = dataset_num_classes(dataset)
+    if count is None or num_classes is None or count <= num_classes:
+        return
+    beyond = (f'label {num_classes} has' if count == num_classes + 1
+              else f'labels {num_classes}..{count - 1} have')
+    raise ValueError(
+        f'{where} ({describe_dataset(dataset)}) has {count} classes (labels 0..{count - 1}), but '
+        f'{key} = {num_classes}: {beyond} no output in the model. Set {key} to {count}, or point '
+        f'{where} at the dataset the config was written for')
+
+
+def check_loop_classes(runner, dataset, where: str) -> None:
+    """:func:`check_num_classes` of a loop's ``dataset`` against the runner's config key
+    ``model.num_classes`` (or, without one, the built model's ``num_classes``)."""
+    model_cfg = runner.cfg.get('model')
+    num_classes = model_cfg.get('num_classes') if isinstance(model_cfg, dict) else None
+    if num_classes is None:
+        num_classes = getattr(unwrap_model(runner.model), 'num_classes', None)
+    check_num_classes(dataset, num_classes, where)
+
+
+@HOOKS.register_module()
+class NumClassesCheckHook(Hook):
+    """:func:`check_loop_classes` of mmengine's own loops' datasets, when each loop starts (before
+    its first batch): the loops over cached features and the kNN test loop check theirs when they
+    are built; this hook (``custom_hooks = [dict(type='NumClassesCheckHook')]``) does it for a
+    probe over images in mmengine's plain loops."""
+
+    priority = 'VERY_HIGH'  # before any hook that reads a batch
+
+    def before_train(self, runner) -> None:
+        check_loop_classes(runner, runner.train_dataloader.dataset, 'train_dataloader.dataset')
+
+    def before_val(self, runner) -> None:
+        check_loop_classes(runner, runner.val_dataloader.dataset, 'val_dataloader.dataset')
+
+    def before_test(self, runner) -> None:
+        check_loop_classes(runner, runner.test_dataloader.dataset, 'test_dataloader.dataset')
 
 
 def training_split(dataloader: dict) -> dict:

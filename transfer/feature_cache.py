@@ -21,6 +21,7 @@ from mmengine.runner import EpochBasedTrainLoop, TestLoop, ValLoop
 from torch.utils.data import DataLoader
 
 from engine.model import unwrap_model
+from .classification import check_loop_classes
 from .feature_store import FeatureStore
 from .features import encode_dataset
 from .probe import LinearProbe, ProbeAccuracy, select_heads, top1_per_head
@@ -57,7 +58,7 @@ class FeatureCache(torch.utils.data.Dataset):
         dataset = self.image_dataloader.dataset
         key = self.store.key(model, dataset, self.dtype) if self.store is not None else None
         if key is not None:
-            self.features = self.store.load(key, len(self), logger)
+            self.features = self.store.load(key, len(self), logger, model.readouts)
             if self.features is not None:
                 self.labels = torch.tensor(dataset.labels)  # the current task's, never stored
                 return
@@ -102,7 +103,12 @@ class _FeatureCacheMixin:
     """Swaps a loop's image dataloader for one over the features of the same dataset, filled by
     one encoding pass when the loop first runs."""
 
+    #: the config key of the loop's dataloader, in errors
+    DATALOADER_KEY = ''
+
     def _use_cache(self, batch_size: int, shuffle: bool, dtype: str) -> None:
+        # before anything is encoded: a label the heads have no output for fails here, named
+        check_loop_classes(self.runner, self.dataloader.dataset, f'{self.DATALOADER_KEY}.dataset')
         self.image_dataloader = self.dataloader
         self.cache = FeatureCache(self.image_dataloader, dtype, feature_store(self.runner))
         self.dataloader = _feature_loader(self.cache, batch_size, shuffle, self.runner.seed or 0)
@@ -117,6 +123,8 @@ class FeatureCacheTrainLoop(_FeatureCacheMixin, EpochBasedTrainLoop):
     """EpochBasedTrainLoop over features encoded once; ``batch_size`` batches the features (the
     dataloader's own batch size only sets how many images are encoded at a time). The features are
     kept in ``feature_dtype`` (float16 halves the memory; the heads read float32)."""
+
+    DATALOADER_KEY = 'train_dataloader'
 
     def __init__(self, runner, dataloader, max_epochs: int, batch_size: int = 256,
                  feature_dtype: str = 'float32', **kwargs) -> None:
@@ -136,6 +144,8 @@ class _FeatureCacheEvalLoop(_FeatureCacheMixin):
 @LOOPS.register_module()
 class FeatureCacheValLoop(_FeatureCacheEvalLoop, ValLoop):
     """ValLoop over features encoded at the first validation."""
+
+    DATALOADER_KEY = 'val_dataloader'
 
 
 def heldout_part(train_dataloader: Optional[dict], test_dataloader: dict) -> dict:
@@ -164,6 +174,8 @@ class FeatureCacheTestLoop(_FeatureCacheEvalLoop, TestLoop):
     the checkpoint.
     """
 
+    DATALOADER_KEY = 'test_dataloader'
+
     def __init__(self, runner, dataloader, evaluator, batch_size: int = 1024,
                  feature_dtype: str = 'float32', selection_dataloader=None,
                  select_on_heldout: bool = False, **kwargs) -> None:
@@ -177,6 +189,9 @@ class FeatureCacheTestLoop(_FeatureCacheEvalLoop, TestLoop):
                 raise TypeError('FeatureCacheTestLoop with a selection_dataloader reports through '
                                 "ProbeAccuracy: test_evaluator needs type='ProbeAccuracy'")
             images = runner.build_dataloader(selection_dataloader, seed=runner.seed)
+            check_loop_classes(runner, images.dataset, (
+                'the held-out part of train_dataloader.dataset (select_on_heldout)'
+                if select_on_heldout else 'test_cfg.selection_dataloader.dataset'))
             self.selection = FeatureCache(images, feature_dtype, feature_store(runner))
             self.selection_loader = _feature_loader(self.selection, batch_size, False, 0)
 

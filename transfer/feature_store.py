@@ -12,13 +12,17 @@ dataset, so a Count run's features serve the Dist run.
 A dataset opts in with ``feature_key() -> str`` (what its images are, not its labels) and
 ``labels`` (the labels of its items, in order); the features of any other dataset are encoded as
 without a store.
+
+The store only saves work, so it never stops a run: an entry that cannot be read (cut short, not a
+torch file, other contents) is warned about by path, encoded again and saved in its place, and a
+save that fails (a full disk) is warned about by path while the run goes on.
 """
 import hashlib
 import json
 import os
 import os.path as osp
 import tempfile
-from typing import Dict, Optional
+from typing import Dict, Optional, Sequence
 
 import timm
 import torch
@@ -68,31 +72,72 @@ class FeatureStore:
         """The file of ``key``'s features."""
         return osp.join(self.folder, f'{key}.pt')
 
-    def load(self, key: str, size: int, logger: MMLogger) -> Optional[Dict[str, torch.Tensor]]:
-        """The stored features (per readout) of ``key``, None when there are none."""
+    def load(self, key: str, size: int, logger: MMLogger,
+             readouts: Optional[Sequence[str]] = None) -> Optional[Dict[str, torch.Tensor]]:
+        """The stored features (per readout, ``readouts`` when given) of ``size`` images under
+        ``key``; None when there are none, or when the file cannot be read or holds anything else
+        (a run killed in a copy, a full disk, another tool's file): that is warned about, naming
+        the file, and the features are then encoded again and saved over it."""
         path = self.path(key)
         if not osp.exists(path):
             return None
-        features = torch.load(path, map_location='cpu', weights_only=True)
-        sizes = {k: len(v) for k, v in features.items()}
-        if any(n != size for n in sizes.values()):
-            raise ValueError(f'feature store: {path} holds features of {sizes} images, not {size}')
+        try:
+            features = torch.load(path, map_location='cpu', weights_only=True)
+            problem = _contents_problem(features, size, readouts)
+        except Exception as err:  # torch raises RuntimeError, UnpicklingError, EOFError, ...
+            problem = f'{type(err).__name__}: {str(err).strip().splitlines()[0][:200]}'
+        if problem:
+            logger.warning(f'feature store: {path} is unreadable ({problem}); encoding the '
+                           'features again, to be saved in its place')
+            return None
         logger.info(f'feature store: loaded the features of {size} images from {path}')
         return features
 
     def save(self, key: str, features: Dict[str, torch.Tensor], logger: MMLogger) -> None:
         """Save ``key``'s features (rank 0 only: every rank holds them all), written whole or not
-        at all, so that a concurrent or killed run never leaves a partial file under the key."""
+        at all, so that a concurrent or killed run never leaves a partial file under the key. A
+        save that fails (a full disk, a folder that cannot be written) is warned about, naming the
+        file, and the run goes on with the features it holds: the store only saves work."""
         if dist.get_rank() != 0:
             return
-        os.makedirs(self.folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.folder, suffix='.tmp')
-        os.close(fd)
+        path, tmp = self.path(key), None
         try:
+            os.makedirs(self.folder, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.folder, suffix='.tmp')
+            os.close(fd)
             torch.save(features, tmp)
-            os.replace(tmp, self.path(key))
+            os.replace(tmp, path)
+        except (OSError, RuntimeError) as err:  # torch's zip writer reports a full disk so
+            _remove_quietly(tmp)
+            logger.warning(f'feature store: could not save {path} ({type(err).__name__}: {err}); '
+                           'going on without it (a later run encodes these features again)')
+            return
         except BaseException:
-            os.remove(tmp)
+            _remove_quietly(tmp)
             raise
         logger.info(f'feature store: saved the features of {len(next(iter(features.values())))} '
-                    f'images to {self.path(key)}')
+                    f'images to {path}')
+
+
+def _contents_problem(features: object, size: int,
+                      readouts: Optional[Sequence[str]]) -> Optional[str]:
+    """What is wrong with what a store file held, as features of ``size`` images per readout;
+    None if nothing."""
+    if not isinstance(features, dict) or not features or \
+            not all(isinstance(v, torch.Tensor) for v in features.values()):
+        return f'it holds a {type(features).__name__}, not a tensor per readout'
+    if readouts is not None and set(features) != set(readouts):
+        return f'it holds the readouts {sorted(features)}, not {sorted(readouts)}'
+    sizes = {k: len(v) for k, v in features.items()}
+    if any(n != size for n in sizes.values()):
+        return f'it holds features of {sizes} images, not {size}'
+    return None
+
+
+def _remove_quietly(path: Optional[str]) -> None:
+    """Remove ``path`` if there is one (a temporary file a failed save leaves)."""
+    if path is not None and osp.exists(path):
+        try:
+            os.remove(path)
+        except OSError:
+            pass  # the warning about the failed save is what matters

@@ -29,7 +29,7 @@ from torch.utils.data import DataLoader
 
 from engine.model import unwrap_model
 
-from .classification import training_split
+from .classification import check_loop_classes, training_split
 from .features import FrozenEncoderReadouts, check_readouts, encode_dataset, probe_features
 
 __all__ = ['KNNBank', 'knn_classify', 'KNNClassifier', 'KNNTestLoop', 'KNNMonitorHook',
@@ -44,6 +44,11 @@ class KNNBank:
         if len(features) != len(labels):
             raise ValueError(f'a kNN bank needs one label per feature: {len(features)} features, '
                              f'{len(labels)} labels')
+        outside = labels[(labels < 0) | (labels >= num_classes)]
+        if len(outside):  # else the vote's scatter fails with an index error naming nothing
+            raise ValueError(f'a kNN bank label {int(outside[0])} is not a class of num_classes = '
+                             f'{num_classes} (labels 0..{num_classes - 1}); the bank holds '
+                             f'{len(outside)} such labels')
         self.features = F.normalize(features.float(), dim=1)
         self.labels = labels.to(self.features.device, torch.long)
         self.num_classes = num_classes
@@ -153,9 +158,13 @@ class KNNTestLoop(TestLoop):
         if bank_dataloader is None and isinstance(dataloader, DataLoader):
             raise ValueError('KNNTestLoop derives its bank from the test dataloader\'s config; '
                              'with a built dataloader, give bank_dataloader')
+        bank_where = ('the bank (test_dataloader on its training split)' if bank_dataloader is None
+                      else 'test_cfg.bank_dataloader.dataset')
         bank_dataloader = training_split(dataloader) if bank_dataloader is None else bank_dataloader
         super().__init__(runner, dataloader, evaluator, fp16)
+        check_loop_classes(runner, self.dataloader.dataset, 'test_dataloader.dataset')
         self.bank_dataloader = _build_dataloader(runner, bank_dataloader)
+        check_loop_classes(runner, self.bank_dataloader.dataset, bank_where)
 
     def run(self) -> dict:
         model = unwrap_model(self.runner.model)

@@ -11,6 +11,8 @@ train_pipeline = [_base_.train_pipeline[0], dict(_base_.train_pipeline[1], size=
 test_pipeline = [_base_.test_pipeline[0], dict(_base_.test_pipeline[1], size=219),
                  dict(_base_.test_pipeline[2], crop_size=192), *_base_.test_pipeline[3:]]
 _loader = dict(batch_size=16, num_workers=0, persistent_workers=False, pin_memory=False)
-train_dataloader = dict(**_loader, dataset=dict(data_root=data_root, pipeline=train_pipeline))
-test_dataloader = dict(**_loader, dataset=dict(data_root=data_root, pipeline=test_pipeline))
+# root_env: a missing folder's error names the variable read here, not the real data's
+_dataset = dict(data_root=data_root, root_env='SYNTH_IMAGENET_ROOT')
+train_dataloader = dict(**_loader, dataset=dict(**_dataset, pipeline=train_pipeline))
+test_dataloader = dict(**_loader, dataset=dict(**_dataset, pipeline=test_pipeline))
 report = dict(input_size=(192, 192))

@@ -23,4 +23,6 @@ auto_scale_lr = dict(enable=False, base_batch_size=256)
 param_scheduler = [dict(type='MultiStepLR', by_epoch=True, milestones=[8, 16, 24], gamma=0.1)]
 
 default_hooks = dict(checkpoint=dict(interval=1, max_keep_ckpts=1))
+# mmengine's plain loops know no num_classes: the hook checks the datasets against model.num_classes
+custom_hooks = [dict(type='NumClassesCheckHook')]
 randomness = dict(seed=0)

@@ -8,14 +8,15 @@ the same pixels as an array, decoding JPEGs with libjpeg-turbo through simplejpe
 array. :func:`load_json` parses a JSON file and names it when the text is not JSON.
 """
 import json
+from dataclasses import dataclass
 from typing import Any, Optional, Tuple
 
 import numpy as np
 import simplejpeg
 from PIL import Image
 
-__all__ = ['IMAGE_EXTENSIONS', 'load_json', 'read_bytes', 'read_rgb', 'read_rgb_array',
-           'rgb_jpeg_size', 'unreadable_image']
+__all__ = ['DataLayout', 'IMAGE_EXTENSIONS', 'load_json', 'read_bytes', 'read_rgb',
+           'read_rgb_array', 'rgb_jpeg_size', 'unreadable_image']
 
 #: File name endings (lower case) of the images an image folder lists: torchvision's ImageFolder's.
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff', '.ppm', '.pgm')
@@ -28,6 +29,31 @@ _RGB_DECODABLE = ('YCbCr', 'Gray', 'RGB')
 # Pillow's modes of one-channel images wider than 8 bits: 16-bit PNG and TIFF, 32-bit integer TIFF.
 _WIDE_GREY_MODES = ('I;16', 'I;16L', 'I;16B', 'I;16N', 'I')
 _MAX_16BIT = 65535
+
+
+@dataclass(frozen=True)
+class DataLayout:
+    """A real dataset's standard layout, for the error of a file or folder of it that is missing:
+    the layout, the environment variable that points the configs at a real copy and the command
+    that writes a small synthetic one."""
+    name: str       # e.g. 'COCO'
+    tree: str       # the layout under data_root, drawn one path a line
+    root_env: str   # the variable the configs read the real copy's root from, e.g. 'COCO_ROOT'
+    holds: str      # what that root holds, in words
+    generator: str  # the dataset's name in tools/make_synthetic_data.py
+    default_root: str = ''  # the configs' data_root without the variable; data/<generator> if ''
+
+    def missing(self, what: str, path: str, data_root: str,
+                root_env: Optional[str] = None) -> FileNotFoundError:
+        """The error for ``path`` (``what`` it is) missing under ``data_root``. A config that read
+        its data_root from another variable (the synthetic smoke configs' ``SYNTH_*_ROOT``) names
+        it in ``root_env``: the message names the variable that config reads."""
+        target = data_root if root_env else (self.default_root or f'data/{self.generator}')
+        return FileNotFoundError(
+            f'{self.name} {what} not found: {path}\nExpected this layout under data_root '
+            f'({data_root or "."}):\n{self.tree}\nPoint the config at your copy with the '
+            f'{root_env or self.root_env} environment variable ({self.holds}), or write a small '
+            f'synthetic one with: python tools/make_synthetic_data.py {self.generator} {target}')
 
 
 def unreadable_image(path: str, err: BaseException) -> OSError:

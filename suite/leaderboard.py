@@ -9,7 +9,10 @@ table, each method's protocol readout per task where the configs declare one; th
 set against the random-init encoder. Intervals come from a paired bootstrap over the evaluation
 images (and over the seeds of a method with several) on the runs' per-image records
 (``suite.significance``, ``engine.records``): a difference whose interval holds 0 is within the
-noise of the test set, not a win. Runs without records give no interval ('missing').
+noise of the test set, not a win. Runs are paired only where their records identify the same images
+with the same ground truth (``engine.records``' pairing keys and identities). Runs without usable
+records, records that do not identify their images (written before records did), and runs on other
+images or ground truth give no interval ('missing'), each with a warning naming the runs or file.
 """
 import csv
 import os
@@ -20,6 +23,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from engine.records import RecordsError
 from suite import html_page as page
 from suite.methods import METHODS, baseline, in_table_order, pretrained
 from suite.results import Records, Results, RunRecords, Table, collect
@@ -52,22 +56,41 @@ def header() -> List[str]:
             [f'published {m.label}' for m in methods] + ['checkpoint: how chosen'])
 
 
+def _unpaired(first: RunRecords, other: RunRecords) -> Optional[str]:
+    """Why two runs' records cannot be compared image by image, or None where they can: both
+    identify their images (``engine.records``), in the same way, and name the same images in the
+    same order."""
+    unidentified = [r.run for r in (first, other) if r.identity is None]
+    if unidentified:
+        return (f'{first.run} and {other.run}: the records of {" and ".join(unidentified)} do not '
+                'identify their images (written before records did, or by an evaluation that '
+                'could not name them), so the two are not paired: no interval')
+    if first.identity != other.identity or not np.array_equal(first.keys, other.keys):
+        return (f'{first.run} and {other.run} were not evaluated on the same images in the same '
+                'order, with the same ground truth (their records\' pairing keys or identities '
+                f'differ: {first.identity} / {other.identity}): no interval')
+    return None
+
+
 def bootstrap(a: Optional[List[Optional[RunRecords]]],
               b: Optional[List[Optional[RunRecords]]]) -> Optional[Bootstrap]:
     """B - A's paired bootstrap over the images, and the seeds, of two methods' runs; None where a
-    run has no records, or where two runs were not evaluated on the same images in the same order
-    (a warning names them)."""
+    run has no records, where two runs' records do not show the same images with the same ground
+    truth in the same order, or where a run's records cannot be evaluated (a warning names them)."""
     if not a or not b or any(r is None for r in a + b):
         return None
     first = a[0]
     for other in a[1:] + b:
-        if not np.array_equal(first.keys, other.keys):
-            warnings.warn(f'{first.run} and {other.run} were not evaluated on the same images in '
-                          'the same order (their records\' pairing keys differ): no interval',
-                          stacklevel=2)
+        reason = _unpaired(first, other)
+        if reason is not None:
+            warnings.warn(reason, stacklevel=2)
             return None
-    return paired_bootstrap([r.metric for r in a], [r.metric for r in b], len(first.keys),
-                            RESAMPLES, SEED)
+    try:
+        return paired_bootstrap([r.metric for r in a], [r.metric for r in b], len(first.keys),
+                                RESAMPLES, SEED)
+    except RecordsError as err:  # a file the records refer to, read on first use
+        warnings.warn(f'{err}: no interval', stacklevel=2)
+        return None
 
 
 def _interval(result: Bootstrap) -> str:
@@ -160,9 +183,11 @@ def against_random(table: Table, records: Optional[Records] = None) -> List[str]
 
 
 def markdown(header: List[str], body: List[List[str]]) -> str:
-    """The table as a markdown table."""
-    lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
-    return '\n'.join(lines + ['| ' + ' | '.join(r) + ' |' for r in body]) + '\n'
+    """The table as a markdown table; a ``|`` in a cell or heading is escaped (``\\|``), so it
+    stays in its column."""
+    def line(cells: List[str]) -> str:
+        return '| ' + ' | '.join(str(c).replace('|', '\\|') for c in cells) + ' |'
+    return '\n'.join([line(header), '|' + '---|' * len(header)] + [line(r) for r in body]) + '\n'
 
 
 def chart_bars(table: Table) -> Tuple[List[str], List[Tuple[str, List[float], List[float],

@@ -21,7 +21,7 @@ from typing import Callable, Dict, Iterable, Iterator, List, NamedTuple, Optiona
 import numpy as np
 
 from engine.config_data import read_config_file
-from engine.records import read_records
+from engine.records import Record, RecordsError, read_records
 from suite.methods import METHODS
 from suite.significance import Metric, metric_of
 
@@ -33,9 +33,13 @@ _REPORT_KEYS = ('task', 'metrics')
 
 class RunRecords(NamedTuple):
     """One run's per-image records of a table row: the run folder (to name it), the pairing keys of
-    its images and its metric of per-image counts in the row's units (the logged value x factor)."""
+    its images, their identity (``engine.records.Record.identity``: None where the keys do not
+    identify the images) and its metric of per-image counts in the row's units (the logged value x
+    factor; building it raises ``engine.records.RecordsError`` where the records cannot be
+    evaluated, e.g. a COCO ground truth moved since)."""
     run: str
     keys: np.ndarray
+    identity: Optional[str]
     metric: Metric
 
 
@@ -137,10 +141,12 @@ def leaderboard_metrics(logged: dict, report: dict) -> Dict[str, float]:
 @dataclass(frozen=True, eq=False)
 class PerImage:
     """One logged metric of one evaluation: the pairing keys of its images, the value it logged,
-    and its metric of per-image counts (built on first use: COCO's needs a COCOeval)."""
+    its metric of per-image counts (built on first use: COCO's needs a COCOeval) and the identity
+    of its keys (None where they do not identify the images)."""
     keys: np.ndarray
     value: float
     build: Callable[[], Metric]
+    identity: Optional[str] = None
 
     @cached_property
     def metric(self) -> Metric:
@@ -148,10 +154,22 @@ class PerImage:
         return self.build()
 
 
+def _metric_of(run_dir: str, key: str, record: Record) -> Metric:
+    """A record's metric; a ``RecordsError`` naming the run, the key and the file at fault where
+    what it refers to cannot be read (a COCO ground truth or detections moved, changed or
+    broken)."""
+    try:
+        return metric_of(record)
+    except (OSError, ValueError) as err:
+        raise RecordsError(f'{run_dir}: the records of {key} cannot be evaluated: {err}') from err
+
+
 def run_records(run_dir: str) -> Dict[str, PerImage]:
     """Logged key -> its per-image records, of the evaluation in a run folder (see
-    ``engine.records``); empty where the run wrote none."""
-    return {key: PerImage(record.keys, record.value, partial(metric_of, record))
+    ``engine.records``); empty where the run wrote none. Records that cannot be read are left out
+    with a warning naming their file."""
+    return {key: PerImage(record.keys, record.value, partial(_metric_of, run_dir, key, record),
+                          record.identity)
             for key, record in read_records(run_dir).items()}
 
 
@@ -174,7 +192,7 @@ def records_of(run: str, report: dict, metrics: Dict[str, float]) -> Dict[str, R
                           f'{metrics[label] / factor}: not the same evaluation, no interval',
                           stacklevel=2)
             continue
-        out[label] = RunRecords(run, record.keys, _scaled(record, factor))
+        out[label] = RunRecords(run, record.keys, record.identity, _scaled(record, factor))
     return out
 
 

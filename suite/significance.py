@@ -14,6 +14,7 @@ where it is not).
 import contextlib
 import io
 import json
+import math
 import os
 import os.path as osp
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Un
 
 import numpy as np
 
-from engine.records import Record
+from engine.records import Record, file_sha256
 
 #: a metric of a resample: per-image counts (length num_images) -> value
 Metric = Callable[[np.ndarray], float]
@@ -84,6 +85,8 @@ def paired_bootstrap(metric_a: Metrics, metric_b: Metrics, num_images: int, resa
     the side's value on the resample is the mean over its drawn seeds. The seeds are drawn from a
     stream of their own, so a side of one metric gives the plain paired bootstrap over images,
     with the same image draws as ever."""
+    if resamples < 1:
+        raise ValueError(f'resamples must be at least 1, got {resamples}')
     side_a, side_b = _seeds(metric_a), _seeds(metric_b)
     full = np.ones(num_images, dtype=np.int64)
     value_a, value_b = (float(np.mean([m(full) for m in side])) for side in (side_a, side_b))
@@ -223,6 +226,27 @@ def coco_gt_of(data: dict, source: str = 'ground truth'):
     return coco
 
 
+def _finite_number(x: object) -> bool:
+    """Whether a JSON value is a finite number (not a bool, a string, NaN or an infinity)."""
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def _check_detections(anns: List[dict], path: str, iou_type: str) -> None:
+    """An error naming ``path`` for detections pycocotools would fail on or rank by nonsense: a
+    score that is not a finite number (AP sorts by it; NaN has no place in the order), or for box
+    results a bbox that is not 4 finite numbers."""
+    bad = [i for i, a in enumerate(anns) if not _finite_number(a['score'])]
+    if bad:
+        raise ValueError(f'{path}: {len(bad)} of {len(anns)} entries have a score that is not a '
+                         f'finite number (e.g. entry {bad[0]}: {anns[bad[0]]["score"]!r})')
+    if iou_type != 'bbox':
+        return  # mask results lose their boxes (see load_results)
+    for i, a in enumerate(anns):
+        box = a['bbox']
+        if not (isinstance(box, list) and len(box) == 4 and all(map(_finite_number, box))):
+            raise ValueError(f'{path}: entry {i} has bbox {box!r}: a bbox is 4 numbers x, y, w, h')
+
+
 def load_results(coco_gt, path: str, iou_type: str):
     """A pycocotools COCO of the result JSON at ``path`` (a list of detections) on ``coco_gt``. Mask
     results drop their boxes, as mmdet's CocoMetric does: pycocotools would take a result with a
@@ -236,6 +260,7 @@ def load_results(coco_gt, path: str, iou_type: str):
                          f'{", ".join(need)}')
     if not anns:
         raise ValueError(f'{path}: no detections')
+    _check_detections(anns, path, iou_type)
     unknown = {a['image_id'] for a in anns} - set(coco_gt.getImgIds())
     if unknown:
         raise ValueError(f'{path}: image ids not in the ground truth, e.g. {sorted(unknown)[:5]}')
@@ -304,16 +329,32 @@ def miou_from_counts(intersect: np.ndarray, union: np.ndarray) -> Metric:
 @lru_cache(maxsize=2)
 def _ground_truth(path: str, size: int, mtime_ns: int):
     """The COCO ground truth at ``path`` as it is on disk (its size and modification time in the
-    key), read once for the box and mask entries of every run evaluated against it."""
-    return load_gt(path)
+    key), and the sha256 of its bytes, read once for the box and mask entries of every run
+    evaluated against it."""
+    return load_gt(path), file_sha256(path)
 
 
 def _coco_ap_of(record: Record) -> Metric:
-    """COCO AP (fraction) of a record's detections, over its images and categories."""
+    """COCO AP (fraction) of a record's detections, over its images and categories; an error
+    naming the ground truth where it is missing, or not the one the run was evaluated against
+    (its sha256 differs from the records'), and naming the detections where they are not the ones
+    recorded."""
     entry, path = record.entry, record.entry['ann_file']
-    stat = os.stat(path) if osp.isfile(path) else None
-    coco_gt = _ground_truth(path, stat.st_size, stat.st_mtime_ns) if stat else load_gt(path)
-    coco_dt = load_results(coco_gt, osp.join(record.folder, entry['results']), entry['iou_type'])
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'{path}: no such file (the COCO ground truth the records were '
+                                'evaluated against: moved or deleted?)')
+    stat = os.stat(path)
+    coco_gt, digest = _ground_truth(path, stat.st_size, stat.st_mtime_ns)
+    if entry.get('ann_sha256', digest) != digest:
+        raise ValueError(f'{path}: not the COCO ground truth the records were evaluated against '
+                         '(its sha256 differs from the one they recorded: edited or replaced '
+                         'since)')
+    results = osp.join(record.folder, entry['results'])
+    recorded = entry.get('results_sha256')
+    if recorded and osp.isfile(results) and file_sha256(results) != recorded:
+        raise ValueError(f'{results}: not the detections the records were written with (its '
+                         'sha256 differs: an evaluation killed before its manifest?)')
+    coco_dt = load_results(coco_gt, results, entry['iou_type'])
     return CocoAP(evaluate_images(coco_gt, coco_dt, entry['iou_type'], entry['max_dets'],
                                   record.keys, record.arrays['category_ids']))
 

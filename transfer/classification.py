@@ -35,7 +35,8 @@ from mmengine.dataset import BaseDataset
 from mmengine.hooks import Hook
 from mmengine.registry import DATASETS, HOOKS
 
-from engine.files import IMAGE_EXTENSIONS, load_json
+from engine.files import IMAGE_EXTENSIONS, DataLayout, load_json
+from engine.records import image_keys
 from engine.model import unwrap_model
 
 __all__ = ['ClassificationDataset', 'ImageNetDataset', 'INat21Dataset', 'CUB200Dataset',
@@ -339,6 +340,7 @@ class ClassificationDataset(BaseDataset):
         # a config that reads its data_root from another variable (the synthetic smoke configs'
         # SYNTH_*_ROOT) names it, so that a missing folder's error names the variable it read
         self.root_env = root_env
+        self._image_keys: Optional[Tuple[str, ...]] = None
         super().__init__(data_root=data_root, pipeline=list(pipeline), **kwargs)
 
     def read_split(self) -> Tuple[List[Sample], List[str]]:
@@ -353,7 +355,21 @@ class ClassificationDataset(BaseDataset):
             raise ValueError(f'metainfo classes ({len(given)}) differ from the {len(classes)} '
                              f'classes {self.NAME} lists under {self.data_root}')
         self._metainfo['classes'] = tuple(classes)
+        self._image_keys = tuple(image_keys([p for p, _ in samples], [y for _, y in samples],
+                                            self.data_root))
         return [dict(img_path=path, gt_label=label) for path, label in samples]
+
+    @property
+    def metainfo(self) -> dict:
+        """mmengine's metainfo (``classes``) and, once the samples are read, ``images``: each
+        sample's ``'<path under data_root>#<label>'`` (:func:`engine.records.image_keys`), which
+        mmengine's loops hand a metric as its ``dataset_meta`` and ``ProbeAccuracy`` records as
+        the image's identity."""
+        meta = super().metainfo
+        # a tuple, shared by every copy of the metainfo; not for a subset mmengine took of it
+        if self._image_keys is not None and len(self._image_keys) == len(self):
+            meta['images'] = self._image_keys
+        return meta
 
     @property
     def num_classes(self) -> int:
@@ -363,13 +379,8 @@ class ClassificationDataset(BaseDataset):
 
     def missing(self, path: str, what: str) -> FileNotFoundError:
         """The error for a missing file or folder of the layout."""
-        env = self.root_env or self.ROOT_ENV
-        target = self.data_root if self.root_env else f'data/{self.GENERATOR}'
-        return FileNotFoundError(
-            f'{self.NAME} {what} not found: {path}\nExpected this layout under data_root '
-            f'({self.data_root}):\n{self.LAYOUT}\nPoint the config at your copy with the '
-            f'{env} environment variable ({self.ROOT_HOLDS}), or write a small synthetic '
-            f'one with: python tools/make_synthetic_data.py {self.GENERATOR} {target}')
+        layout = DataLayout(self.NAME, self.LAYOUT, self.ROOT_ENV, self.ROOT_HOLDS, self.GENERATOR)
+        return layout.missing(what, path, self.data_root, self.root_env)
 
     def require(self, path: str, what: str, folder: bool = False) -> str:
         """``path``, once it exists (as a folder if ``folder``)."""
@@ -520,7 +531,11 @@ class ClassBalancedSubset:
 
     @property
     def metainfo(self) -> dict:
-        return self.dataset.metainfo
+        """The wrapped dataset's metainfo, its ``images`` those of the kept indices."""
+        meta = self.dataset.metainfo
+        if 'images' in meta:
+            meta['images'] = tuple(meta['images'][i] for i in self.indices)
+        return meta
 
     @property
     def num_classes(self) -> int:

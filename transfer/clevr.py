@@ -25,7 +25,7 @@ import copy
 import hashlib
 import os
 import os.path as osp
-from typing import List, Sequence
+from typing import List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -34,7 +34,8 @@ from mmengine.registry import DATASETS, RUNNERS
 from mmengine.runner import Runner
 from PIL import Image
 
-from engine.files import load_json, read_rgb
+from engine.files import DataLayout, load_json, read_rgb
+from engine.records import image_keys
 from .features import READOUTS
 
 __all__ = ['ClevrDataset', 'ClevrProbeRunner', 'count_label', 'dist_label', 'scenes_in_split',
@@ -42,11 +43,14 @@ __all__ = ['ClevrDataset', 'ClevrProbeRunner', 'count_label', 'dist_label', 'sce
 
 DIST_THRESHOLDS = (0.0, 8.0, 8.5, 9.0, 9.5, 10.0)
 MIN_OBJECTS, MAX_OBJECTS = 3, 10
-CLEVR_LAYOUT = """\
+_CLEVR_TREE = """\
   CLEVR_v1.0/images/train/<image files>
   CLEVR_v1.0/images/val/<image files>
   CLEVR_v1.0/scenes/CLEVR_train_scenes.json
   CLEVR_v1.0/scenes/CLEVR_val_scenes.json"""
+#: CLEVR's layout, for the errors of missing files
+CLEVR_LAYOUT = DataLayout('CLEVR', _CLEVR_TREE, 'CLEVR_ROOT', 'the folder holding CLEVR_v1.0',
+                          'clevr')
 SPLITS = ('train800', 'val200', 'train800val200', 'test', 'train_full', 'val_full')
 
 
@@ -118,7 +122,7 @@ class ClevrDataset(torch.utils.data.Dataset):
     """
 
     def __init__(self, data_root: str, task: str, split: str, img_size: int = 224,
-                 num_train: int = 800, num_val: int = 200) -> None:
+                 num_train: int = 800, num_val: int = 200, root_env: Optional[str] = None) -> None:
         if task not in TASKS:
             raise KeyError(f'unknown CLEVR task {task!r}; choose one of {sorted(TASKS)}')
         if split not in SPLITS:
@@ -128,13 +132,8 @@ class ClevrDataset(torch.utils.data.Dataset):
         path = osp.join(base, 'scenes', f'CLEVR_{part}_scenes.json')
         folder = osp.join(base, 'images', part)
         for needed, what in ((path, 'scene file'), (folder, 'image folder')):
-            if not osp.exists(needed):
-                raise FileNotFoundError(
-                    f'CLEVR {what} not found: {needed}\nExpected the CLEVR_v1.0 layout under '
-                    f'data_root ({data_root}):\n{CLEVR_LAYOUT}\nPoint the config at your copy with '
-                    'the CLEVR_ROOT environment variable (the folder holding CLEVR_v1.0), or write '
-                    'a small synthetic one with: python tools/make_synthetic_data.py clevr '
-                    'data/clevr')
+            if not osp.exists(needed):  # root_env: the variable a synthetic config reads instead
+                raise CLEVR_LAYOUT.missing(what, needed, data_root, root_env)
         doc = load_json(path)
         if 'scenes' not in doc:
             raise KeyError(f'{path} has no "scenes" list (keys: {sorted(doc)})')
@@ -143,7 +142,9 @@ class ClevrDataset(torch.utils.data.Dataset):
         self.split, self.task, self.img_size = split, task, img_size
         self.files = [osp.join(folder, s['image_filename']) for s in chosen]
         self.labels = [label_of(s) for s in chosen]
-        self.metainfo = dict(task=task, split=split, num_classes=self.num_classes)
+        # images: each scene's image_filename and label, the identity ProbeAccuracy records
+        self.metainfo = dict(task=task, split=split, num_classes=self.num_classes,
+                             images=tuple(image_keys(self.files, self.labels, None)))
 
     def __len__(self) -> int:
         return len(self.files)

@@ -9,17 +9,20 @@ from mmdet.datasets.api_wrappers import COCO
 from mmdet.evaluation import CocoMetric
 from mmdet.registry import DATASETS, METRICS
 
-from engine.files import load_json
+from engine.files import DataLayout, load_json
 from engine import records
 
 __all__ = ['CocoInstanceDataset', 'CocoMetricWithRecords', 'CheckedCOCO', 'COCO_LAYOUT',
            'INSTANCE_KEYS']
 
-COCO_LAYOUT = """\
+_COCO_TREE = """\
   annotations/instances_train2017.json
   annotations/instances_val2017.json
   train2017/<image files>
   val2017/<image files>"""
+#: COCO 2017's layout, for the errors of missing files
+COCO_LAYOUT = DataLayout('COCO', _COCO_TREE, 'COCO_ROOT',
+                         'the folder holding annotations/, train2017/ and val2017/', 'coco')
 #: The top-level keys of a COCO instances file.
 INSTANCE_KEYS = ('images', 'annotations', 'categories')
 
@@ -66,17 +69,17 @@ class CocoInstanceDataset(CocoDataset):
 
     COCOAPI = CheckedCOCO
 
+    def __init__(self, *args, root_env: Optional[str] = None, **kwargs) -> None:
+        # a config that reads its data_root from another variable (the synthetic smoke configs'
+        # SYNTH_COCO_ROOT) names it, so that a missing file's error names the variable it read
+        self.root_env = root_env
+        super().__init__(*args, **kwargs)
+
     def load_data_list(self) -> List[dict]:
         img_dir = self.data_prefix.get('img', '')  # already joined with data_root
         for path, what in ((self.ann_file, 'annotation file'), (img_dir, 'image folder')):
             if not osp.exists(path):
-                raise FileNotFoundError(
-                    f'COCO {what} not found: {path}\n'
-                    f'Expected the standard COCO 2017 layout under data_root '
-                    f'({self.data_root or "."}):\n{COCO_LAYOUT}\n'
-                    'Point the config at your copy with the COCO_ROOT environment variable '
-                    '(COCO_ROOT=/path/to/coco/ python tools/train.py ...), or write a small '
-                    'synthetic one with: python tools/make_synthetic_data.py coco data/coco')
+                raise COCO_LAYOUT.missing(what, path, self.data_root, self.root_env)
         self._degenerate: List[tuple] = []  # (annotation, image) of each box mmdet drops
         data_list = super().load_data_list()
         self._warn_degenerate()
@@ -108,9 +111,11 @@ class CocoMetricWithRecords(CocoMetric):
     """mmdet's ``CocoMetric`` that, in a runner, writes its detections (COCO's results format,
     through mmdet's ``outfile_prefix``: ``<prefix>.bbox.json``, ``<prefix>.segm.json``) into the
     run's records folder and records each ``<prefix>/<bbox|segm>_mAP`` it logs with the ground
-    truth it was evaluated against (:func:`engine.records.write_coco_ap`), so that AP can be
-    re-accumulated on any resample of the images. In a runner the detections go to the records
-    folder whatever ``outfile_prefix`` says; outside one the metric is mmdet's."""
+    truth it was evaluated against (:func:`engine.records.write_coco_ap`, which records the sha256
+    of its bytes beside the image ids that pair the images), so that AP can be re-accumulated on
+    any resample of the images and compared image by image only with runs on the same ground
+    truth. In a runner the detections go to the records folder whatever ``outfile_prefix`` says;
+    outside one the metric is mmdet's."""
 
     def __init__(self, ann_file: Optional[str] = None, **kwargs) -> None:
         super().__init__(ann_file=ann_file, **kwargs)

@@ -8,6 +8,7 @@ side by side, each in its own param group (:class:`ProbeHeadsOptimWrapperConstru
 :class:`ProbeAccuracy` reports every head's top-1, or, once a head per readout has been chosen on
 held-out data (:func:`select_heads`), the chosen heads' alone.
 """
+import warnings
 from typing import Dict, List, NamedTuple, Optional, Sequence, Union
 
 import numpy as np
@@ -204,8 +205,8 @@ class ProbeAccuracy(BaseMetric):
     it), and the number of samples it was measured on, ``<prefix>/num_samples``. After
     :meth:`report_selected`, only the chosen head of each readout, as ``<prefix>/top1_<readout>``,
     with the selection's scalars. In a runner, each reported top-1 is also recorded per image
-    (:func:`engine.records.write_top1`: each image's correctness under the reported head, and its
-    label)."""
+    (:func:`engine.records.write_top1`: each image's correctness under the reported head, paired
+    by its path and label)."""
 
     default_prefix = 'probe'
 
@@ -240,7 +241,8 @@ class ProbeAccuracy(BaseMetric):
     def _write_records(self, results: List[dict], heads: Dict[str, str],
                        metrics: Dict[str, float]) -> None:
         """Record each image's correctness under every reported head, in the running evaluation's
-        records folder (none outside a runner)."""
+        records folder (none outside a runner), each image named by its dataset
+        (:meth:`evaluated_images`)."""
         folder = records.current_records_dir()
         if folder is None:
             return
@@ -248,4 +250,25 @@ class ProbeAccuracy(BaseMetric):
         correct = {keys[name]: np.array([s['pred'][h] == s['gt'] for s in results])
                    for name, h in heads.items()}
         records.write_top1(folder, self.prefix, [s['gt'] for s in results], correct,
-                           {keys[name]: metrics[f'top1_{name}'] for name in heads})
+                           {keys[name]: metrics[f'top1_{name}'] for name in heads},
+                           images=self.evaluated_images(results))
+
+    def evaluated_images(self, results: List[dict]) -> Optional[List[str]]:
+        """Each result's image as ``'<path>#<label>'`` (:func:`engine.records.image_keys`): the
+        evaluated dataset's ``metainfo['images']``, which mmengine's loops hand the metric as its
+        ``dataset_meta``, checked against the results (as many, the same labels: mmengine gathers
+        them in dataset order). None, with a warning, where they do not match or are missing."""
+        images = (self.dataset_meta or {}).get('images')
+        unpaired = 'its records do not identify their images and pair with no other run\'s'
+        if not images:
+            warnings.warn(f'{type(self).__name__}: the evaluated dataset names no images '
+                          f"(metainfo['images']): {unpaired}", stacklevel=2)
+            return None
+        labels = [int(s['gt']) for s in results]
+        if len(images) != len(labels) or any(
+                not key.endswith(f'#{label}') for key, label in zip(images, labels)):
+            warnings.warn(f'{type(self).__name__}: {len(results)} results do not follow the '
+                          f'{len(images)} images of the evaluated dataset in order (a shuffled '
+                          f'or partial evaluation?): {unpaired}', stacklevel=2)
+            return None
+        return list(images)

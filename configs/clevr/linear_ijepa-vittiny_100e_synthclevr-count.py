@@ -6,7 +6,8 @@
 _base_ = './linear_ijepa-vitb16_100e_clevr-count.py'
 
 data_root = '{{$SYNTH_CLEVR_ROOT:data/synthetic_clevr}}'
-_dataset = dict(data_root=data_root, img_size=192, num_train=80, num_val=12)
+_dataset = dict(data_root=data_root, root_env='SYNTH_CLEVR_ROOT', img_size=192, num_train=80,
+                num_val=12)
 model = dict(
     backbone=dict(embed_dim=96, depth=6, num_heads=3, img_size=192,
                   init_cfg=dict(checkpoint=None)),

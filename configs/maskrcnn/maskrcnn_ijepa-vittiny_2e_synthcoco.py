@@ -34,10 +34,12 @@ test_pipeline = [dict(t, scale=_scale) if t.type == 'Resize' else t for t in _ba
 report = dict(input_size=_scale)
 train_dataloader = dict(
     batch_size=2, num_workers=0, persistent_workers=False,
-    dataset=dict(data_root=data_root, metainfo=metainfo, pipeline=train_pipeline))
+    dataset=dict(data_root=data_root, root_env='SYNTH_COCO_ROOT', metainfo=metainfo,
+                 pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=2, num_workers=0, persistent_workers=False,
-    dataset=dict(data_root=data_root, metainfo=metainfo, pipeline=test_pipeline))
+    dataset=dict(data_root=data_root, root_env='SYNTH_COCO_ROOT', metainfo=metainfo,
+                 pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = dict(ann_file=data_root + 'annotations/instances_val2017.json')
 test_evaluator = val_evaluator

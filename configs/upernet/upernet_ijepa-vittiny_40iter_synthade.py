@@ -26,10 +26,10 @@ test_pipeline = [dict(t, **_sizes.get(t.type, {})) for t in _base_.test_pipeline
 report = dict(input_size=crop_size)
 train_dataloader = dict(
     num_workers=0, persistent_workers=False,
-    dataset=dict(data_root=data_root, pipeline=train_pipeline))
+    dataset=dict(data_root=data_root, root_env='SYNTH_ADE_ROOT', pipeline=train_pipeline))
 val_dataloader = dict(
     num_workers=0, persistent_workers=False,
-    dataset=dict(data_root=data_root, pipeline=test_pipeline))
+    dataset=dict(data_root=data_root, root_env='SYNTH_ADE_ROOT', pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
 max_iters = 40

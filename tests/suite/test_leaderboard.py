@@ -201,14 +201,15 @@ def test_a_method_below_random_is_said_so():
 
 def recorded_run(work_dir, method, correct, seed=0, labels=None, value=None):
     """A CLEVR Count run tested on ``len(correct)`` images, its top-1 avg recorded per image as
-    ProbeAccuracy records it: each image's correctness and its label (the pairing key). The log
+    ProbeAccuracy records it: each image's correctness, paired by its file name and label. The log
     holds the top-1 of ``correct``, or ``value``."""
     correct = np.asarray(correct, dtype=bool)
     labels = np.arange(len(correct)) % 8 if labels is None else labels
     logged = 100.0 * correct.mean() if value is None else value
     fake_run(work_dir, STAMP, method, 'count', seed=seed, test={AVG: logged})
     write_top1(str(work_dir / STAMP / RECORDS), 'clevr_count', labels,
-                       {AVG: correct}, {AVG: 100.0 * correct.mean()})
+               {AVG: correct}, {AVG: 100.0 * correct.mean()},
+               images=[f'CLEVR_val_{i:06d}.png#{int(y)}' for i, y in enumerate(labels)])
     return str(work_dir)
 
 

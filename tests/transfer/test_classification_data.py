@@ -121,7 +121,11 @@ def test_class_balanced_subset_partitions_by_class(trees, fraction):
     expected = [max(1, round(fraction * int(n))) for n in sizes]
     assert np.bincount([y for _, y in kept['subset']], minlength=len(sizes)).tolist() == expected
     subset = parts['subset']
-    assert subset.num_classes == dataset.num_classes and subset.metainfo == dataset.metainfo
+    assert subset.num_classes == dataset.num_classes
+    assert subset.metainfo['classes'] == dataset.metainfo['classes']
+    # each kept image named under the data root with its label, in the subset's order
+    assert subset.metainfo['images'] == tuple(f'{osp.relpath(p, trees["cub"])}#{y}'
+                                              for p, y in kept['subset'])
     assert subset[0]['img_path'] == subset.get_data_info(0)['img_path'] == kept['subset'][0][0]
 
 

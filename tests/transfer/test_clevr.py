@@ -183,7 +183,7 @@ def test_probe_trains_once_encoded_features_for_every_readout(synthetic_clevr, t
         assert len(hits) == 40
         assert metrics[f'clevr_count/top1_{r}'] == pytest.approx(100 * np.mean(hits)), r
     # the test's per-image records, in the run's folder: the logged top-1 on the full set, and the
-    # top-1 of the images drawn on a resample; the labels pair the images
+    # top-1 of the images drawn on a resample; each image's file name and label pair it
     recorded = run_records(runner.log_dir)
     counts = np.random.default_rng(0).integers(0, 3, 40)
     for r, hits in right.items():
@@ -191,7 +191,10 @@ def test_probe_trains_once_encoded_features_for_every_readout(synthetic_clevr, t
         assert record.value == metrics[f'clevr_count/top1_{r}']
         assert record.metric(np.ones(40)) == pytest.approx(record.value, abs=1e-12)
         assert record.metric(counts) == pytest.approx(100 * counts @ hits / counts.sum(), abs=1e-12)
-        assert record.keys.tolist() == runner.test_loop.image_dataloader.dataset.labels
+        dataset = runner.test_loop.image_dataloader.dataset
+        assert record.keys.tolist() == [f'{os.path.basename(f)}#{y}'
+                                        for f, y in zip(dataset.files, dataset.labels)]
+        assert record.identity == 'top1 path#label'
     with warnings.catch_warnings():
         warnings.simplefilter('error', UserWarning)  # the records are the logged evaluation's
         found = collect([str(tmp_path)])

@@ -245,6 +245,33 @@ def test_synthetic_configs_name_the_variable_they_read(tmp_path, monkeypatch, co
     assert f'python tools/make_synthetic_data.py imagenet {missing}' in message
 
 
+@pytest.mark.parametrize('config,variable,generator', [
+    ('maskrcnn/maskrcnn_ijepa-vittiny_2e_synthcoco.py', 'SYNTH_COCO_ROOT', 'coco'),
+    ('upernet/upernet_ijepa-vittiny_40iter_synthade.py', 'SYNTH_ADE_ROOT', 'ade20k'),
+    ('clevr/linear_ijepa-vittiny_100e_synthclevr-count.py', 'SYNTH_CLEVR_ROOT', 'clevr'),
+])
+def test_the_dense_and_clevr_smoke_configs_name_the_variable_they_read(tmp_path, monkeypatch,
+                                                                       config, variable, generator):
+    import importlib
+
+    from mmengine.registry import DefaultScope
+    missing = str(tmp_path / 'nowhere')
+    monkeypatch.setenv(variable, missing)
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', config))
+    scope = cfg.get('default_scope') or 'mmengine'
+    importlib.import_module('transfer')  # registers the suite's datasets
+    dataset = cfg.val_dataloader.dataset
+    if 'task' in dataset:  # a CLEVR config names its task once; its runner fills it in
+        dataset.task = 'count'
+    with DefaultScope.overwrite_default_scope(scope), \
+            pytest.raises(FileNotFoundError, match=re.escape(missing)) as info:
+        importlib.import_module(f'{scope}.registry').DATASETS.build(dataset)
+    message = str(info.value)
+    assert f'{variable} environment variable' in message
+    assert not re.search(rf'(?<!SYNTH_){variable[len("SYNTH_"):]}', message), message
+    assert f'python tools/make_synthetic_data.py {generator} {missing}' in message
+
+
 @pytest.mark.parametrize('run', ['train', 'test'])
 def test_the_hook_checks_mmengines_plain_probe_loops(imagenet, tmp_path, run):
     from transfer.classification import NumClassesCheckHook  # noqa: F401  (registers it)

@@ -350,13 +350,17 @@ def test_tools_test_without_a_checkpoint_equals_knn_by_hand(one_process_knn, lab
         assert [s['pred'][r] for s in dumped] == preds[r], r
         top1 = 100.0 * sum(p == y for p, y in zip(preds[r], labels)) / len(labels)
         assert metrics[f'accuracy/top1_{r}'] == pytest.approx(top1, abs=1e-9), r
-    # the test's per-image records, in its run's folder: each query's correctness, its label
+    # the test's per-image records, in its run's folder: each query's correctness, paired by its
+    # path under the data root and its label
     (run,) = glob.glob(osp.join(one_process_knn['work_dir'], '*', 'vis_data'))
     recorded = run_records(osp.dirname(run))
     counts = np.random.default_rng(0).integers(0, 3, len(labels))
+    images = [osp.relpath(p, labelled_imagenet) for p in
+              sorted(glob.glob(osp.join(labelled_imagenet, 'val', '*', '*.JPEG')))]
     for r in readouts:
         record, right = recorded[f'accuracy/top1_{r}'], np.equal(preds[r], labels)
-        assert record.keys.tolist() == labels and record.value == metrics[f'accuracy/top1_{r}']
+        assert record.keys.tolist() == [f'{p}#{y}' for p, y in zip(images, labels)]
+        assert record.value == metrics[f'accuracy/top1_{r}']
         assert record.metric(np.ones(len(labels))) == pytest.approx(record.value, abs=1e-12)
         assert record.metric(counts) == pytest.approx(100 * counts @ right / counts.sum(),
                                                       abs=1e-12)

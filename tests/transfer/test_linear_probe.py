@@ -288,11 +288,12 @@ def test_selection_reads_the_held_out_split_not_the_test_split(tmp_path):
                        'accuracy/lr_scale_avg': 1.0, 'accuracy/weight_decay_avg': 0.0,
                        'accuracy/num_samples': 12.0}
     # recorded per image: the chosen head's correctness (the other head is right on every test
-    # image), with the test labels as the pairing keys
+    # image); a dataset of tensors names no image files, so the keys are the labels and the records
+    # pair with no other run's
     (record,) = run_records(runner.log_dir).items()
     assert record[0] == 'accuracy/top1_avg' and record[1].value == 0.0
     assert record[1].metric(np.ones(12)) == 0.0
-    assert record[1].keys.tolist() == test.labels.tolist()
+    assert record[1].keys.tolist() == test.labels.tolist() and record[1].identity is None
 
 
 @pytest.fixture(scope='module')

@@ -61,7 +61,8 @@ def test_missing_coco_says_which_layout_and_how_to_point_elsewhere(tmp_path, mon
         DATASETS.build(cfg.train_dataloader.dataset)
     message = str(err.value)
     for part in (f'{tmp_path}/nowhere/annotations/instances_train2017.json', 'train2017/',
-                 'annotations/instances_val2017.json', 'COCO_ROOT=', 'make_synthetic_data.py'):
+                 'annotations/instances_val2017.json', 'the COCO_ROOT environment variable',
+                 'make_synthetic_data.py'):
         assert part in message
 
 
@@ -98,9 +99,11 @@ def test_ground_truth_as_predictions_scores_a_perfect_coco_map(synthetic_coco, m
     assert result['coco/bbox_mAP'] == 1.0 and result['coco/segm_mAP'] == 1.0
     recorded = run_records(str(tmp_path))
     assert sorted(recorded) == ['coco/bbox_mAP', 'coco/segm_mAP']
+    digest = records.file_sha256(cfg.val_evaluator.ann_file)  # pairs with the image ids
     for record in recorded.values():
         assert record.keys.tolist() == sorted(coco.getImgIds()) == sorted(dataset.get_data_info(
             i)['img_id'] for i in range(len(dataset)))
+        assert record.identity == f'coco_ap image_id sha256:{digest}'
         assert record.value == 1.0 == record.metric(np.ones(len(record.keys)))
 
 

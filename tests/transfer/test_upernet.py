@@ -121,8 +121,8 @@ def test_missing_ade_says_which_layout_and_how_to_point_elsewhere(tmp_path, monk
         DATASETS.build(cfg.train_dataloader.dataset)
     message = str(err.value)
     for part in (f'{missing}/images/training', 'annotations/training/<name>.png',
-                 'images/validation/', 'annotations/validation/', 'ADE_ROOT=',
-                 'make_synthetic_data.py ade20k'):
+                 'images/validation/', 'annotations/validation/',
+                 'the ADE_ROOT environment variable', 'make_synthetic_data.py ade20k'):
         assert part in message
 
 
@@ -193,7 +193,8 @@ def test_train_and_evaluate_on_synthetic_ade(synthetic_ade, tmp_path):
     (run,) = glob.glob(os.path.join(work, '*', 'vis_data'))
     record = run_records(os.path.dirname(run))['mIoU']
     names = sorted(os.listdir(os.path.join(synthetic_ade, 'images', 'validation')))
-    assert record.keys.tolist() == names and record.value == metrics['mIoU']
+    assert [k.split('#')[0] for k in record.keys.tolist()] == names
+    assert record.value == metrics['mIoU'] and record.identity == 'miou name#gt_sha256'
     assert round(record.metric(np.ones(len(names))), 2) == metrics['mIoU']
     assert os.path.exists(os.path.join(work, f'iter_{max_iters}.pth'))
 
@@ -214,6 +215,7 @@ def _segmentations(rng, names, classes=6, size=(12, 9)):
 def test_miou_records_reproduce_mmsegs_miou_on_repeated_images(tmp_path, monkeypatch):
     from mmseg.evaluation import IoUMetric
     from engine import records
+    from engine.records import label_map_digest
     from suite.results import run_records
     from transfer.ade import IoUMetricWithRecords
     monkeypatch.setattr(records, 'current_records_dir', lambda: str(tmp_path / 'records'))
@@ -226,7 +228,10 @@ def test_miou_records_reproduce_mmsegs_miou_on_repeated_images(tmp_path, monkeyp
     metric.process({}, samples[4:])
     logged = metric.evaluate(len(samples))['mIoU']
     (record,) = run_records(str(tmp_path)).values()
-    assert record.keys.tolist() == names and record.value == logged
+    # each image paired by its name and the digest of its ground-truth label map
+    assert record.keys.tolist() == [f'{n}#{label_map_digest(s["gt_sem_seg"]["data"].numpy())}'
+                                    for n, s in zip(names, samples)]
+    assert record.value == logged
     assert round(record.metric(np.ones(7)), 2) == logged
     # the reference: mmseg's own IoUMetric on the images each resample draws, repeated
     for counts in ([3, 0, 1, 0, 2, 1, 0], [0, 0, 0, 0, 0, 0, 7], [1, 2, 0, 0, 0, 0, 0]):

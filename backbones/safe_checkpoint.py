@@ -76,8 +76,9 @@ def load_from_local_safely(filename: str,
     except pickle.UnpicklingError as err:
         raise pickle.UnpicklingError(_refusal(filename, err)) from None
     except (RuntimeError, EOFError, OSError) as err:  # torch's zip reader names no file
-        raise RuntimeError(f'cannot read checkpoint {filename}: {err} (a file cut short by a '
-                           'killed copy or a full disk?)') from None
+        cut = isinstance(err, EOFError) or 'zip archive' in str(err)
+        hint = ' (a file cut short by a killed copy or a full disk?)' if cut else ''
+        raise RuntimeError(f'cannot read checkpoint {filename}: {err}{hint}') from err
     check_finite(checkpoint, filename)
     return drop_config_text(checkpoint, filename)
 
@@ -125,7 +126,8 @@ def _tensors_in(obj: Any, prefix: str = '') -> Iterator[Tuple[str, torch.Tensor]
             yield from _tensors_in(value, f'{prefix}.{key}' if prefix else str(key))
     elif isinstance(obj, (list, tuple)):
         for index, value in enumerate(obj):
-            yield from _tensors_in(value, f'{prefix}.{index}' if prefix else str(index))
+            if torch.is_tensor(value) or isinstance(value, (dict, list, tuple)):  # not str, int
+                yield from _tensors_in(value, f'{prefix}.{index}' if prefix else str(index))
 
 
 def check_finite(checkpoint: Any, source: str) -> None:

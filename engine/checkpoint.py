@@ -20,8 +20,8 @@ from mmengine.dist import is_main_process
 from mmengine.hooks import CheckpointHook
 from mmengine.registry import HOOKS
 
-from backbones.safe_checkpoint import (AtomicLocalBackend, enable_safe_checkpoints,
-                                       non_finite_tensors)
+from backbones.safe_checkpoint import (AtomicLocalBackend, check_finite, drop_config_text,
+                                       enable_safe_checkpoints, non_finite_tensors)
 from .model import unwrap_model
 from .resume import POINTER, checkpoints_in
 
@@ -110,13 +110,16 @@ class SafeCheckpointHook(CheckpointHook):
         checkpoint['meta']['cpu_threads'] = torch.get_num_threads()
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        source = runner._load_from or 'the checkpoint'
+        if not osp.isfile(str(source)):  # a local file was checked as it was read; a URL not
+            check_finite(checkpoint, source)
+            drop_config_text(checkpoint, source)  # before Runner.resume would run it
         if not runner._resume:  # loading weights to start a new run changes nothing here
             return
         saved_shapes = {k: tuple(v.shape) for k, v in checkpoint['state_dict'].items()}
         shapes = {k: tuple(v.shape) for k, v in unwrap_model(runner.model).state_dict().items()}
         layout, shape = run_changes(checkpoint['meta'].get('layout', {}), _layout(runner),
                                     saved_shapes, shapes)
-        source = runner._load_from or 'the checkpoint'
         if shape:
             raise ValueError(
                 f'refusing to resume from {source}: the model has changed:\n  ' +

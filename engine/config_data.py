@@ -10,13 +10,17 @@ where a value is a literal (numbers, strings, ``True``/``False``/``None``, lists
 ``{...}``), ``dict(key=value, ...)`` or ``dict({...})``, a sign on a number, and the names ``inf``
 and ``nan`` (how it writes infinite floats). Every other statement or value is left out with a
 warning naming the source, the line and the name; nothing in it runs.
+
+Data still names classes: mmengine's registries build ``dict(type=...)``, and a ``type`` that is
+not a registered name is imported as a dotted path (``'subprocess.Popen'`` would run). Whatever is
+built from such data goes through :func:`check_registered` first.
 """
 import ast
 import math
 import warnings
 from typing import Any, Dict
 
-__all__ = ['NotData', 'config_from_text', 'read_config_file']
+__all__ = ['NotData', 'check_registered', 'config_from_text', 'read_config_file']
 
 #: the bare names a saved config may use as values
 _NAMES = {'inf': math.inf, 'nan': math.nan}
@@ -98,3 +102,26 @@ def read_config_file(path: str) -> Dict[str, Any]:
     except (OSError, UnicodeDecodeError) as err:
         raise ValueError(f'{path}: cannot read the saved config ({err})') from None
     return config_from_text(text, path)
+
+
+def _types(config: Any, where: str):
+    """``(where, type)`` of every ``type`` key nested in ``config``'s dicts and lists."""
+    if isinstance(config, dict):
+        if 'type' in config:
+            yield f'{where}.type', config['type']
+        for key, value in config.items():
+            yield from _types(value, f'{where}.{key}')
+    elif isinstance(config, (list, tuple)):
+        for index, value in enumerate(config):
+            yield from _types(value, f'{where}[{index}]')
+
+
+def check_registered(config: Any, registry, where: str) -> None:
+    """Refuse a ``config`` read from data (a saved config) that names, anywhere in it, a ``type``
+    other than a class registered in ``registry`` under that very name: mmengine would import any
+    other name as a dotted path and call it. ``where`` names the config in the error."""
+    for key, name in _types(config, where):
+        if not (isinstance(name, str) and '.' not in name and name in registry.module_dict):
+            raise ValueError(f'{key} = {name!r} is not a class of the {registry.name} registry: a '
+                             'config read from a checkpoint or a results folder may name '
+                             'registered classes only (it is data, never code)')

@@ -54,18 +54,17 @@ def load_config(args: argparse.Namespace) -> Config:
 
 def build_runner(cfg: Config) -> Runner:
     """mmengine's Runner, or the config's ``runner_type``, with safe checkpoint I/O enabled
-    (:func:`~backbones.safe_checkpoint.enable_safe_checkpoints`) for what it loads and saves, once
-    its schedulers are checked against the run's length
-    (:func:`~engine.schedules.check_param_schedulers`)."""
-    check_param_schedulers(cfg)
+    (:func:`~backbones.safe_checkpoint.enable_safe_checkpoints`) for what it loads and saves."""
     enable_safe_checkpoints()
     return Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
 
 
 def training_config(args: argparse.Namespace) -> Config:
     """The config of a training run: the shared arguments and ``--amp``, ``--auto-scale-lr``,
-    ``--resume`` (``'auto'``: the work dir's latest checkpoint) and ``--resume-changed``."""
+    ``--resume`` (``'auto'``: the work dir's latest checkpoint) and ``--resume-changed``; its
+    schedulers checked against its length (:func:`~engine.schedules.check_param_schedulers`)."""
     cfg = load_config(args)
+    check_param_schedulers(cfg)  # a warm-up longer than the run, named before the runner fails
     if args.amp:
         wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
         if wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):

@@ -50,24 +50,26 @@ def load_model(path: str):
 
     import pretrain  # noqa: F401  (registers the models)
     from backbones.safe_checkpoint import enable_safe_checkpoints
-    from engine.config_data import config_from_text
+    from engine.config_data import check_registered, config_from_text
     from pretrain.jepa import JEPAModel
     enable_safe_checkpoints()  # local files load with weights_only=True and the allowlist
     ckpt = CheckpointLoader.load_checkpoint(path, map_location='cpu')
-    text = ckpt.get('meta', {}).get('cfg') if isinstance(ckpt, dict) else None
+    meta = ckpt.get('meta') if isinstance(ckpt, dict) else None
+    text = meta.get('cfg') if isinstance(meta, dict) else None
     if not text or not isinstance(text, str):
         raise KeyError(f'{path} carries no config (meta.cfg): pass a checkpoint written by '
                        'pretraining with tools/train.py')
     cfg = Config(config_from_text(text, f'{path} (meta.cfg)'))
     if not isinstance(cfg.get('model'), dict):
         raise KeyError(f'{path}: its saved config (meta.cfg) holds no model as data')
+    check_registered(cfg.model, MODELS, f'{path} (meta.cfg): model')
     kind = MODELS.get(cfg.model.get('type'))
     if not (isinstance(kind, type) and issubclass(kind, JEPAModel)):
         raise ValueError(f'{path} is a {cfg.model.get("type")} checkpoint, not a JEPA pretraining '
                          'one (I-JEPA, DSeq-JEPA)')
     model = MODELS.build(cfg.model)
     model.load_state_dict(ckpt['state_dict'])
-    step = ckpt.get('meta', {}).get('iter', osp.basename(path))
+    step = meta.get('iter', osp.basename(path))
     return model.eval(), cfg, step
 
 

@@ -19,6 +19,7 @@ import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
+from engine.config_data import check_registered
 from suite.results import read_json_lines, run_dirs, saved_config
 
 #: a cell whose value is unknown, and a random-init encoder's pretraining (there was none)
@@ -38,7 +39,10 @@ def encoder_cost(backbone_cfg: dict, input_size: Sequence[int]) -> Tuple[int, fl
     """(parameters, inference GFLOPs per image at ``input_size`` (H, W)) of the backbone a config
     builds: windowed attention, CLS token and all. Its checkpoint (``init_cfg``) is not loaded:
     weights change neither count."""
+    from mmengine.registry import MODELS
+    importlib.import_module('backbones')  # registers the suite's JEPAViT in MODELS
     cfg = {k: v for k, v in backbone_cfg.items() if k != 'init_cfg'}
+    check_registered(cfg, MODELS, 'model.backbone')  # the saved config of a run: data
     return _cost(json.dumps(cfg, sort_keys=True), tuple(int(s) for s in input_size))
 
 
@@ -46,7 +50,6 @@ def encoder_cost(backbone_cfg: dict, input_size: Sequence[int]) -> Tuple[int, fl
 def _cost(cfg_json: str, input_size: Tuple[int, int]) -> Tuple[int, float]:
     """``encoder_cost`` of a backbone config in JSON, counted once per config and size."""
     from mmengine.registry import MODELS
-    importlib.import_module('backbones')  # registers the suite's JEPAViT in MODELS
     # Built on the CPU (its constructor reads values of tensors, which the meta device has not),
     # then run on the meta device: shapes alone, the same count as a real forward in no time.
     model = MODELS.build(json.loads(cfg_json)).eval().to('meta')

@@ -23,8 +23,10 @@ hyper-parameters and the rest.
 Images are not opened here: a listed image that is missing or unreadable raises, naming it, when
 the pipeline's :class:`~transfer.classification_transforms.LoadRGBImage` reads it.
 """
+import json
 import os
 import os.path as osp
+import re
 import warnings
 from collections import Counter
 from typing import Dict, List, Optional, Sequence, Tuple, Union
@@ -175,8 +177,26 @@ def inat21_categories(path: str) -> List[str]:
     file in a process)."""
     identity = _file_identity(path)
     if identity not in _CATEGORIES:
-        _remember_categories(path, _inat21_categories(load_json(path), path))
+        _remember_categories(path, _inat21_categories(_categories_alone(path), path))
     return list(_CATEGORIES[identity])
+
+
+def _categories_alone(path: str) -> dict:
+    """An iNat 2021 file with its ``categories`` list decoded alone (``images`` and
+    ``annotations`` left empty): the other split's class list is all a split needs of it, and its
+    images and annotations are most of its size. The whole file is parsed where the list is not
+    found so."""
+    with open(path, encoding='utf-8', errors='replace') as f:
+        text = f.read()
+    decoder = json.JSONDecoder()
+    for match in re.finditer(r'"categories"\s*:\s*(?=\[)', text):
+        try:
+            found, _ = decoder.raw_decode(text, match.end())
+        except ValueError:
+            continue
+        if isinstance(found, list) and all(isinstance(c, dict) for c in found):
+            return dict(images=[], annotations=[], categories=found)
+    return load_json(path)
 
 
 def check_same_classes(classes: Sequence[str], path: str, other_classes: Sequence[str],
@@ -361,13 +381,15 @@ class ClassificationDataset(BaseDataset):
 
     @property
     def metainfo(self) -> dict:
-        """mmengine's metainfo (``classes``) and, once the samples are read, ``images``: each
-        sample's ``'<path under data_root>#<label>'`` (:func:`engine.records.image_keys`), which
-        mmengine's loops hand a metric as its ``dataset_meta`` and ``ProbeAccuracy`` records as
-        the image's identity."""
+        """mmengine's metainfo (``classes``) and, for an evaluation split once its samples are
+        read, ``images``: each sample's ``'<path under data_root>#<label>'``
+        (:func:`engine.records.image_keys`), which mmengine's loops hand a metric as its
+        ``dataset_meta`` and ``ProbeAccuracy`` records as the image's identity."""
         meta = super().metainfo
-        # a tuple, shared by every copy of the metainfo; not for a subset mmengine took of it
-        if self._image_keys is not None and len(self._image_keys) == len(self):
+        # a tuple, shared by every copy of the metainfo; not for a subset mmengine took of it,
+        # nor for the training split, whose metainfo mmengine saves in every checkpoint
+        if (self.split != self.SPLITS[0] and self._image_keys is not None
+                and len(self._image_keys) == len(self)):
             meta['images'] = self._image_keys
         return meta
 

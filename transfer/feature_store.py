@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import os.path as osp
+import pickle
 import tempfile
 from typing import Dict, Optional, Sequence
 
@@ -84,7 +85,8 @@ class FeatureStore:
         try:
             features = torch.load(path, map_location='cpu', weights_only=True)
             problem = _contents_problem(features, size, readouts)
-        except Exception as err:  # torch raises RuntimeError, UnpicklingError, EOFError, ...
+        except (RuntimeError, pickle.UnpicklingError, EOFError, ValueError) as err:
+            # what a cut or foreign file gives; out of memory or an I/O error is not the file's
             problem = f'{type(err).__name__}: {str(err).strip().splitlines()[0][:200]}'
         if problem:
             logger.warning(f'feature store: {path} is unreadable ({problem}); encoding the '

@@ -105,6 +105,20 @@ def test_the_leaderboard_and_compute_table_read_results_folders_without_running_
     assert not osp.exists(marker)
 
 
+def test_a_results_folder_naming_a_function_as_a_type_is_refused_unbuilt(tmp_path):
+    from suite.leaderboard import write_all
+    marker = tmp_path / 'ran'
+    work_dir = fake_run(tmp_path / 'count_dseq', '', {'top1': 61.0})
+    path = osp.join(work_dir, '20260101_000000', 'vis_data', 'config.py')
+    config = read_config_file(path)
+    config['model']['backbone'] = dict(type='subprocess.Popen', args=['touch', str(marker)])
+    Config(config).dump(path)
+    with pytest.raises(ValueError, match=r"model.backbone.type = 'subprocess.Popen' is not a class "
+                                         'of the model registry'):
+        write_all([work_dir], str(tmp_path / 'board'))
+    assert not marker.exists()
+
+
 @pytest.fixture(scope='module')
 def pretraining_checkpoint(synthetic_imagenet, tmp_path_factory) -> str:
     """The last checkpoint of two epochs of the I-JEPA smoke pretraining (one is its warm-up)."""
@@ -148,6 +162,19 @@ def test_the_picture_tools_read_the_checkpoints_config_as_data(pretraining_check
     torch.testing.assert_close(model.state_dict(), ckpt['state_dict'])
 
 
+def test_the_picture_tools_build_registered_classes_only(pretraining_checkpoint, tmp_path):
+    from figures.checkpoint_regions import load_model
+    marker = tmp_path / 'ran'
+    ckpt = torch.load(pretraining_checkpoint, weights_only=False)
+    data = config_from_text(ckpt['meta']['cfg'], 'cfg')
+    data['model']['data_preprocessor'] = dict(type='subprocess.Popen', args=['touch', str(marker)])
+    text = Config(data).pretty_text
+    planted = with_meta(pretraining_checkpoint, str(tmp_path / 'planted.pth'), cfg=text)
+    with pytest.raises(ValueError, match=r"model.data_preprocessor.type = 'subprocess.Popen'"):
+        load_model(planted)
+    assert not marker.exists()
+
+
 def test_a_checkpoint_with_a_nan_is_refused_naming_the_file_and_tensors(tmp_path):
     weights = {'patch_embed.proj.weight': torch.zeros(2, 3),
                'blocks.0.attn.qkv.weight': torch.tensor([1.0, float('nan')]),
@@ -189,3 +216,18 @@ def test_knn_refuses_a_nan_encoder_before_evaluating(tmp_path):
     assert proc.returncode != 0
     assert f'{path}: 1 of its tensors hold inf or NaN values (blocks.1.norm1.weight)' in proc.stderr
     assert not glob.glob(str(tmp_path / 'work' / '*' / '*.json'))  # no test results written
+
+
+def test_a_checkpoint_from_another_scheme_is_checked_when_the_runner_loads_it():
+    from types import SimpleNamespace
+
+    from engine.checkpoint import SafeCheckpointHook
+    url = 'https://example.com/encoder.pth'  # read by mmengine's own loader, not the safe one
+    runner = SimpleNamespace(_load_from=url, _resume=False)
+    diverged = dict(meta={}, state_dict={'w': torch.tensor([1.0, float('nan')])})
+    with pytest.raises(ValueError, match=f'{url}: 1 of its tensors hold inf or NaN'):
+        SafeCheckpointHook().after_load_checkpoint(runner, diverged)
+    planted = dict(meta=dict(config="x = __import__('os')"), state_dict={'w': torch.zeros(2)})
+    with pytest.warns(UserWarning, match=rf"{url}: ignored meta\['config'\]"):
+        SafeCheckpointHook().after_load_checkpoint(runner, planted)
+    assert 'config' not in planted['meta']

@@ -123,9 +123,13 @@ def test_class_balanced_subset_partitions_by_class(trees, fraction):
     subset = parts['subset']
     assert subset.num_classes == dataset.num_classes
     assert subset.metainfo['classes'] == dataset.metainfo['classes']
-    # each kept image named under the data root with its label, in the subset's order
-    assert subset.metainfo['images'] == tuple(f'{osp.relpath(p, trees["cub"])}#{y}'
-                                              for p, y in kept['subset'])
+    # a training split names no images: mmengine saves its metainfo in every checkpoint
+    assert 'images' not in subset.metainfo and 'images' not in dataset.metainfo
+    test = CUB200Dataset(trees['cub'], 'test')
+    test_subset = ClassBalancedSubset(test, fraction, part='subset', seed=3)
+    # each kept image of an evaluation split named under the data root with its label, in order
+    assert test_subset.metainfo['images'] == tuple(f'{osp.relpath(p, trees["cub"])}#{y}'
+                                                   for p, y in _samples(test_subset))
     assert subset[0]['img_path'] == subset.get_data_info(0)['img_path'] == kept['subset'][0][0]
 
 

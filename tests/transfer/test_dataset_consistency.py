@@ -293,3 +293,17 @@ def test_the_hook_checks_mmengines_plain_probe_loops(imagenet, tmp_path, run):
     with pytest.raises(ValueError, match=rf'{run}_dataloader.dataset .*3 classes'
                                          r'.*model\.num_classes = 2'):
         getattr(runner, run)()
+
+
+@pytest.mark.parametrize('first', ['categories', 'images'])
+def test_inat21_categories_read_alone_are_those_of_the_whole_file(tmp_path, first):
+    from transfer.classification import inat21_categories, parse_inat21
+    categories = [dict(id=1, name='b "categories": ['), dict(id=0, name='a')]
+    images = [dict(id=i, file_name=f'train_mini/"categories": [{i}].jpg') for i in range(3)]
+    doc = dict(info=dict(note='"categories": []'), annotations=[
+        dict(id=i, image_id=i, category_id=i % 2) for i in range(3)])
+    doc = {first: categories if first == 'categories' else images, **doc}
+    doc.update(images=images, categories=categories)
+    path = tmp_path / f'{first}.json'
+    path.write_text(json.dumps(doc))
+    assert inat21_categories(str(path)) == parse_inat21(str(path))[1] == ['a', 'b "categories": [']

@@ -116,7 +116,8 @@ def _cub_list_twice(root: str, label_shift: int) -> str:
         with open(osp.join(base, f'{name}.txt')) as f:
             tables[name] = [line.split() for line in f if line.strip()]
     new_id = str(len(tables['images']) + 1)
-    num_classes = sum(1 for _ in open(osp.join(base, 'classes.txt')))
+    with open(osp.join(base, 'classes.txt')) as f:
+        num_classes = sum(1 for _ in f)
     label = (int(tables['image_class_labels'][0][1]) - 1 + label_shift) % num_classes + 1
     rows = dict(images=tables['images'][0][1], image_class_labels=str(label),
                 train_test_split=tables['train_test_split'][0][1])

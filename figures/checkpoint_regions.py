@@ -62,11 +62,12 @@ def load_model(path: str):
     cfg = Config(config_from_text(text, f'{path} (meta.cfg)'))
     if not isinstance(cfg.get('model'), dict):
         raise KeyError(f'{path}: its saved config (meta.cfg) holds no model as data')
-    check_registered(cfg.model, MODELS, f'{path} (meta.cfg): model')
-    kind = MODELS.get(cfg.model.get('type'))
+    name = cfg.model.get('type')
+    kind = MODELS.module_dict.get(name) if isinstance(name, str) else None  # never a dotted path
     if not (isinstance(kind, type) and issubclass(kind, JEPAModel)):
-        raise ValueError(f'{path} is a {cfg.model.get("type")} checkpoint, not a JEPA pretraining '
-                         'one (I-JEPA, DSeq-JEPA)')
+        raise ValueError(f'{path} is a {name!r} checkpoint, not a JEPA pretraining one (I-JEPA, '
+                         'DSeq-JEPA)')
+    check_registered(cfg.model, MODELS, f'{path} (meta.cfg): model')
     model = MODELS.build(cfg.model)
     model.load_state_dict(ckpt['state_dict'])
     step = meta.get('iter', osp.basename(path))

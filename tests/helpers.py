@@ -167,3 +167,13 @@ def probe_readouts(config: str) -> tuple:
     """The readouts (``model.readouts``) of a probe config, a path from the repo root."""
     from mmengine.config import Config
     return tuple(Config.fromfile(osp.join(ROOT, config)).model.readouts)
+
+
+def edit_json(path: str, edit) -> None:
+    """Rewrite the JSON file at ``path`` with ``edit(document)`` applied in place."""
+    import json
+    with open(path) as f:
+        doc = json.load(f)
+    edit(doc)
+    with open(path, 'w') as f:
+        json.dump(doc, f)

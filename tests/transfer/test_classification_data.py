@@ -25,7 +25,7 @@ from transfer.classification import (CUB200_LAYOUT, IMAGENET_LAYOUT, INAT21_LAYO
 from transfer.classification_transforms import (LoadRGBImage, RandomResizedCrop, ResizeShortEdge,
                                                 short_edge_size)
 
-from tests.helpers import ROOT
+from tests.helpers import ROOT, edit_json
 
 
 def _samples(dataset) -> list:
@@ -176,22 +176,14 @@ def test_unknown_split_lists_the_valid_ones(trees):
         INat21Dataset(trees['inat21'], 'train')
 
 
-def _edit_json(path: str, edit) -> None:
-    with open(path) as f:
-        doc = json.load(f)
-    edit(doc)
-    with open(path, 'w') as f:
-        json.dump(doc, f)
-
-
 def test_malformed_annotations_name_file_and_entry(tmp_path):
     make_inat21(str(tmp_path / 'inat'), num_train=6, num_val=3)
     path = str(tmp_path / 'inat' / 'val.json')
-    _edit_json(path, lambda d: d['annotations'].append(dict(d['annotations'][0], id=99)))
+    edit_json(path, lambda d: d['annotations'].append(dict(d['annotations'][0], id=99)))
     image_id = json.load(open(path))['annotations'][0]['image_id']
     with pytest.raises(ValueError, match=f'{re.escape(path)}: image {image_id} .* 2 annotations'):
         INat21Dataset(str(tmp_path / 'inat'), 'val')
-    _edit_json(path, lambda d: [c.update(id=c['id'] + 1) for c in d['categories']])
+    edit_json(path, lambda d: [c.update(id=c['id'] + 1) for c in d['categories']])
     with pytest.raises(ValueError, match=f'{re.escape(path)}: category ids are not 0'):
         INat21Dataset(str(tmp_path / 'inat'), 'val')
 

@@ -24,15 +24,7 @@ from transfer.classification import (CUB200Dataset, ImageNetDataset, INat21Datas
 from transfer.knn import KNNBank, KNNClassifier
 from transfer.probe import LinearProbe
 
-from tests.helpers import ROOT
-
-
-def _edit_json(path: str, edit) -> None:
-    with open(path) as f:
-        doc = json.load(f)
-    edit(doc)
-    with open(path, 'w') as f:
-        json.dump(doc, f)
+from tests.helpers import ROOT, edit_json
 
 
 @pytest.fixture()
@@ -52,7 +44,7 @@ def _rename_category(doc: dict, index: int, name: str) -> None:
 def test_inat21_splits_with_different_categories_are_refused(inat, split):
     first = INat21Dataset(inat, split)  # as generated, both files list the same categories
     name = first.metainfo['classes'][2]
-    _edit_json(osp.join(inat, 'val.json'), lambda d: _rename_category(d, 2, 'Renamed species'))
+    edit_json(osp.join(inat, 'val.json'), lambda d: _rename_category(d, 2, 'Renamed species'))
     with pytest.raises(ValueError) as info:
         INat21Dataset(inat, split)
     message = str(info.value)
@@ -62,7 +54,7 @@ def test_inat21_splits_with_different_categories_are_refused(inat, split):
 
 
 def test_inat21_category_count_differs_between_splits(inat):
-    _edit_json(osp.join(inat, 'train_mini.json'), lambda d: d['categories'].append(
+    edit_json(osp.join(inat, 'train_mini.json'), lambda d: d['categories'].append(
         dict(d['categories'][-1], id=len(d['categories']), name='Extra species')))
     with pytest.raises(ValueError, match=r'4 categories .* 5 categories|5 categories .* 4 categ'):
         INat21Dataset(inat, 'val')
@@ -70,7 +62,7 @@ def test_inat21_category_count_differs_between_splits(inat):
 
 def test_inat21_val_is_checked_against_train_json_without_train_mini(inat):
     shutil.copy(osp.join(inat, 'train_mini.json'), osp.join(inat, 'train.json'))
-    _edit_json(osp.join(inat, 'train.json'), lambda d: _rename_category(d, 0, 'Other'))
+    edit_json(osp.join(inat, 'train.json'), lambda d: _rename_category(d, 0, 'Other'))
     shutil.move(osp.join(inat, 'train_mini.json'), osp.join(inat, 'train_mini.json.bak'))
     with pytest.raises(ValueError, match=re.escape(osp.join(inat, 'train.json'))):
         INat21Dataset(inat, 'val')
@@ -91,7 +83,7 @@ def _list_twice_inat(doc: dict, label_shift: int) -> str:
 def test_inat21_image_listed_twice_with_two_labels_is_refused(inat):
     path = osp.join(inat, 'val.json')
     names = []
-    _edit_json(path, lambda d: names.append(_list_twice_inat(d, 1)))
+    edit_json(path, lambda d: names.append(_list_twice_inat(d, 1)))
     with pytest.raises(ValueError, match=re.escape(path)) as info:
         INat21Dataset(inat, 'val')
     assert names[0] in str(info.value) and 'images[0]' in str(info.value)
@@ -101,7 +93,7 @@ def test_inat21_image_listed_twice_with_two_labels_is_refused(inat):
 def test_inat21_image_listed_twice_with_one_label_is_kept_once(inat):
     path = osp.join(inat, 'val.json')
     names = []
-    _edit_json(path, lambda d: names.append(_list_twice_inat(d, 0)))
+    edit_json(path, lambda d: names.append(_list_twice_inat(d, 0)))
     with pytest.warns(UserWarning, match=re.escape(path) + r'.*1 image'):
         dataset = INat21Dataset(inat, 'val')
     paths = [dataset.get_data_info(i)['img_path'] for i in range(len(dataset))]

@@ -144,7 +144,6 @@ def parse_inat21(path: str) -> Tuple[List[Sample], List[str]]:
     must have exactly one annotation; an image listed twice is kept once (:func:`drop_repeats`)."""
     doc = load_json(path)
     classes = _inat21_categories(doc, path)
-    _remember_categories(path, classes)
     labels = _inat21_labels(doc, path, len(classes))
     listed = []
     for i, image in enumerate(doc['images']):
@@ -155,30 +154,10 @@ def parse_inat21(path: str) -> Tuple[List[Sample], List[str]]:
     return [listed[i][:2] for i in keep], classes
 
 
-# file identity (path, inode, size, mtime) -> its category names: the other split's file is read for
-# its class list when a split is built, and is usually built in the same process as well (a kNN
-# bank and its queries, a probe's training and test sets), so neither large file is parsed twice
-_CATEGORIES: Dict[tuple, Tuple[str, ...]] = {}
-
-
-def _file_identity(path: str) -> tuple:
-    stat = os.stat(path)
-    return osp.realpath(path), stat.st_ino, stat.st_size, stat.st_mtime_ns
-
-
-def _remember_categories(path: str, classes: Sequence[str]) -> None:
-    if len(_CATEGORIES) >= 8:  # a few files per process; never grow without bound
-        _CATEGORIES.clear()
-    _CATEGORIES[_file_identity(path)] = tuple(classes)
-
-
 def inat21_categories(path: str) -> List[str]:
-    """The category names, by id, of an iNat 2021 annotation file (read once per version of the
-    file in a process)."""
-    identity = _file_identity(path)
-    if identity not in _CATEGORIES:
-        _remember_categories(path, _inat21_categories(_categories_alone(path), path))
-    return list(_CATEGORIES[identity])
+    """The category names, by id, of an iNat 2021 annotation file, its ``categories`` list read
+    alone (:func:`_categories_alone`)."""
+    return _inat21_categories(_categories_alone(path), path)
 
 
 def _categories_alone(path: str) -> dict:

@@ -12,7 +12,7 @@ from torch import nn
 
 __all__ = ['ViTLayerDecayOptimWrapperConstructor', 'vit_layer_id']
 
-_EMBEDDINGS = ('patch_embed', 'pos_embed', 'cls_token')
+_EMBEDDINGS = ('patch_embed', 'pos_embed', 'cls_token', 'reg_token')
 
 
 def vit_layer_id(name: str, num_layers: int) -> int:
@@ -31,7 +31,8 @@ def vit_layer_id(name: str, num_layers: int) -> int:
 class ViTLayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
     """Scales the lr of layer ``l`` by ``decay_rate ** (num_layers + 1 - l)``.
 
-    Biases, 1-D parameters, the position table and the CLS token get no weight decay. Frozen
+    Biases, 1-D parameters (layer scales too), the position table, the CLS token and the register
+    tokens get no weight decay. Frozen
     parameters are left out of the optimizer.
 
     ``paramwise_cfg``: ``num_layers`` (the ViT depth, required) and ``decay_rate`` (default 1.0,

@@ -6,8 +6,9 @@ released I-JEPA weights and timm checkpoints map onto it by renaming at most one
 
 On top of the plain encoder it offers what dense transfer needs: positional embeddings for any
 grid, an optional CLS token, windowed attention outside chosen global blocks, drop path and gradient
-checkpointing. Nothing here depends on OpenMMLab; the registered wrapper lives in
-``mm_backbone.py``.
+checkpointing; and what the released encoders of other methods carry, in timm's names: register
+tokens, layer scale and ``fc_norm``. Nothing here depends on OpenMMLab; the registered wrapper
+lives in ``mm_backbone.py``.
 """
 import functools
 import math
@@ -15,7 +16,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
-from timm.layers import DropPath, Mlp, PatchEmbed, trunc_normal_
+from timm.layers import DropPath, LayerScale, Mlp, PatchEmbed, trunc_normal_
 from torch import nn
 from torch.utils._python_dispatch import is_in_torch_dispatch_mode
 from torch.utils.checkpoint import checkpoint
@@ -153,18 +154,24 @@ class Block(nn.Module):
 
     The block calls the parts of its :class:`Attention` (``qkv``, ``attend``, ``proj``), not its
     ``forward``, so hooks on ``attn`` itself do not fire.
+
+    ``layer_scale_init``: a learned per-channel scale (timm's ``LayerScale``, ``ls1``/``ls2``) on
+    each residual branch, applied before drop path as in DeiT III and DINOv2; None leaves it out.
     """
 
     def __init__(self, dim: int, num_heads: int, mlp_ratio: float = 4.0, qkv_bias: bool = True,
-                 drop_path: float = 0.0, window_size: int = 0, compiled: bool = False) -> None:
+                 drop_path: float = 0.0, window_size: int = 0, compiled: bool = False,
+                 layer_scale_init: Optional[float] = None) -> None:
         super().__init__()
         self.window_size = window_size
         self.compiled = compiled
         self.norm1 = nn.LayerNorm(dim, eps=1e-6)
         self.attn = Attention(dim, num_heads, qkv_bias=qkv_bias)
+        self.ls1 = _layer_scale(dim, layer_scale_init)
         self.drop_path1 = DropPath(drop_path) if drop_path > 0 else nn.Identity()
         self.norm2 = nn.LayerNorm(dim, eps=1e-6)
         self.mlp = Mlp(dim, int(dim * mlp_ratio), act_layer=nn.GELU)
+        self.ls2 = _layer_scale(dim, layer_scale_init)
         self.drop_path2 = DropPath(drop_path) if drop_path > 0 else nn.Identity()
 
     def forward(self, x: torch.Tensor, grid: Optional[Tuple[int, int]] = None,
@@ -192,14 +199,19 @@ class Block(nn.Module):
         return pack(drop(unpack(y, packed)), packed)  # a whole row is dropped, not single tokens
 
 
+def _layer_scale(dim: int, init: Optional[float]) -> nn.Module:
+    """A residual branch's LayerScale, or the identity (no parameter) without ``init``."""
+    return nn.Identity() if init is None else LayerScale(dim, init_values=init)
+
+
 def _before_attention(blk: Block, x: torch.Tensor) -> torch.Tensor:
     return blk.attn.qkv(blk.norm1(x))
 
 
 def _after_attention(blk: Block, x: torch.Tensor, out: torch.Tensor,
                      packed: Optional[PackedRows]) -> torch.Tensor:
-    x = x + blk.apply_drop_path(blk.drop_path1, blk.attn.proj(out), packed)
-    return x + blk.apply_drop_path(blk.drop_path2, blk.mlp(blk.norm2(x)), packed)
+    x = x + blk.apply_drop_path(blk.drop_path1, blk.ls1(blk.attn.proj(out)), packed)
+    return x + blk.apply_drop_path(blk.drop_path2, blk.ls2(blk.mlp(blk.norm2(x))), packed)
 
 
 @functools.lru_cache(maxsize=None)
@@ -244,20 +256,29 @@ def patch_grid(size: Tuple[int, int], patch_size: int, what: str) -> Tuple[int, 
 
 
 class VisionTransformer(nn.Module):
-    """ViT encoder with fixed or learned absolute positions and an optional CLS token.
+    """ViT encoder with fixed or learned absolute positions, an optional CLS token and registers.
 
     Args:
         arch: one of :data:`ARCHS` (``'s'``, ``'b'``, ``'l'``, ``'h'``); ``embed_dim``, ``depth``
             and ``num_heads`` override it.
         img_size: the pretraining resolution; it sets the grid of the stored position table.
-        pos_embed: ``'sincos'`` computes the fixed table for whatever grid the input has (1024/16 ->
-            64x64); ``'learned'`` trains a table that is bicubically resampled to other grids.
+        pos_embed: ``'sincos'``, a fixed table (a buffer); ``'learned'``, a trained one.
         use_cls_token: prepend a learnable CLS token with a zero position (DSeq-JEPA).
         window_size: windowed attention in every block except ``global_blocks`` (0: all global).
         drop_path_rate: stochastic depth, increasing linearly over the blocks.
         grad_checkpointing: recompute block activations in the backward pass.
         compile_blocks: run the token-wise layers of every block through ``torch.compile``
             (see :class:`Block`); the first steps then take longer while it compiles.
+        pos_embed_resize: how the table meets a patch grid other than the stored one (1024/16 ->
+            64x64): ``'bicubic'`` resamples the stored table (SPEC section 4, the released I-JEPA
+            code, ViTDet); ``'recompute'`` computes the fixed sin-cos table at the new grid, and
+            needs ``pos_embed='sincos'``.
+        num_reg_tokens: register tokens (``reg_token``, DINOv2 with registers) placed right after
+            the CLS token, with no position; they count among the prefix tokens.
+        layer_scale_init: initial value of a per-channel scale on every residual branch
+            (``blocks.N.ls1/ls2.gamma``, DeiT III and DINOv2); None: no layer scale.
+        fc_norm: timm's layout of average-pooled models (MAE fine-tuning): ``norm`` is the
+            identity and ``fc_norm``, a LayerNorm, follows the pooling (:mod:`transfer.features`).
     """
 
     def __init__(self, arch: str = 'b', img_size: int = 224, patch_size: int = 16,
@@ -265,7 +286,9 @@ class VisionTransformer(nn.Module):
                  num_heads: Optional[int] = None, mlp_ratio: float = 4.0, qkv_bias: bool = True,
                  pos_embed: str = 'sincos', use_cls_token: bool = False, window_size: int = 0,
                  global_blocks: Sequence[int] = (), drop_path_rate: float = 0.0,
-                 grad_checkpointing: bool = False, compile_blocks: bool = False) -> None:
+                 grad_checkpointing: bool = False, compile_blocks: bool = False,
+                 pos_embed_resize: str = 'bicubic', num_reg_tokens: int = 0,
+                 layer_scale_init: Optional[float] = None, fc_norm: bool = False) -> None:
         super().__init__()
         if arch not in ARCHS:
             raise KeyError(f'unknown ViT arch {arch!r}; choose one of {sorted(ARCHS)}')
@@ -280,42 +303,70 @@ class VisionTransformer(nn.Module):
 
         self.patch_embed = PatchEmbed(img_size, patch_size, in_chans, self.embed_dim,
                                       output_fmt='NHWC', strict_img_size=False)
-        table = sincos_2d(self.embed_dim, self.grid_size)
-        if pos_embed == 'sincos':
-            self.register_buffer('pos_embed', table)
-        elif pos_embed == 'learned':
-            self.pos_embed = nn.Parameter(table)
-        else:
-            raise ValueError(f"pos_embed must be 'sincos' or 'learned', got {pos_embed!r}")
-        self.pos_embed_type = pos_embed
-        self._sincos_cache = {}  # fixed tables of other grids, per device and dtype
+        self._init_positions(pos_embed, pos_embed_resize)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, self.embed_dim)) if use_cls_token else None
-        self.num_prefix_tokens = int(use_cls_token)
+        if num_reg_tokens < 0:
+            raise ValueError(f'num_reg_tokens must be >= 0, got {num_reg_tokens}')
+        self.reg_token = (nn.Parameter(torch.zeros(1, num_reg_tokens, self.embed_dim))
+                          if num_reg_tokens else None)
+        self.num_reg_tokens = num_reg_tokens
+        self.num_prefix_tokens = int(use_cls_token) + num_reg_tokens
 
         global_blocks = {b % self.depth for b in global_blocks}
         rates = torch.linspace(0, drop_path_rate, self.depth).tolist()
         self.blocks = nn.ModuleList([
             Block(self.embed_dim, self.num_heads, mlp_ratio, qkv_bias, rates[i],
-                  window_size=0 if i in global_blocks else window_size, compiled=compile_blocks)
+                  window_size=0 if i in global_blocks else window_size, compiled=compile_blocks,
+                  layer_scale_init=layer_scale_init)
             for i in range(self.depth)])
-        self.norm = nn.LayerNorm(self.embed_dim, eps=1e-6)
+        norm = nn.LayerNorm(self.embed_dim, eps=1e-6)
+        self.norm = nn.Identity() if fc_norm else norm
+        self.fc_norm = norm if fc_norm else nn.Identity()
         self.reset_parameters()
+
+    def _init_positions(self, kind: str, resize: str) -> None:
+        """The stored table at ``grid_size`` (a buffer for ``'sincos'``, a parameter for
+        ``'learned'``) and the way it meets other grids."""
+        if kind not in ('sincos', 'learned'):
+            raise ValueError(f"pos_embed must be 'sincos' or 'learned', got {kind!r}")
+        if resize not in ('bicubic', 'recompute'):
+            raise ValueError(f"pos_embed_resize must be 'bicubic' or 'recompute', got {resize!r}")
+        if resize == 'recompute' and kind == 'learned':
+            raise ValueError("pos_embed_resize='recompute' computes the fixed sin-cos table at a "
+                             "new grid, which a learned table is not: use "
+                             "pos_embed_resize='bicubic' with pos_embed='learned', or "
+                             "pos_embed='sincos'")
+        table = sincos_2d(self.embed_dim, self.grid_size)
+        if kind == 'sincos':
+            self.register_buffer('pos_embed', table)
+        else:
+            self.pos_embed = nn.Parameter(table)
+        self.pos_embed_type = kind
+        self.pos_embed_resize = resize
+        self._sincos_cache = {}  # 'recompute': fixed tables of other grids, per device and dtype
 
     def reset_parameters(self) -> None:
         jepa_init_(self, self.blocks)
-        if self.cls_token is not None:
-            trunc_normal_(self.cls_token, std=0.02)
+        for token in (self.cls_token, self.reg_token):
+            if token is not None:
+                trunc_normal_(token, std=0.02)
 
     def pos_embed_for(self, grid: Tuple[int, int]) -> torch.Tensor:
-        """The (1, rows*cols, D) position table for a patch grid."""
+        """The (1, rows*cols, D) position table for a patch grid: the stored one at ``grid_size``,
+        else as ``pos_embed_resize`` says.
+
+        A bicubic resample is redone at every call, never cached: it is small, and so it follows a
+        learned table's updates and any later load into the stored table. A recomputed sin-cos
+        table depends on the grid alone and is cached.
+        """
         if tuple(grid) == self.grid_size:
             return self.pos_embed
-        if self.pos_embed_type == 'sincos':
-            key = (tuple(grid), self.pos_embed.device, self.pos_embed.dtype)
-            if key not in self._sincos_cache:
-                self._sincos_cache[key] = sincos_2d(self.embed_dim, grid).to(self.pos_embed)
-            return self._sincos_cache[key]
-        return resample_pos_embed(self.pos_embed, self.grid_size, grid)
+        if self.pos_embed_resize == 'bicubic':
+            return resample_pos_embed(self.pos_embed, self.grid_size, grid)
+        key = (tuple(grid), self.pos_embed.device, self.pos_embed.dtype)
+        if key not in self._sincos_cache:
+            self._sincos_cache[key] = sincos_2d(self.embed_dim, grid).to(self.pos_embed)
+        return self._sincos_cache[key]
 
     def patchify(self, x: torch.Tensor) -> Tuple[torch.Tensor, Tuple[int, int]]:
         """Images (B, C, H, W) -> patch tokens with positions (B, N, D), and the patch grid.
@@ -337,10 +388,12 @@ class VisionTransformer(nn.Module):
         return tokens + self.pos_embed_for(grid), grid
 
     def _add_prefix(self, tokens: torch.Tensor) -> torch.Tensor:
-        """Prepend the CLS token (zero position) when the model has one."""
-        if self.cls_token is None:
+        """Prepend the prefix tokens, none with a position: the CLS token, then the registers."""
+        prefix = [t for t in (self.cls_token, self.reg_token) if t is not None]
+        if not prefix:
             return tokens
-        return torch.cat([self.cls_token.expand(tokens.shape[0], -1, -1), tokens], dim=1)
+        b = tokens.shape[0]
+        return torch.cat([t.expand(b, -1, -1) for t in prefix] + [tokens], dim=1)
 
     def _run_blocks(self, x: torch.Tensor, grid: Optional[Tuple[int, int]] = None,
                     attn_mask: Optional[torch.Tensor] = None, out_indices: Sequence[int] = (),
@@ -375,10 +428,11 @@ class VisionTransformer(nn.Module):
             x: images (B, C, H, W), sides a multiple of the patch size.
             indices: the last ``n`` blocks for an int ``n``, else block indices (negative ones count
                 from the end), returned in the order given.
-            norm: ``True`` passes every intermediate through the final LayerNorm; ``'last'`` only
-                the last block's, the encoder's output as dense transfer reads it.
+            norm: ``True`` passes every intermediate through the final LayerNorm (``norm``, the
+                identity in an ``fc_norm`` model); ``'last'`` only the last block's, the encoder's
+                output as dense transfer reads it.
             return_prefix_tokens: each intermediate becomes ``(patches, prefix)``, the prefix
-                (CLS) tokens as (B, prefix, D).
+                tokens (CLS, then registers) as (B, prefix, D).
             output_fmt: patch tokens as maps (B, D, H/p, W/p) with ``'NCHW'``, as (B, N, D) with
                 ``'NLC'``.
             intermediates_only: return the intermediates only.

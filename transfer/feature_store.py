@@ -34,7 +34,7 @@ from mmengine.logging import MMLogger
 __all__ = ['FeatureStore', 'weights_digest']
 
 #: bumped when the features of a key change without the key seeing it (probe_features's code)
-STORE_FORMAT = 1
+STORE_FORMAT = 2  # 2: positions resampled, not recomputed, at other grids
 
 
 def weights_digest(module: nn.Module) -> str:

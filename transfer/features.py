@@ -14,7 +14,8 @@ from torch.utils.data import DataLoader
 __all__ = ['READOUTS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'FrozenEncoderReadouts', 'check_readouts',
            'probe_features', 'encode_dataset']
 
-#: readout -> what it reads from the encoder's last blocks (all after the final LayerNorm)
+#: readout -> what it reads from the encoder's last blocks (all after the final LayerNorm; in an
+#: encoder with ``fc_norm``, the pooled features pass through that instead)
 READOUTS = {
     'cls': 'the CLS token of the last block',
     'avg': 'the average of the last block\'s patch tokens',
@@ -42,7 +43,11 @@ def probe_features(backbone: nn.Module, images: torch.Tensor,
                    readouts: Sequence[str]) -> Dict[str, torch.Tensor]:
     """The readouts of a frozen encoder for uint8 RGB images (B, 3, H, W), normalised with
     ImageNet's mean and std: features (B, D, or 4D for ``concat4``) in float32, read through the
-    encoder's one feature API, ``forward_intermediates``. On a GPU the encoder runs in bf16."""
+    encoder's one feature API, ``forward_intermediates``. On a GPU the encoder runs in bf16.
+
+    Pooled features (the CLS token, averages) pass through the encoder's ``fc_norm`` (the identity
+    unless the encoder has timm's layout of average-pooled models, whose final norm follows the
+    pooling, as timm's heads apply it)."""
     mean = torch.tensor(IMAGENET_MEAN, device=images.device).view(1, 3, 1, 1)
     std = torch.tensor(IMAGENET_STD, device=images.device).view(1, 3, 1, 1)
     x = (images.float() - mean) / std
@@ -54,11 +59,11 @@ def probe_features(backbone: nn.Module, images: torch.Tensor,
     patches, prefix = layers[-1]
     features = {}
     if 'cls' in readouts:
-        features['cls'] = prefix[:, 0]
+        features['cls'] = backbone.fc_norm(prefix[:, 0])
     if 'avg' in readouts:
-        features['avg'] = patches.mean(1)
+        features['avg'] = backbone.fc_norm(patches.mean(1))
     if 'concat4' in readouts:
-        features['concat4'] = torch.cat([p.mean(1) for p, _ in layers], -1)
+        features['concat4'] = torch.cat([backbone.fc_norm(p.mean(1)) for p, _ in layers], -1)
     return {k: v.float() for k, v in features.items()}
 
 

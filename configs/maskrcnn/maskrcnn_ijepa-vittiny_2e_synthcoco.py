@@ -13,7 +13,9 @@ width = 96
 # layers instead of 1024); at 256 their convolutions and RoIAlign were most of the stage's time.
 channels = 64
 model = dict(
-    backbone=dict(embed_dim=width, depth=6, num_heads=3, out_indices=(1, 2, 3, 5),
+    # img_size: the tiny pretraining's (configs/pretrain/*_vittiny_synthclevr.py), whose position
+    # table each input grid is resampled from
+    backbone=dict(embed_dim=width, depth=6, num_heads=3, img_size=192, out_indices=(1, 2, 3, 5),
                   window_size=4, with_cp=False, init_cfg=dict(checkpoint=None)),
     neck=dict(in_channels=[width] * 4, out_channels=channels),
     rpn_head=dict(in_channels=channels, feat_channels=channels),

@@ -11,7 +11,8 @@ width = 96
 
 model = dict(
     data_preprocessor=dict(size=crop_size),
-    backbone=dict(embed_dim=width, depth=6, num_heads=3, img_size=crop_size[0],
+    # img_size: the tiny pretraining's (configs/pretrain/*_vittiny_synthclevr.py)
+    backbone=dict(embed_dim=width, depth=6, num_heads=3, img_size=192,
                   out_indices=(1, 2, 3, 5), with_cp=False, init_cfg=dict(checkpoint=None)),
     neck=dict(embed_dim=width),
     decode_head=dict(in_channels=[width] * 4, channels=64),

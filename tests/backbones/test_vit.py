@@ -69,7 +69,8 @@ def _window_mask(grid, window, prefix):
     return mask
 
 
-@pytest.mark.parametrize('grid,window,prefix', [((6, 6), 3, 0), ((7, 5), 3, 1), ((5, 9), 4, 1)])
+@pytest.mark.parametrize('grid,window,prefix', [((6, 6), 3, 0), ((7, 5), 3, 1), ((5, 9), 4, 1),
+                                                ((5, 9), 4, 5)])
 def test_windowed_attention_equals_masked_global_attention(grid, window, prefix):
     torch.manual_seed(0)
     attn = Attention(32, 4)
@@ -121,11 +122,11 @@ def test_out_indices_keep_their_order_and_norm_applies_to_the_last_block_only():
 
 def test_frozen_stages_stay_frozen_and_in_eval_mode():
     vit = JEPAViT(out_indices=(3,), frozen_stages=2, drop_path_rate=0.2, use_cls_token=True,
-                  pos_embed='learned', **TINY)
+                  num_reg_tokens=2, pos_embed='learned', **TINY)
     vit.train()
     frozen = [vit.patch_embed, vit.blocks[0], vit.blocks[1]]
     assert all(not p.requires_grad for m in frozen for p in m.parameters())
-    assert not vit.cls_token.requires_grad and not vit.pos_embed.requires_grad
+    assert not any(p.requires_grad for p in (vit.cls_token, vit.reg_token, vit.pos_embed))
     assert all(not m.training for m in frozen)
     assert vit.blocks[2].training and all(p.requires_grad for p in vit.blocks[2].parameters())
 
@@ -157,8 +158,8 @@ def test_drop_path_is_active_in_training_only():
 def test_compiled_blocks_on_windowed_dense_grids():
     from benchmarks.step_timing import compiled_block_halves
     torch.manual_seed(0)
-    kwargs = dict(out_indices=(1, 3), use_cls_token=True, window_size=2, global_blocks=(1,),
-                  drop_path_rate=0.5, **TINY)
+    kwargs = dict(out_indices=(1, 3), use_cls_token=True, num_reg_tokens=2, layer_scale_init=0.5,
+                  window_size=2, global_blocks=(1,), drop_path_rate=0.5, **TINY)
     eager, compiled = JEPAViT(**kwargs).eval(), JEPAViT(compile_blocks=True, **kwargs).eval()
     compiled.load_state_dict(eager.state_dict())
     x = torch.randn(2, 3, 64, 80)
@@ -206,19 +207,20 @@ def test_a_size_the_patch_does_not_divide_is_refused_with_the_numbers():
         MultiBlockMaskSampler(input_size=100, patch_size=8)
 
 
-def test_a_key_mask_over_kept_patches_equals_packed_rows():
+@pytest.mark.parametrize('regs', [0, 4])
+def test_a_key_mask_over_kept_patches_equals_packed_rows(regs):
     """forward_masked: an attn_mask hiding padded keys gives the packed rows' real outputs."""
     torch.manual_seed(0)
-    vit = VisionTransformer(img_size=64, patch_size=16, use_cls_token=True, **TINY).eval()
+    vit = VisionTransformer(img_size=64, patch_size=16, use_cls_token=True, num_reg_tokens=regs,
+                            **TINY).eval()
     x = torch.randn(3, 3, 64, 64)
     keep = torch.randint(0, 16, (3, 7))
     valid = torch.rand(3, 7) > 0.3
     valid[:, 0] = True
+    real = F.pad(valid, (1 + regs, 0), value=True)
     with torch.no_grad():
         packed = vit.forward_masked(x, keep, valid)
-        attend = F.pad(valid, (1, 0), value=True)[:, None, None]
-        masked = vit.forward_masked(x, keep, attn_mask=attend)
-    real = F.pad(valid, (1, 0), value=True)
+        masked = vit.forward_masked(x, keep, attn_mask=real[:, None, None])
     torch.testing.assert_close(packed[real], masked[real], atol=1e-5, rtol=1e-5)
     assert not packed[~real].any()  # padding comes out as zeros
     with pytest.raises(ValueError, match='not both'):
@@ -229,13 +231,14 @@ def test_forward_intermediates_match_timm_on_the_same_weights():
     """The one feature API against timm's ViT (the suite's names are timm's; CLS at a zero
     position, the final norm as timm's fc_norm)."""
     import timm
-    from backbones.weights import to_timm_state_dict
     torch.manual_seed(0)
     ours = VisionTransformer(img_size=64, patch_size=16, use_cls_token=True, **TINY).eval()
     ref = timm.create_model('vit_small_patch16_224', pretrained=False, img_size=64, embed_dim=64,
                             depth=4, num_heads=4, class_token=True, global_pool='avg',
                             num_classes=0).eval()
-    ref.load_state_dict(to_timm_state_dict(ours.state_dict()), strict=True)
+    sd = {('fc_' + k) if k.startswith('norm.') else k: v for k, v in ours.state_dict().items()}
+    sd['pos_embed'] = F.pad(sd['pos_embed'], (0, 0, 1, 0))  # timm's CLS slot: a zero position
+    ref.load_state_dict(sd, strict=True)
     x = torch.randn(2, 3, 64, 64)
     with torch.no_grad():
         final, mine = ours.forward_intermediates(x, [3, 0, -2], return_prefix_tokens=True)
@@ -269,3 +272,145 @@ def test_forward_intermediates_norm_last_and_bad_arguments():
         vit.forward_intermediates(x, [0, 4])
     with pytest.raises(ValueError, match="output_fmt must be 'NCHW' or 'NLC'"):
         vit.forward_intermediates(x, output_fmt='NHWC')
+
+
+def _from_timm(ref):
+    """timm ViT weights -> ours: the head dropped, and positions of prefix slots (a table with a
+    CLS slot, timm's no_embed_class=False) folded into the tokens, which have no position here."""
+    sd = {k: v for k, v in ref.state_dict().items() if not k.startswith('head.')}
+    if not ref.no_embed_class and ref.num_prefix_tokens:
+        slots, sd['pos_embed'] = sd['pos_embed'][:, :ref.num_prefix_tokens], \
+            sd['pos_embed'][:, ref.num_prefix_tokens:]
+        sd['cls_token'] = sd['cls_token'] + slots[:, :1]
+        if 'reg_token' in sd:
+            sd['reg_token'] = sd['reg_token'] + slots[:, 1:]
+    return sd
+
+
+def _randomise(model):
+    """Every parameter away from its initial value (layer scale and prefix tokens start near 0,
+    the norms at 1), so that a misplaced one shows."""
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.normal_(0.0, 0.5 if p.dim() == 1 else 0.1)
+
+
+@pytest.mark.parametrize('name,timm_kwargs,ours', [
+    ('vit_small_patch14_reg4_dinov2', dict(img_size=56, patch_size=14),
+     dict(img_size=56, patch_size=14, num_reg_tokens=4, layer_scale_init=1e-5)),
+    ('deit3_small_patch16_224', dict(img_size=64), dict(img_size=64, layer_scale_init=1e-6)),
+])
+def test_registers_and_layer_scale_match_timm(name, timm_kwargs, ours):
+    import timm
+    ref = timm.create_model(name, pretrained=False, embed_dim=64, depth=2, num_heads=4,
+                            **timm_kwargs).eval()
+    _randomise(ref)
+    vit = VisionTransformer(embed_dim=64, depth=2, num_heads=4, pos_embed='learned',
+                            use_cls_token=True, **ours).eval()
+    vit.load_state_dict(_from_timm(ref), strict=True)
+    x = torch.randn(2, 3, ours['img_size'], ours['img_size'])
+    with torch.no_grad():
+        final, mine = vit.forward_intermediates(x, [0, 1], norm=True, return_prefix_tokens=True,
+                                                output_fmt='NLC')
+        ref_final, theirs = ref.forward_intermediates(x, indices=[0, 1], norm=True,
+                                                      return_prefix_tokens=True, output_fmt='NLC')
+    assert mine[0][1].shape == (2, ref.num_prefix_tokens, 64)
+    for (patches, prefix), (ref_patches, ref_prefix) in zip(mine, theirs):
+        torch.testing.assert_close(patches, ref_patches, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(prefix, ref_prefix, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(final, ref_final, atol=1e-5, rtol=1e-5)
+
+
+def test_fc_norm_readouts_match_timms_average_pooled_head():
+    """An fc_norm model (MAE fine-tuning's layout) reads averages and the CLS token through
+    fc_norm, as timm's heads with fc_norm do (global_pool 'avg' and 'token'); its CLS slot position
+    folds into the token."""
+    import timm
+    from transfer.features import IMAGENET_MEAN, IMAGENET_STD, probe_features
+    ref = timm.create_model('vit_small_patch16_224', pretrained=False, img_size=64, embed_dim=64,
+                            depth=4, num_heads=4, global_pool='avg', num_classes=0).eval()
+    _randomise(ref)
+    vit = VisionTransformer(img_size=64, patch_size=16, pos_embed='learned', use_cls_token=True,
+                            fc_norm=True, **TINY).eval()
+    vit.load_state_dict(_from_timm(ref), strict=True)
+    assert isinstance(vit.norm, torch.nn.Identity)
+    images = torch.randint(0, 256, (2, 3, 64, 64), dtype=torch.uint8)
+    x = (images.float() - torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)) / \
+        torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+    with torch.no_grad():
+        features = probe_features(vit, images, ('avg', 'concat4', 'cls'))
+        pooled = ref.forward_head(ref.forward_features(x), pre_logits=True)
+        layers = ref.forward_intermediates(x, indices=4, output_fmt='NLC', intermediates_only=True)
+        concat4 = torch.cat([ref.fc_norm(t.mean(1)) for t in layers], -1)
+        token = timm.create_model('vit_small_patch16_224', pretrained=False, img_size=64,
+                                  embed_dim=64, depth=4, num_heads=4, global_pool='token',
+                                  fc_norm=True, num_classes=0).eval()
+        token.load_state_dict(ref.state_dict(), strict=True)
+        cls = token.forward_head(token.forward_features(x), pre_logits=True)
+    torch.testing.assert_close(features['avg'], pooled, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(features['concat4'], concat4, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(features['cls'], cls, atol=1e-5, rtol=1e-5)
+
+
+def test_new_options_off_add_no_weights_and_a_unit_layer_scale_changes_nothing():
+    """Without them the options add no state-dict key; a layer scale of exactly one is then the
+    only difference between two models, and gives the same bits, packed rows included."""
+    torch.manual_seed(0)
+    kwargs = dict(img_size=64, patch_size=16, use_cls_token=True, window_size=2, **TINY)
+    plain = VisionTransformer(**kwargs).eval()
+    assert not [k for k in plain.state_dict()
+                if k.startswith(('reg_token', 'fc_norm')) or '.ls' in k]
+    scaled = VisionTransformer(layer_scale_init=1.0, **kwargs).eval()
+    missing, unexpected = scaled.load_state_dict(plain.state_dict(), strict=False)
+    assert not unexpected and sorted(missing) == sorted(
+        f'blocks.{i}.ls{j}.gamma' for i in range(4) for j in (1, 2))
+    x = torch.randn(2, 3, 64, 80)
+    keep = torch.randint(0, 20, (2, 9))
+    valid = torch.rand(2, 9) > 0.3
+    with torch.no_grad():
+        for a, b in zip(plain.forward_intermediates(x, 4, return_prefix_tokens=True)[1],
+                        scaled.forward_intermediates(x, 4, return_prefix_tokens=True)[1]):
+            assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+        assert torch.equal(plain.forward_masked(x, keep, valid),
+                           scaled.forward_masked(x, keep, valid))
+
+
+@pytest.mark.parametrize('regs', [0, 4])
+def test_prefix_tokens_are_the_cls_then_the_registers(regs):
+    torch.manual_seed(0)
+    vit = VisionTransformer(img_size=64, patch_size=16, use_cls_token=True, num_reg_tokens=regs,
+                            **TINY)
+    assert vit.num_prefix_tokens == 1 + regs
+    assert (vit.reg_token is None) == (regs == 0)
+    if regs:
+        assert vit.reg_token.shape == (1, regs, 64) and vit.reg_token.std() > 0  # initialised
+    tokens = vit._add_prefix(torch.zeros(2, 16, 64))
+    assert torch.equal(tokens[:, 0], vit.cls_token[0].expand(2, -1))
+    if regs:
+        assert torch.equal(tokens[:, 1:1 + regs], vit.reg_token.expand(2, -1, -1))
+    with pytest.raises(ValueError, match='num_reg_tokens'):
+        VisionTransformer(num_reg_tokens=-1, **TINY)
+
+
+@pytest.mark.parametrize('cls', [True, False])
+def test_registers_under_windows_and_packed_rows(cls):
+    """With 4 registers: one window over the whole grid is global attention, and packed rows
+    keeping every patch give the full-grid forward."""
+    torch.manual_seed(0)
+    kwargs = dict(img_size=64, patch_size=16, use_cls_token=cls, num_reg_tokens=4, **TINY)
+    windowed = VisionTransformer(window_size=5, **kwargs).eval()
+    plain = VisionTransformer(**kwargs).eval()
+    plain.load_state_dict(windowed.state_dict())
+    x = torch.randn(2, 3, 64, 64)
+    everything = torch.arange(16).expand(2, -1)
+    with torch.no_grad():
+        reference = plain(x)
+        torch.testing.assert_close(windowed(x), reference, atol=1e-5, rtol=1e-5)
+        packed = plain.forward_masked(x, everything, torch.ones(2, 16, dtype=torch.bool))
+        (patches, prefix), = plain.forward_intermediates(x, 1, norm=True,
+                                                         return_prefix_tokens=True,
+                                                         output_fmt='NLC')[1]
+    torch.testing.assert_close(packed, reference, atol=1e-5, rtol=1e-5)
+    assert prefix.shape == (2, int(cls) + 4, 64)
+    torch.testing.assert_close(torch.cat([prefix, patches], 1), reference)

@@ -49,7 +49,8 @@ def test_paper_recipe(monkeypatch):
     cfg = Config.fromfile(DSEQ)
     model = cfg.model
     bb, neck, head, aux = model.backbone, model.neck, model.decode_head, model.auxiliary_head
-    assert (bb.type, bb.arch, bb.patch_size, bb.img_size) == ('JEPAViT', 'b', 16, 512)
+    # img_size: the pretraining resolution, whose position table every input grid is resampled from
+    assert (bb.type, bb.arch, bb.patch_size, bb.img_size) == ('JEPAViT', 'b', 16, 224)
     assert tuple(bb.out_indices) == (3, 5, 7, 11) and bb.window_size == 0  # global attention
     assert (bb.drop_path_rate, bb.with_cp, bb.init_cfg.encoder) == (0.1, True, 'target')
     assert (neck.type, neck.embed_dim, neck.rescales) == ('Feature2Pyramid', 768, [4, 2, 1, 0.5])
@@ -85,21 +86,28 @@ def test_paper_recipe(monkeypatch):
     assert 'save_best' not in cfg.default_hooks.checkpoint  # it would select on the split reported
 
 
-def test_backbone_encodes_512_crops_with_global_attention_and_their_own_grid():
-    """The recipe's backbone, narrowed: every block global, sin-cos positions of the actual grid."""
+def test_backbone_encodes_512_crops_with_global_attention_and_their_grid():
+    """The recipe's backbone, narrowed: every block global, the pretraining grid's sin-cos table
+    resampled to the actual grid."""
     import backbones
+    import torch.nn.functional as F
+
     from backbones.pos_embed import sincos_2d
     cfg = Config.fromfile(DSEQ).model.backbone
     cfg.update(embed_dim=32, num_heads=2, with_cp=False, init_cfg=None)
     vit = backbones.JEPAViT(**{k: v for k, v in cfg.items() if k != 'type'}).eval()
     assert all(blk.window_size == 0 for blk in vit.blocks) and len(vit.blocks) == 12
-    assert torch.equal(vit.pos_embed, sincos_2d(32, (32, 32)))
+    assert torch.equal(vit.pos_embed, sincos_2d(32, (14, 14)))  # the pretraining grid's table
     with torch.no_grad():
         maps = vit(torch.randn(1, 3, 512, 512))
         wide = vit(torch.randn(1, 3, 512, 688))  # a slide window is 512, a whole image need not be
     assert [tuple(m.shape) for m in maps] == [(1, 32, 32, 32)] * 4
     assert [tuple(m.shape[-2:]) for m in wide] == [(32, 43)] * 4
-    assert torch.equal(vit.pos_embed_for((32, 43)), sincos_2d(32, (32, 43)))
+    # every input grid is resampled once, bicubically, from the pretraining grid (SPEC section 4)
+    grid = sincos_2d(32, (14, 14)).reshape(1, 14, 14, 32).permute(0, 3, 1, 2)
+    wide_table = F.interpolate(grid, size=(32, 43), mode='bicubic', align_corners=False)
+    torch.testing.assert_close(vit.pos_embed_for((32, 43)),
+                               wide_table.permute(0, 2, 3, 1).reshape(1, 32 * 43, 32))
 
 
 def test_the_two_methods_differ_only_in_checkpoint_and_cls():

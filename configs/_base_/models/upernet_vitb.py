@@ -22,7 +22,10 @@ data_preprocessor = dict(
 model = dict(
     type='EncoderDecoder',
     data_preprocessor=data_preprocessor,
-    backbone=dict(type='JEPAViT', arch='b', img_size=512, patch_size=16, out_indices=(3, 5, 7, 11),
+    # img_size: the pretraining resolution, so that the stored position table keeps the
+    # pretraining grid and every input grid (512 crops, wider whole images) is resampled from it
+    # once, as the reference code does (SPEC section 4)
+    backbone=dict(type='JEPAViT', arch='b', img_size=224, patch_size=16, out_indices=(3, 5, 7, 11),
                   window_size=0, drop_path_rate=0.1, with_cp=True,
                   **_base_.pretrained[_base_.pretrain_method]),
     neck=dict(type='Feature2Pyramid', embed_dim=768, rescales=[4, 2, 1, 0.5], norm_cfg=norm_cfg),

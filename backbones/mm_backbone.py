@@ -11,7 +11,7 @@ from mmengine.runner import CheckpointLoader
 
 from .safe_checkpoint import enable_safe_checkpoints
 from .vit import VisionTransformer
-from .weights import encoder_state_dict, load_encoder_weights
+from .weights import load_encoder_weights, read_encoder, read_weights_file
 
 __all__ = ['JEPAViT']
 
@@ -28,13 +28,15 @@ class JEPAViT(VisionTransformer):
         global_blocks: blocks with global attention when ``window_size > 0``; defaults to
             ``out_indices``, the recipe of SPEC section 4.
         norm_last: pass the last block's output through the final LayerNorm.
-        frozen_stages: -1 trains everything; 0 freezes the patch embedding, positions and CLS; ``k``
-            also freezes blocks ``0..k-1``.
+        frozen_stages: -1 trains everything; 0 freezes the patch embedding, positions, CLS and
+            register tokens; ``k`` also freezes blocks ``0..k-1``.
         with_cp: gradient checkpointing.
         init_cfg: ``dict(type='Pretrained', checkpoint=PATH, encoder='target'|'context')`` loads
-            any layout :func:`~backbones.weights.encoder_state_dict` knows, strictly;
-            ``checkpoint=None`` keeps the random initialisation (so that
-            ``--cfg-options model.backbone.init_cfg.checkpoint=PATH`` can fill it in).
+            any layout :func:`~backbones.weights.read_encoder` knows, strictly, from a torch file,
+            a ``.safetensors`` file or a Hugging Face model folder
+            (:func:`~backbones.weights.read_weights_file`); ``checkpoint=None`` keeps the random
+            initialisation (so that ``--cfg-options model.backbone.init_cfg.checkpoint=PATH`` can
+            fill it in).
         **kwargs: the :class:`VisionTransformer` arguments (``arch``, ``img_size``, ``patch_size``,
             ``use_cls_token``, ``window_size``, ``drop_path_rate``, ``pos_embed``, ...).
     """
@@ -63,15 +65,20 @@ class JEPAViT(VisionTransformer):
             print_log('JEPAViT: init_cfg.checkpoint is None, keeping the random initialisation',
                       logger='current', level=logging.WARNING)
             return
-        if '://' not in path and not osp.isfile(path):
+        if '://' in path:
+            enable_safe_checkpoints()  # the allowlist for mmengine's remote loaders too
+            ckpt = CheckpointLoader.load_checkpoint(path, map_location='cpu')
+        elif osp.exists(path):
+            ckpt = read_weights_file(path)
+        else:
             raise FileNotFoundError(
                 f'pretrained checkpoint {path} not found: set model.backbone.init_cfg.checkpoint '
                 '(e.g. --cfg-options model.backbone.init_cfg.checkpoint=PATH), or '
                 'model.backbone.init_cfg=None to start from random weights')
-        enable_safe_checkpoints()  # local files load with weights_only=True and the allowlist
-        ckpt = CheckpointLoader.load_checkpoint(path, map_location='cpu')
-        sd = encoder_state_dict(ckpt, cfg.get('encoder', 'target'), source=path)
-        load_encoder_weights(self, sd, source=path)
+        encoder = cfg.get('encoder', 'target')
+        layout, sd = read_encoder(ckpt, encoder, source=path)
+        load_encoder_weights(self, sd, source=f'{path} ({layout})')
+        print_log(f'JEPAViT: loaded the {encoder} encoder of {path} ({layout})', logger='current')
 
     def _freeze(self) -> None:
         if self.frozen_stages < 0:
@@ -81,7 +88,7 @@ class JEPAViT(VisionTransformer):
             module.eval()
             for p in module.parameters():
                 p.requires_grad = False
-        for p in (self.pos_embed, self.cls_token):
+        for p in (self.pos_embed, self.cls_token, self.reg_token):
             if isinstance(p, torch.nn.Parameter):
                 p.requires_grad = False
 

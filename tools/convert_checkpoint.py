@@ -1,14 +1,21 @@
-"""Extract the ViT encoder of a checkpoint into another layout.
+"""Convert the ViT encoder of a checkpoint, or a whole pretraining checkpoint, to another layout.
 
-    python tools/convert_checkpoint.py SRC DST [--to backbone|timm|ijepa] [--encoder target|context]
+    python tools/convert_checkpoint.py SRC DST [--to backbone|timm|ijepa|dseq]
+        [--encoder target|context] [--num-heads N]
 
-SRC may be a suite pretraining checkpoint, an official I-JEPA release file or a plain ViT state
-dict. ``--to backbone`` writes the plain state dict that ``JEPAViT`` loads; ``--to timm`` writes one
-that ``timm.create_model('vit_base_patch16_224', class_token=False, global_pool='avg',
-num_classes=0)`` loads with ``strict=True`` (``class_token=True`` for weights with a CLS token).
-``--to ijepa`` writes a suite pretraining checkpoint in the layout of the released I-JEPA weights
-(``encoder``, ``predictor``, ``target_encoder``, keys prefixed ``module.``), for tools built for
-those.
+SRC is any layout ``JEPAViT`` reads (docs/checkpoints.md): a suite pretraining checkpoint, an
+I-JEPA or DSeq-JEPA release file, a timm ViT state dict, a ``.safetensors`` file or a Hugging Face
+model folder.
+
+- ``--to backbone``: the plain state dict of the encoder, which ``JEPAViT`` loads.
+- ``--to timm``: DST becomes a Hugging Face model folder (``model.safetensors``, ``config.json``)
+  that ``timm.create_model('local-dir:DST', pretrained=True)`` loads strictly, as does
+  ``timm.create_model(architecture, pretrained=True,
+  pretrained_cfg_overlay=dict(file='DST/model.safetensors'), **model_args)`` with the two of its
+  ``config.json``. ``--num-heads`` is needed for widths outside the standard sizes.
+- ``--to ijepa`` / ``--to dseq``: a suite pretraining checkpoint in the layout of the released
+  I-JEPA / DSeq-JEPA weights (``encoder``, ``predictor``, ``target_encoder``, keys prefixed
+  ``module.``, ``epoch``), for tools built for those.
 """
 import argparse
 import io
@@ -16,10 +23,9 @@ import io
 import torch
 from mmengine.fileio import get_file_backend
 
-from backbones.safe_checkpoint import enable_safe_checkpoints, load_from_local_safely
-from backbones.weights import encoder_state_dict, to_ijepa_release, to_timm_state_dict
-
-CONVERTERS = {'backbone': dict, 'timm': to_timm_state_dict}
+from backbones.safe_checkpoint import enable_safe_checkpoints
+from backbones.weights import (RELEASE_LAYOUTS, encoder_state_dict, read_weights_file,
+                               save_timm_folder, to_release)
 
 
 def main() -> None:
@@ -28,21 +34,24 @@ def main() -> None:
                                      formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument('src')
     parser.add_argument('dst')
-    parser.add_argument('--to', choices=sorted(CONVERTERS) + ['ijepa'], default='backbone')
+    parser.add_argument('--to', choices=['backbone', 'timm', *RELEASE_LAYOUTS], default='backbone')
     parser.add_argument('--encoder', choices=['target', 'context'], default='target')
+    parser.add_argument('--num-heads', type=int, default=None)
     args = parser.parse_args()
     enable_safe_checkpoints()  # the allowlist for the read, atomic local writes for the write
-    ckpt = load_from_local_safely(args.src, map_location='cpu')
-    if args.to == 'ijepa':
-        out = to_ijepa_release(ckpt, source=args.src)
+    ckpt = read_weights_file(args.src)
+    if args.to in RELEASE_LAYOUTS:
+        out = to_release(ckpt, args.to, source=args.src)
         what = 'context encoder, predictor and target encoder'
     else:
-        out = CONVERTERS[args.to](encoder_state_dict(ckpt, args.encoder, source=args.src))
-        out = {k: v.contiguous() for k, v in out.items()}
+        out = encoder_state_dict(ckpt, args.encoder, source=args.src)
         what = f'{len(out)} tensors of the {args.encoder} encoder'
-    buffer = io.BytesIO()
-    torch.save(out, buffer)
-    get_file_backend(args.dst).put(buffer.getvalue(), args.dst)  # atomic write
+    if args.to == 'timm':
+        save_timm_folder(out, args.dst, args.num_heads, source=args.src)
+    else:
+        buffer = io.BytesIO()
+        torch.save(out, buffer)
+        get_file_backend(args.dst).put(buffer.getvalue(), args.dst)  # atomic write
     print(f'wrote the {what} ({args.to} layout) to {args.dst}')
 
 

@@ -8,7 +8,6 @@ import torch
 import torch.nn.functional as F
 
 from backbones import JEPAViT, VisionTransformer, encoder_state_dict, load_encoder_weights
-from backbones.pos_embed import sincos_2d
 from tests.helpers import ROOT
 
 TINY = dict(embed_dim=64, depth=4, num_heads=4)
@@ -33,11 +32,10 @@ def test_release_checkpoint_gives_the_features_of_timm_with_the_same_weights(tmp
     ours.init_weights()
 
     subprocess.run([sys.executable, f'{ROOT}/tools/convert_checkpoint.py',
-                    str(tmp_path / 'ijepa.pth.tar'), str(tmp_path / 'timm.pth'), '--to', 'timm'],
+                    str(tmp_path / 'ijepa.pth.tar'), str(tmp_path / 'timm'), '--to', 'timm'],
                    check=True, cwd=ROOT)
-    ref = timm.create_model('vit_base_patch16_224', pretrained=False, class_token=False,
-                            global_pool='avg', num_classes=0).eval()
-    ref.load_state_dict(torch.load(tmp_path / 'timm.pth'), strict=True)
+    ref = timm.create_model(f'local-dir:{tmp_path / "timm"}', pretrained=True).eval()
+    assert (ref.global_pool, ref.cls_token) == ('avg', None)
 
     x = torch.randn(2, 3, 224, 224)
     with torch.no_grad():
@@ -45,7 +43,7 @@ def test_release_checkpoint_gives_the_features_of_timm_with_the_same_weights(tmp
         inter = ref.forward_intermediates(x, indices=[3, 5, 7, 11], intermediates_only=True)
     for ours_map, ref_map in zip(maps[:3], inter[:3]):
         torch.testing.assert_close(ours_map, ref_map, atol=1e-4, rtol=1e-4)
-    last = ref.fc_norm(inter[3].flatten(2).transpose(1, 2)).transpose(1, 2).reshape(2, 768, 14, 14)
+    last = ref.norm(inter[3].flatten(2).transpose(1, 2)).transpose(1, 2).reshape(2, 768, 14, 14)
     torch.testing.assert_close(maps[3], last, atol=1e-4, rtol=1e-4)
     # and the weights are the target encoder's, not the context encoder's
     assert torch.equal(ours.blocks[0].attn.qkv.weight, target.blocks[0].attn.qkv.weight)
@@ -108,27 +106,50 @@ def test_converted_backbone_and_timm_files_load_strictly(tmp_path):
     src = VisionTransformer('s', use_cls_token=True)
     torch.save({'state_dict': {f'target_encoder.{k}': v for k, v in src.state_dict().items()}},
                tmp_path / 'dseq.pth')
-    for layout in ('backbone', 'timm'):
+    for layout, out in (('backbone', 'backbone.pth'), ('timm', 'timm')):
         subprocess.run([sys.executable, f'{ROOT}/tools/convert_checkpoint.py',
-                        str(tmp_path / 'dseq.pth'), str(tmp_path / f'{layout}.pth'),
-                        '--to', layout], check=True, cwd=ROOT)
+                        str(tmp_path / 'dseq.pth'), str(tmp_path / out), '--to', layout],
+                       check=True, cwd=ROOT)
     vit = JEPAViT(arch='s', out_indices=(11,), use_cls_token=True, init_cfg=dict(
         type='Pretrained', checkpoint=str(tmp_path / 'backbone.pth')))
     vit.init_weights()
     assert torch.equal(vit.cls_token, src.cls_token)
-    ref = timm.create_model('vit_small_patch16_224', pretrained=False, class_token=True,
-                            global_pool='avg', num_classes=0).eval()
-    ref.load_state_dict(torch.load(tmp_path / 'timm.pth'), strict=True)
+    ref = timm.create_model(f'local-dir:{tmp_path / "timm"}', pretrained=True).eval()
     x = torch.randn(1, 3, 224, 224)
     with torch.no_grad():
         ours = src.eval()(x)
-        theirs = ref.fc_norm(ref.forward_features(x))
+        theirs = ref.forward_features(x)
     torch.testing.assert_close(ours, theirs, atol=1e-4, rtol=1e-4)
+    assert torch.equal(ref.forward_head(theirs, pre_logits=True), theirs[:, 0])  # CLS pooling
 
 
-def test_fixed_position_table_from_another_grid_is_recomputed():
+def _sincos_reference(dim: int, side: int) -> torch.Tensor:
+    """MAE's 2-D sin-cos table, written out: the first half of the channels encodes the column,
+    the second the row; each half is sin then cos of position x 1/10000^(2i/half)."""
+    omega = 1.0 / 10000 ** (torch.arange(dim // 4, dtype=torch.float64) / (dim // 4))
+    rows, cols = torch.meshgrid(torch.arange(side), torch.arange(side), indexing='ij')
+    halves = []
+    for coord in (cols.flatten(), rows.flatten()):
+        angles = coord[:, None].double() * omega[None]
+        halves.append(torch.cat([angles.sin(), angles.cos()], 1))
+    return torch.cat(halves, 1).float()[None]
+
+
+def test_fixed_position_table_from_another_grid_is_resampled_by_default():
+    """SPEC 4: positions are interpolated (bicubic) to the new grid, fixed sin-cos tables too."""
     sd = VisionTransformer(img_size=224, **TINY).state_dict()
     model = VisionTransformer(img_size=448, **TINY)
     load_encoder_weights(model, sd)
-    assert torch.equal(model.pos_embed, sincos_2d(64, (28, 28)))
+    grid = sd['pos_embed'].reshape(1, 14, 14, 64).permute(0, 3, 1, 2)
+    expected = F.interpolate(grid, size=(28, 28), mode='bicubic', align_corners=False)
+    torch.testing.assert_close(model.pos_embed, expected.permute(0, 2, 3, 1).reshape(1, 784, 64))
+    assert not torch.allclose(model.pos_embed, _sincos_reference(64, 28), atol=1e-3)
+    assert torch.equal(model.blocks[0].attn.qkv.weight, sd['blocks.0.attn.qkv.weight'])
+
+
+def test_fixed_position_table_from_another_grid_is_recomputed_on_request():
+    sd = VisionTransformer(img_size=224, **TINY).state_dict()
+    model = VisionTransformer(img_size=448, pos_embed_resize='recompute', **TINY)
+    load_encoder_weights(model, sd)
+    torch.testing.assert_close(model.pos_embed, _sincos_reference(64, 28), atol=1e-6, rtol=0)
     assert torch.equal(model.blocks[0].attn.qkv.weight, sd['blocks.0.attn.qkv.weight'])

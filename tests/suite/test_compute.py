@@ -191,7 +191,8 @@ def test_compute_table(pretrained, tmp_path):
 
 def expected_input_size(cfg: Config):
     """The encoder's test input by the config's own pipeline: the sliding window's crop, else the
-    test pipeline's centre crop or resize bound, else the CLEVR images' side."""
+    test pipeline's centre crop or resize bound (padded up to the batch's size divisor: a patch-14
+    detector pads 1024 to 1036), else the CLEVR images' side."""
     slide = cfg.model.get('test_cfg', {}).get('crop_size')
     if slide:
         return tuple(slide)
@@ -200,7 +201,8 @@ def expected_input_size(cfg: Config):
         if step.type == 'CenterCrop':
             return (step.crop_size,) * 2
         if step.type == 'Resize':
-            return (max(step.scale),) * 2
+            divisor = cfg.model.get('data_preprocessor', {}).get('pad_size_divisor', 1)
+            return (-(-max(step.scale) // divisor) * divisor,) * 2
     return (dataset.img_size,) * 2
 
 

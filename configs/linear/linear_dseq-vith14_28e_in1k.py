@@ -1,0 +1,8 @@
+# ImageNet-1k: linear probe on the frozen DSeq-JEPA ViT-H/14 target encoder:
+# linear_dseq-vitb16_28e_in1k.py with DSeq-JEPA's ViT-H/14 encoder
+# (../_base_/pretrained/vith14_in1k.py: patch 14 at 224, a 16x16 grid), the rest as the ViT-B/16
+# config has it. The batch stays 256 = 8 GPUs x 32: the frozen encoder runs without gradients.
+# Weights: DSEQ_VITH14=PATH, or --cfg-options model.backbone.init_cfg.checkpoint=PATH
+_base_ = ['./linear_dseq-vitb16_28e_in1k.py', '../_base_/pretrained/vith14_in1k.py']
+pretrained = _base_.pretrained_vith14
+model = dict(backbone=dict(**_base_.vith14, **pretrained[_base_.pretrain_method]))

@@ -1,18 +1,23 @@
-"""The comparison of the registered pretraining methods on a set of transfer runs: table, verdicts
-and files (``tools/leaderboard.py``).
+"""The comparison of the registered methods on a set of transfer runs: table, verdicts and files
+(``tools/leaderboard.py``).
 
-Rows are task and metric per encoder size, tasks in the order the work dirs bring them; columns each
-registered method (``suite.methods``), the difference of each to the first with its 95% interval,
-the random-init baseline where one was run, and each method's published numbers with their sources.
-Several seeds give mean +- std; a cell without a run says so and is never filled in. Under the
-table, each method's protocol readout per task where the configs declare one; then each method is
-set against the random-init encoder. Intervals come from a paired bootstrap over the evaluation
-images (and over the seeds of a method with several) on the runs' per-image records
-(``suite.significance``, ``engine.records``): a difference whose interval holds 0 is within the
-noise of the test set, not a win. Runs are paired only where their records identify the same images
-with the same ground truth (``engine.records``' pairing keys and identities). Runs without usable
-records, records that do not identify their images (written before records did), and runs on other
-images or ground truth give no interval ('missing'), each with a warning naming the runs or file.
+Rows are task and metric per encoder size, tasks in the order the work dirs bring them, under a
+first row per size naming each method's encoder file with its sha256 (``suite.results``'
+``encoder_files``). Columns are the registered methods (``suite.methods``) that the results hold a
+run of, compared methods first, then the baselines (encoders other methods released); the
+difference of each to the first of them with its 95% interval; the random-init encoder where one
+was run; and each shown method's published number of the row, the one measured at the row's
+encoder size where there is one, with its size and source. Several seeds give mean +- std; a cell
+without a run says so and is never filled in. Under the table, each method's protocol readout per
+task where the configs declare one (a baseline's declared readout where they do not); then each
+method with runs, baselines too, is set against the random-init encoder. Intervals come from a
+paired bootstrap over the evaluation images (and over the seeds of a method with several) on the
+runs' per-image records (``suite.significance``, ``engine.records``): a difference whose interval
+holds 0 is within the noise of the test set, not a win. Runs are paired only where their records
+identify the same images with the same ground truth (``engine.records``' pairing keys and
+identities). Runs without usable records, records that do not identify their images (written
+before records did), and runs on other images or ground truth give no interval ('missing'), each
+with a warning naming the runs or file.
 """
 import csv
 import os
@@ -25,8 +30,8 @@ import numpy as np
 
 from engine.records import RecordsError
 from suite import html_page as page
-from suite.methods import METHODS, baseline, in_table_order, pretrained
-from suite.results import Records, Results, RunRecords, Table, collect
+from suite.methods import METHODS, Method, Published, baseline, in_table_order, pretrained
+from suite.results import Records, Results, RunRecords, Table, collect, encoder_files
 from suite.significance import Bootstrap, paired_bootstrap
 
 #: resamples and seed of every bootstrap of the table and the verdicts
@@ -34,6 +39,8 @@ RESAMPLES = 1000
 SEED = 0
 #: the headings of the sections under the table
 AGAINST_RANDOM = 'Against a randomly initialised encoder of the same size'
+#: the task and metric cells of each size's first row, which names the encoder files
+ENCODER_ROW = ('encoder', 'file (sha256)')
 COMPUTE = ('Compute per encoder (parameters; inference GFLOPs per image at each task\'s input, '
            'one multiply-add = one FLOP; pretraining cost from its logs)')
 
@@ -47,13 +54,19 @@ def cell(values: Optional[List[float]]) -> str:
     return f'{statistics.mean(values):.1f} +- {statistics.stdev(values):.1f} (n={len(values)})'
 
 
-def header() -> List[str]:
-    """The table's columns for the registered methods."""
-    methods = pretrained()
-    first = methods[0]
-    return (['size', 'task', 'metric'] + [m.label for m in methods] +
-            [f'{m.short} - {first.label}' for m in methods[1:]] + [baseline().label] +
-            [f'published {m.label}' for m in methods] + ['checkpoint: how chosen'])
+def with_runs(table: Table) -> List[Method]:
+    """The registered methods that the table holds a value of, in table order (compared methods,
+    baselines, the random-init encoder)."""
+    ran = {method for by in table.values() for method, values in by.items() if values}
+    return [m for m in in_table_order() if m.name in ran]
+
+
+def header(shown: Sequence[Method]) -> List[str]:
+    """The table's columns for the pretrained methods ``shown``: the first is the one the others'
+    differences are taken against."""
+    diffs = [f'{m.short} - {shown[0].label}' for m in shown[1:]]
+    return (['size', 'task', 'metric'] + [m.label for m in shown] + diffs + [baseline().label] +
+            [f'published {m.label}' for m in shown] + ['checkpoint: how chosen'])
 
 
 def _unpaired(first: RunRecords, other: RunRecords) -> Optional[str]:
@@ -107,33 +120,55 @@ def difference(delta: float, result: Optional[Bootstrap]) -> str:
     return f'{delta:+.1f} {_interval(result)}{noise}'
 
 
+def published_cell(number: Optional[Published]) -> str:
+    """A published number with the size it was measured at and its source; 'missing' without."""
+    return f'{number.value} ({number.size}, {number.source})' if number else 'missing'
+
+
 def _row(size: str, task: str, metric: str, by: Dict[str, List[float]],
-         recs: Dict[str, List[Optional[RunRecords]]], selection: Dict[str, str]) -> List[str]:
-    methods = pretrained()
-    first = by.get(methods[0].name)
+         recs: Dict[str, List[Optional[RunRecords]]], selection: Dict[str, str],
+         shown: Sequence[Method]) -> List[str]:
+    first = by.get(shown[0].name) if shown else None
     diffs = [difference(statistics.mean(by[m.name]) - statistics.mean(first),
-                        bootstrap(recs.get(methods[0].name), recs.get(m.name)))
-             if first and by.get(m.name) else 'missing' for m in methods[1:]]
+                        bootstrap(recs.get(shown[0].name), recs.get(m.name)))
+             if first and by.get(m.name) else 'missing' for m in shown[1:]]
     base = by.get(baseline().name)
-    published = [m.published.get((task, metric)) for m in methods]
-    return ([size, task, metric] + [cell(by.get(m.name)) for m in methods] + diffs +
+    return ([size, task, metric] + [cell(by.get(m.name)) for m in shown] + diffs +
             [cell(base) if base else '-'] +
-            [f'{p[0]} ({p[1]})' if p else 'missing' for p in published] +
+            [published_cell(m.published_at(task, metric, size)) for m in shown] +
             [' / '.join(dict.fromkeys(selection[m] for m in by if m in selection)) or 'missing'])
 
 
+def encoder_row(size: str, files: Dict[str, str], shown: Sequence[Method]) -> List[str]:
+    """The first row of a size: each shown method's encoder file(s) from ``files`` (method ->
+    cell, ``suite.results.encoder_files``), 'missing' for a method without a run of the size; the
+    random-init column '-' where none was run."""
+    return ([size, *ENCODER_ROW] + [files.get(m.name, 'missing') for m in shown] +
+            [''] * (len(shown) - 1 if shown else 0) + [files.get(baseline().name, '-')] +
+            [''] * (len(shown) + 1))
+
+
 def rows(table: Table, records: Optional[Records] = None,
-         selections: Optional[Dict[str, Dict[str, str]]] = None
+         selections: Optional[Dict[str, Dict[str, str]]] = None,
+         encoders: Optional[Dict[str, Dict[str, str]]] = None
          ) -> Tuple[List[str], List[List[str]]]:
     """The header and the rows: by size, then task in the table's order, then metric; intervals
-    from ``records`` and each task's model selection from ``selections`` (none without)."""
+    from ``records``, each task's model selection from ``selections`` (none without) and, where
+    ``encoders`` are given (size -> method -> encoder file, ``suite.results.encoder_files``), the
+    size's encoder row first."""
     order: Dict[str, int] = {}
     for _, task, _ in table:
         order.setdefault(task, len(order))
     keys = sorted(table, key=lambda k: (k[0], order[k[1]], k[2]))
     records, selections = records or {}, selections or {}
-    return header(), [_row(*key, table[key], records.get(key, {}), selections.get(key[1], {}))
-                      for key in keys]
+    shown = [m for m in with_runs(table) if m.name != baseline().name]
+    body = []
+    for key in keys:
+        if encoders is not None and (not body or body[-1][0] != key[0]):
+            body.append(encoder_row(key[0], encoders.get(key[0], {}), shown))
+        body.append(_row(*key, table[key], records.get(key, {}), selections.get(key[1], {}),
+                         shown))
+    return header(shown), body
 
 
 def protocol_line(protocols: Dict[str, Dict[str, str]]) -> str:
@@ -161,9 +196,9 @@ def _verdict(value: float, base: float, result: Optional[Bootstrap]) -> str:
 
 
 def against_random(table: Table, records: Optional[Records] = None) -> List[str]:
-    """For every row with a random-init run: whether each pretrained method beats it. Where the
-    runs recorded their images, a gain whose 95% interval (paired bootstrap over the test images
-    and the seeds) holds 0 is called noise, not a win."""
+    """For every row with a random-init run: whether each method with a run there (compared or
+    baseline) beats it. Where the runs recorded their images, a gain whose 95% interval (paired
+    bootstrap over the test images and the seeds) holds 0 is called noise, not a win."""
     lines = []
     random = baseline().name
     records = records or {}
@@ -192,11 +227,12 @@ def markdown(header: List[str], body: List[List[str]]) -> str:
 
 def chart_bars(table: Table) -> Tuple[List[str], List[Tuple[str, List[float], List[float],
                                                               List[float]]]]:
-    """The chart's x labels and each method's bars: (label, x positions, means, stds)."""
+    """The chart's x labels and the bars of each method with runs: (label, x positions, means,
+    stds)."""
     keys = sorted(table)
     labels = [f'{task}\n{metric}\n{size}' for size, task, metric in keys]
-    methods = in_table_order()
-    width = 0.8 / len(methods)
+    methods = with_runs(table)
+    width = 0.8 / max(len(methods), 1)
     bars = []
     for i, method in enumerate(methods):
         xs, ys, errs = [], [], []
@@ -240,7 +276,8 @@ def write_all(work_dirs: Iterable[str], out: str, figures: Sequence[str] = ()) -
     protocols, the verdicts against random init and the compute table; the HTML page shows the
     chart and ``figures`` (PNGs: training curves, clusters, regions) too. Return the markdown."""
     results = collect(work_dirs)
-    head, body = rows(results.table, results.records, results.selections)
+    head, body = rows(results.table, results.records, results.selections,
+                      encoder_files(results.runs))
     cost_head, cost_body = compute(results)
     os.makedirs(out, exist_ok=True)
     protocols = protocol_line(results.protocols)

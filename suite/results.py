@@ -6,29 +6,40 @@ folder names: the pretraining method (``pretrain_method``), the encoder size, th
 labels and factors, the method's protocol readout). Its numbers are the last evaluation it logged:
 test results (``tools/test.py``) where there are some, else the last validation; the per-image
 records in the same run folder (``engine.records``) belong to that evaluation, and re-compute each
-number on resamples of its images for the leaderboard's intervals.
+number on resamples of its images for the leaderboard's intervals. The encoder file a run started
+from (``model.backbone.init_cfg.checkpoint``) is named with its sha256 (:func:`encoder_files`).
 """
 import glob
 import json
 import math
+import os
 import os.path as osp
 import warnings
 from collections import defaultdict
 from dataclasses import dataclass
-from functools import cached_property, partial
+from functools import cached_property, lru_cache, partial
 from typing import Callable, Dict, Iterable, Iterator, List, NamedTuple, Optional, Tuple
 
 import numpy as np
 
 from engine.config_data import read_config_file
-from engine.records import Record, RecordsError, read_records
-from suite.methods import METHODS
+from engine.records import Record, RecordsError, file_sha256, read_records
+from suite.methods import METHODS, Method
 from suite.significance import Metric, metric_of
 
 #: (size, task, metric) -> method -> values, one per seed
 Table = Dict[Tuple[str, str, str], Dict[str, List[float]]]
 _ARCHS = {'s': 'S', 'b': 'B', 'l': 'L', 'h': 'H'}
 _REPORT_KEYS = ('task', 'metrics')
+#: the repo root, where the runner runs every stage: relative checkpoint paths start there
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+#: the record the runner leaves in a stage's folder when the stage is done (what it ran, with what)
+DONE = 'suite_stage.json'
+#: the weights files of a Hugging Face/timm model folder, in the order the suite reads them
+#: (``backbones.weights.FOLDER_WEIGHTS``, which imports torch: a test keeps the two equal)
+FOLDER_WEIGHTS = ('model.safetensors', 'pytorch_model.bin')
+#: the encoder cell of a run whose encoder was never pretrained
+NO_CHECKPOINT = 'none (random init)'
 
 
 class RunRecords(NamedTuple):
@@ -219,6 +230,19 @@ def result_of(work_dir: str) -> Tuple[Optional[Tuple[dict, str]], Dict[str, floa
     return chosen[-1] if chosen else (None, {})
 
 
+def protocol_of(method: Method, report: dict) -> Optional[str]:
+    """The reported row a method's protocol reads on a task (None without one: COCO, ADE20K). A
+    compared method's is its config's ``report.protocol``. A baseline runs on another method's
+    configs, whose protocol is that method's: a baseline's is the row of its own declared readout
+    where the task reports one (``top-1 avg`` for MAE, where its published numbers stand), else
+    the config's."""
+    declared = report.get('protocol')
+    if method.compared or method.readout is None:
+        return declared
+    labels = [label for label, _ in report['metrics'].values()]
+    return next((label for label in labels if label.split()[-1] == method.readout), declared)
+
+
 def evaluated_runs(work_dirs: Iterable[str]) -> Iterator[Tuple[str, dict, str, dict]]:
     """``(work_dir, config, path, metrics)`` of each work dir's evaluation (:func:`result_of`); a
     work dir without one is named in a note and left out."""
@@ -248,8 +272,9 @@ def collect(work_dirs: Iterable[str]) -> Results:
                              f'{task} with seed {seed}, and the table keeps one result per seed: '
                              'give each run its own randomness.seed (--cfg-options '
                              'randomness.seed=N), or pass only one of them')
-        if config['report'].get('protocol'):
-            protocols[task].setdefault(method, config['report']['protocol'])
+        protocol = protocol_of(METHODS[method], config['report'])
+        if protocol:
+            protocols[task].setdefault(method, protocol)
         selections[task].setdefault(method, config['report'].get('selection') or 'missing')
         runs.append((method, size, task, config))
         found = records_of(run_of(path), config['report'], metrics)
@@ -274,3 +299,46 @@ def labelled_paths(pairs: Iterable[str]) -> Dict[str, str]:
             raise ValueError(f'label {label!r} given twice ({out[label]}, {path})')
         out[label] = path
     return out
+
+
+@lru_cache(maxsize=None)
+def _sha256(real_path: str, size: int, mtime_ns: int) -> str:
+    """A file's sha256, hashed once per process while its size and time stay what they were
+    (``size`` and ``mtime_ns`` key the cache: a file rewritten since is hashed again)."""
+    return file_sha256(real_path)
+
+
+def file_digest(path: str) -> str:
+    """The sha256 of a file's bytes, read in chunks; the runs of one file (a 2.5 GB ViT-H) hash it
+    once."""
+    real = osp.realpath(path)
+    stat = os.stat(real)
+    return _sha256(real, stat.st_size, stat.st_mtime_ns)
+
+
+def encoder_file(checkpoint: Optional[str]) -> str:
+    """A run's encoder file as ``<name> (<first 12 hex digits of its sha256>)``: a relative path
+    from the repo root, a folder (a timm model folder) by its weights file; ``missing file <name>``
+    where it is gone, ``none (random init)`` without a checkpoint."""
+    if not checkpoint:
+        return NO_CHECKPOINT
+    path = checkpoint if osp.isabs(checkpoint) else osp.join(ROOT, checkpoint)
+    name = osp.basename(osp.normpath(path))
+    if osp.isdir(path):
+        weights = next((w for w in FOLDER_WEIGHTS if osp.isfile(osp.join(path, w))),
+                       FOLDER_WEIGHTS[0])
+        path, name = osp.join(path, weights), f'{name}/{weights}'
+    if not osp.isfile(path):
+        return f'missing file {name}'
+    return f'{name} ({file_digest(path)[:12]})'
+
+
+def encoder_files(runs: Iterable[Tuple[str, str, str, dict]]) -> Dict[str, Dict[str, str]]:
+    """Size -> method -> the encoder file(s) of its runs (``Results.runs``), read from the saved
+    configs' ``model.backbone.init_cfg.checkpoint``; distinct files (seeds) joined by '; '."""
+    found: Dict[str, Dict[str, Dict[str, None]]] = defaultdict(lambda: defaultdict(dict))
+    for method, size, _task, config in runs:
+        init = config['model']['backbone'].get('init_cfg') or {}
+        found[size][method][encoder_file(init.get('checkpoint'))] = None
+    return {size: {method: '; '.join(files) for method, files in by.items()}
+            for size, by in found.items()}

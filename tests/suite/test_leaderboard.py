@@ -26,12 +26,15 @@ REPORTS = {
                            'clevr_count/top1_concat4': ('top-1 concat4', 1)})}
 
 
-def fake_run(work_dir, stamp, method, task, seed=0, val=(), test=(), arch='b', protocol=None):
-    """A run folder as mmengine writes it: the config, the scalars and, for a test, its json."""
+def fake_run(work_dir, stamp, method, task, seed=0, val=(), test=(), arch='b', protocol=None,
+             **backbone):
+    """A run folder as mmengine writes it: the config, the scalars and, for a test, its json.
+    ``backbone`` adds to (or replaces) the backbone's settings: ``patch_size``, ``init_cfg``."""
     run = work_dir / stamp
     (run / 'vis_data').mkdir(parents=True)
     config = dict(pretrain_method=method, randomness=dict(seed=seed),
-                  model=dict(backbone=dict(type='JEPAViT', arch=arch, patch_size=16)),
+                  model=dict(backbone=dict(dict(type='JEPAViT', arch=arch, patch_size=16),
+                                           **backbone)),
                   report=dict(REPORTS[task], protocol=protocol))
     Config(config).dump(str(run / 'vis_data' / 'config.py'))
     with open(run / 'vis_data' / 'scalars.json', 'w') as f:
@@ -80,8 +83,10 @@ def test_cells_seeds_differences_and_published_columns(work_dirs):
     assert box['size'] == 'ViT-B/16'
     assert box['I-JEPA'] == '41.0 +- 1.4 (n=2)'  # the last validation of each seed
     assert box['DSeq-JEPA'] == '45.5' and box['DSeq - I-JEPA'] == '+4.5 [missing]'  # no records
-    assert box['published I-JEPA'] == '49.9 (C-JEPA paper, ViT-B/16)'
-    assert box['published DSeq-JEPA'] == '50.5 (DSeq-JEPA project page, ViT-B/16)'
+    assert box['published I-JEPA'] == '49.9 (ViT-B/16, C-JEPA paper)'
+    assert box['published DSeq-JEPA'] == '50.5 (ViT-B/16, DSeq-JEPA project page)'
+    # only the methods with runs have columns: no MAE, DINOv2 or DeiT III here
+    assert not any(label in column for column in box for label in ('MAE', 'DINOv2', 'DeiT'))
     mask = rows[('COCO', 'AP mask')]
     assert mask['I-JEPA'] == '35.5 +- 0.7 (n=2)' and mask['published DSeq-JEPA'] == 'missing'
     ade = rows[('ADE20K', 'mIoU')]
@@ -89,7 +94,8 @@ def test_cells_seeds_differences_and_published_columns(work_dirs):
     assert ade['published I-JEPA'].startswith('47.6') and ade['random init'] == '-'
     avg = rows[('CLEVR Count', 'top-1 avg')]
     assert (avg['I-JEPA'], avg['DSeq-JEPA'], avg['random init']) == ('58.0', '63.0', '40.0')
-    assert avg['published I-JEPA'].startswith('86.7 (I-JEPA paper Table 4, ViT-H/14')
+    # measured at another width only (ViT-H/14): not this row's number
+    assert avg['published I-JEPA'] == 'missing'
     cls = rows[('CLEVR Count', 'top-1 cls')]  # I-JEPA has no CLS token: missing, not filled in
     assert (cls['I-JEPA'], cls['DSeq-JEPA'], cls['DSeq - I-JEPA']) == ('missing', '61.5', 'missing')
     assert ('CLEVR Dist', 'top-1 avg') not in rows
@@ -171,13 +177,17 @@ def test_files_written_and_errors(tmp_path, work_dirs):
     with open(out / 'leaderboard.csv') as f:
         body = list(csv.reader(f))
     assert body[0][:5] == ['size', 'task', 'metric', 'I-JEPA', 'DSeq-JEPA']
-    assert len(body) == 1 + len(table_rows(work_dirs))  # the header, then every row of the table
+    # the header, the size's encoder row (these runs name no checkpoint), every row of the table
+    assert len(body) == 2 + len(table_rows(work_dirs))
+    assert body[1] == ['ViT-B/16', 'encoder', 'file (sha256)', 'none (random init)',
+                       'none (random init)', '', 'none (random init)', '', '', '']
     assert (out / 'leaderboard.md').read_text() in text
     assert ('- ViT-B/16 CLEVR Count top-1 avg: I-JEPA beats random init (58.0 vs 40.0, +18.0, '
             'interval missing)') in text
     assert ('- ViT-B/16 CLEVR Count top-1 avg: DSeq-JEPA beats random init (63.0 vs 40.0, +23.0, '
             'interval missing)') in text
-    assert '<td>63.0</td>' in (out / 'leaderboard.html').read_text()
+    shown = (out / 'leaderboard.html').read_text()
+    assert '<td>63.0</td>' in shown and '<td>file (sha256)</td>' in shown
     with Image.open(out / 'leaderboard.png') as im:
         assert im.format == 'PNG' and im.size[0] >= 600
 
@@ -346,8 +356,8 @@ def test_tasks_keep_the_order_of_the_work_dirs_and_protocols_are_named(tmp_path)
 @pytest.fixture
 def toy_method():
     """A third pretraining method, registered for one test."""
-    method = methods.register(methods.Method('toy', 'Toy-JEPA', 'Toy', published={
-        ('CLEVR Count', 'top-1 avg'): (12.3, 'toy paper')}))
+    method = methods.register(methods.Method('toy', 'Toy-JEPA', 'Toy', 'avg', published=(
+        methods.Published('CLEVR Count', 'top-1 avg', 'ViT-B/16', 12.3, 'toy paper'),)))
     try:
         yield method
     finally:
@@ -364,7 +374,7 @@ def test_a_registered_method_shows_in_table_chart_and_verdicts(tmp_path, work_di
                       'published Toy-JEPA', 'checkpoint: how chosen']
     avg = next(dict(zip(header, r)) for r in body if r[1:3] == ['CLEVR Count', 'top-1 avg'])
     assert (avg['Toy-JEPA'], avg['Toy - I-JEPA'], avg['published Toy-JEPA']) == \
-        ('70.0', '+12.0 [missing]', '12.3 (toy paper)')
+        ('70.0', '+12.0 [missing]', '12.3 (ViT-B/16, toy paper)')
     box = next(dict(zip(header, r)) for r in body if r[1:3] == ['COCO', 'AP box'])
     assert (box['Toy-JEPA'], box['Toy - I-JEPA'], box['published Toy-JEPA']) == \
         ('missing', 'missing', 'missing')

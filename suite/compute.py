@@ -20,7 +20,7 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
 from engine.config_data import check_registered
-from suite.results import read_json_lines, run_dirs, saved_config
+from suite.results import DONE, read_json_lines, run_dirs, saved_config
 
 #: a cell whose value is unknown, and a random-init encoder's pretraining (there was none)
 MISSING, NO_PRETRAINING = 'missing', '-'
@@ -70,12 +70,14 @@ def pretraining_cost(checkpoint: str) -> Optional[dict]:
     logged throughput, which counts every process's images), ``epochs`` (the training length of
     its last saved config), ``device_hours`` (each run's wall time, its first to its last log
     record, times its number of processes, summed) and ``device`` ('CPU' or the GPU's name).
+    A checkpoint the runner's ``export`` stage converted is traced back to the one it converted.
     None where the folder holds no mmengine run (a released checkpoint); a value it cannot find
     is None."""
     try:
         runs = run_dirs(osp.dirname(osp.abspath(checkpoint)))
     except FileNotFoundError:
-        return None
+        source = converted_from(checkpoint)
+        return pretraining_cost(source) if source else None
     speeds = [row['images_per_s'] for run in runs for row in _scalars(run) if 'images_per_s' in row]
     logs = [_log_text(run) for run in runs]
     hours = [_device_hours(text) for text in logs]
@@ -84,6 +86,16 @@ def pretraining_cost(checkpoint: str) -> Optional[dict]:
                 epochs=saved_config(runs[-1])[0].get('train_cfg', {}).get('max_epochs'),
                 device_hours=None if None in hours else sum(hours),
                 device=None if None in devices else ' / '.join(dict.fromkeys(devices)))
+
+
+def converted_from(checkpoint: str) -> Optional[str]:
+    """The checkpoint an ``export`` stage of the runner converted into ``checkpoint`` (its stage
+    record's ``source``); None for any other file."""
+    try:
+        with open(osp.join(osp.dirname(osp.abspath(checkpoint)), DONE)) as f:
+            return json.load(f).get('source')
+    except (OSError, ValueError):
+        return None
 
 
 def _scalars(run: str) -> List[dict]:

@@ -2,11 +2,14 @@
 done and resumed when interrupted.
 
 A preset (``configs/suite/<name>.py``) lists the synthetic data to write, the pretraining config of
-each method and, per transfer task, the config of each method; optionally ``ablations``, rows of
-the paper's ablation tables (``suite.ablations``), each a pretraining config and the method whose
-transfer configs probe it. Every stage runs the suite's own entry points (``tools/train.py``,
-``tools/test.py``, ``tools/dist_*.sh``) from the repo root and marks its work dir done with
-``suite_stage.json`` when it has finished. Each stage's output goes to
+each method (``pretrain``) or the file of its released encoder (``released``, ``suite.encoders``)
+and, per transfer task, the config of each method; optionally ``export``, the layout a pretrained
+method's checkpoint is converted to before transfer reads it (``tools/convert_checkpoint.py``),
+``baselines``, encoders of other methods run through every task (``suite.encoders``), and
+``ablations``, rows of the paper's ablation tables (``suite.ablations``), each a pretraining config
+and the method whose transfer configs probe it. Every stage runs the suite's own entry points
+(``tools/train.py``, ``tools/test.py``, ``tools/dist_*.sh``) from the repo root and marks its work
+dir done with ``suite_stage.json`` when it has finished. Each stage's output goes to
 ``<stage dir>/suite_stage.log``; progress lines are echoed. This module imports no torch: the runner
 stays a light process.
 """
@@ -20,19 +23,21 @@ import subprocess
 import sys
 import time
 from functools import partial
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 from engine.resume import checkpoints_in, latest_checkpoint
 from suite.ablations import write_tables
+from suite.encoders import backbone_options, check_entry, resolve
 from suite.leaderboard import write_all
 from suite.lock import hold_work_dir, write_whole_dir
 from suite.methods import BASELINE, METHODS
 from suite.processes import STOP_SIGNALS, die_with_parent, stop
+from suite.results import DONE, ROOT
 
-#: the repo root, where the stages run: the suite is installed editable, in place
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+#: the file (or folder) each ``export`` layout is written to in its stage dir
+EXPORTS = {'dseq': '{method}_dseq_layout.pth.tar', 'ijepa': '{method}_ijepa_layout.pth.tar',
+           'timm': '{method}_timm', 'backbone': '{method}_backbone.pth'}
 _PROGRESS = re.compile(r'(Epoch|Iter)\((train|val|test)\)|Saving checkpoint|Error|error:')
-DONE = 'suite_stage.json'
 
 
 class Suite:
@@ -93,8 +98,13 @@ class Suite:
         marker = osp.join(stage_dir, DONE)
         if osp.exists(marker):
             with open(marker) as f:
-                self.say(f'{name}: done before, skipped')
-                return json.load(f)
+                done = json.load(f)
+            self.say(f'{name}: done before, skipped')
+            changed = {k: v for k, v in record.items() if k in done and done[k] != v}
+            for key, now in changed.items():  # a stage is done once: its record says with what
+                self.say(f'{name}: warning: done with {key}={done[key]}, the preset now gives '
+                         f'{now}; kept (remove {osp.relpath(marker, ROOT)} to run it again)')
+            return done
         if self.dry_run:
             self.say(f'{name}: would run')
             return dict(record, **(run(stage_dir, None) or {}))
@@ -120,10 +130,12 @@ class Suite:
                 *resume]
 
     def write_data(self) -> None:
-        """Write the preset's synthetic datasets that are not there yet."""
-        from synthetic import GENERATORS
+        """Write the preset's synthetic datasets and encoder stand-ins that are not there yet."""
+        from synthetic import ENCODERS, GENERATORS
+        writers = {**GENERATORS, **ENCODERS}
         for kind, spec in self.preset.get('synthetic', {}).items():
             spec = dict(spec)
+            kind = spec.pop('kind', kind)  # several of one kind need names of their own
             root = osp.join(ROOT, spec.pop('root'))
             if osp.isdir(root):
                 continue
@@ -133,7 +145,7 @@ class Suite:
             # written in a folder of this process's and renamed: a runner on another work dir
             # may write the same data at the same time, and a killed one leaves nothing half
             # written under the name that the check above takes for whole
-            if not write_whole_dir(root, partial(GENERATORS[kind], **spec)):
+            if not write_whole_dir(root, partial(writers[kind], **spec)):
                 self.say(f'synthetic {kind}: written by another process meanwhile, using theirs')
 
     def pretrain(self, name: str, config: str) -> str:
@@ -147,13 +159,15 @@ class Suite:
         return self.stage(f'pretrain_{name}', run, config=config)['checkpoint']
 
     def transfer(self, task: dict, method: str, config: str, checkpoint: Optional[str],
-                 row: Optional[str] = None) -> str:
+                 row: Optional[str] = None, extra: Sequence[str] = ()) -> str:
         """The stage of a transfer task on a checkpoint (None: a never pretrained encoder): trained,
         then, where the task says ``test=True``, its best checkpoint tested in the same process
         (``tools/train.py --test``); a task with ``train=False`` (kNN) is only tested, on the
         encoder its config loads. An ablation ``row`` names the stage and tags its
-        runs (``ablation=<row>``). Return the stage's work dir."""
-        options = list(task.get('options', [])) + ([f'ablation={row}'] if row else [])
+        runs (``ablation=<row>``); ``extra`` options follow the task's. Return the stage's work
+        dir."""
+        options = list(task.get('options', [])) + ([f'ablation={row}'] if row else []) + \
+            list(extra)
         options += [f'model.backbone.init_cfg.checkpoint={checkpoint}'] if checkpoint else \
             ['model.backbone.init_cfg.checkpoint=None', f'pretrain_method={BASELINE}']
         gpus = task.get('gpus', self.preset['gpus'])
@@ -171,6 +185,21 @@ class Suite:
         name = f"{task['name']}_{row or method}"
         self.stage(name, run, config=config, checkpoint=checkpoint)
         return osp.join(self.work_dir, name)
+
+    def export(self, method: str, checkpoint: str) -> str:
+        """The checkpoint a pretrained method's transfer stages load: its last pretraining
+        checkpoint, or that converted to the preset's ``export`` layout for the method (a stage of
+        its own); return the path."""
+        layout = self.preset.get('export', {}).get(method)
+        if layout is None:
+            return checkpoint
+
+        def run(stage_dir: str, log: str) -> dict:
+            out = osp.join(stage_dir, EXPORTS[layout].format(method=method))
+            self.command([sys.executable, osp.join('tools', 'convert_checkpoint.py'), checkpoint,
+                          out, '--to', layout], log)
+            return dict(checkpoint=out)
+        return self.stage(f'export_{method}', run, layout=layout, source=checkpoint)['checkpoint']
 
     @staticmethod
     def test_args(config: str, stage_dir: str, gpus: int) -> List[str]:
@@ -203,8 +232,11 @@ class Suite:
     def pictures(self, pretrained: Dict[str, str], rows: Dict[str, str]) -> List[str]:
         """The pictures of the pretraining runs (method -> work dir; ablation row -> work dir):
         the training curves of each, the patch clusters of each method over its checkpoints and the
-        regions of the preset's method, for the preset's images; return the PNGs."""
+        regions of the preset's method, for the preset's images; return the PNGs. None without a
+        pretraining run (released encoders only)."""
         runs = [f'{METHODS[m].label}={d}' for m, d in pretrained.items()]
+        if not runs and not rows:
+            return []
         figures = self.picture_stage('curves', 'plot_curves.py',
                                      runs + [f'{r}={d}' for r, d in rows.items()], out='curves.png')
         clusters = self.preset.get('clusters', {})
@@ -233,15 +265,25 @@ class Suite:
     def run_stages(self) -> str:
         """What :meth:`run` does once it holds the work dir."""
         self.write_data()
+        # every released and baseline file is checked before the first stage runs
+        files = resolve(self.preset, self.env, ROOT, self.dry_run, self.say)
         ablations = self.preset.get('ablations', {})
         checkpoints = {m: self.pretrain(m, c) for m, c in self.preset['pretrain'].items()}
         rows = {r: self.pretrain(r, spec['pretrain']) for r, spec in ablations.items()}
         figures = self.pictures({m: osp.dirname(c) for m, c in checkpoints.items()},
                                 {r: osp.dirname(c) for r, c in rows.items()})
+        encoders = {**{m: self.export(m, c) for m, c in checkpoints.items()}, **files['released']}
         results, ablated = [], []
         for task in self.preset['transfer']:
             for m, config in task['configs'].items():
-                results.append(self.transfer(task, m, config, checkpoints[m]))
+                results.append(self.transfer(task, m, config, encoders[m]))
+            for name, path in files['baselines'].items():
+                spec = self.preset['baselines'][name]
+                if task['name'] not in spec.get('tasks', [task['name']]):
+                    continue
+                results.append(self.transfer(
+                    task, name, task['configs'][spec['like']], path,
+                    extra=[f'pretrain_method={name}', *backbone_options(spec)]))
             if task.get('random'):
                 results.append(self.transfer(task, BASELINE, task['configs'][task['random']],
                                              None))
@@ -267,9 +309,11 @@ def load_preset(path: str) -> Dict:
     """A preset config as a dict, checked for the keys the runner needs."""
     from mmengine.config import Config
     preset = Config.fromfile(path).to_dict()
-    for key in ('pretrain', 'transfer', 'gpus'):
+    for key in ('transfer', 'gpus'):
         if key not in preset:
             raise KeyError(f'{path} has no {key!r} (see configs/suite/tiny.py for the layout)')
+    preset.setdefault('pretrain', {})
+    check_sources(preset, path)
     for row, spec in preset.get('ablations', {}).items():
         if row in preset['pretrain'] or row == BASELINE:
             raise KeyError(f'{path}: the ablation row {row!r} is named like a method: its stages '
@@ -279,3 +323,41 @@ def load_preset(path: str) -> Dict:
             raise KeyError(f'{path}: ablations.{row}.method is {spec.get("method")!r}, the method '
                            f'whose transfer config probes the row; tasks without one: {unprobed}')
     return preset
+
+
+def check_sources(preset: Dict, path: str) -> None:
+    """Refuse a preset where a transfer config's method has no encoder (neither ``pretrain`` nor
+    ``released``) or has two, an ``export`` of a method the suite does not pretrain, a baseline
+    whose ``like`` method one of its tasks has no config for, and one naming tasks the preset
+    lacks."""
+    released = preset.get('released', {})
+    for kind in ('released', 'baselines'):
+        for name, entry in preset.get(kind, {}).items():
+            check_entry(kind, name, entry, METHODS)
+    both = sorted(set(preset['pretrain']) & set(released))
+    if both:
+        raise KeyError(f'{path}: {both} both pretrained and released: name one encoder each')
+    sources = set(preset['pretrain']) | set(released)
+    if not sources:
+        raise KeyError(f'{path} has neither pretrain nor released: no encoder to transfer')
+    for method, layout in preset.get('export', {}).items():
+        if method not in preset['pretrain'] or layout not in EXPORTS:
+            raise KeyError(f'{path}: export.{method}={layout!r}: export converts a pretrained '
+                           f'method\'s checkpoint ({sorted(preset["pretrain"])}) to one of '
+                           f'{sorted(EXPORTS)}')
+    names = {task['name'] for task in preset['transfer']}
+    for name, entry in preset.get('baselines', {}).items():
+        unknown = sorted(set(entry.get('tasks', names)) - names)
+        if unknown:
+            raise KeyError(f'{path}: baselines.{name}.tasks names {unknown}, which are not tasks '
+                           f'of the preset: {sorted(names)}')
+    for task in preset['transfer']:
+        orphans = sorted(set(task['configs']) - sources)
+        if orphans:
+            raise KeyError(f"{path}: task {task['name']} has configs for {orphans}, which neither "
+                           'pretrain nor released give an encoder')
+        for name, entry in preset.get('baselines', {}).items():
+            if task['name'] in entry.get('tasks', [task['name']]) and \
+                    entry['like'] not in task['configs']:
+                raise KeyError(f"{path}: baselines.{name}.like={entry['like']!r}, but task "
+                               f"{task['name']} has no config for it")

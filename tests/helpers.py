@@ -144,21 +144,27 @@ def logged_scalars(work_dir: str) -> list:
 def suite_stages(preset_file: str) -> dict:
     """The stages a suite preset (configs/suite/*.py or one based on it) runs, in order, each with
     the number of commands it runs: one (tools/train.py, with ``--test`` where its task tests; or
-    tools/test.py for a task without training). As the preset's comments describe them: each
-    method's pretraining, each ablation row's, the training curves, the cluster and region pictures
-    when they have images, then per transfer task each method's run, the random-init run of
-    ``random`` and each ablation row's run."""
+    tools/test.py for a task without training; tools/convert_checkpoint.py for an export). As the
+    preset's comments describe them: each method's pretraining, each ablation row's, their training
+    curves, the cluster and region pictures when they have images, each export, then per transfer
+    task each method's run, each baseline's, the random-init run of ``random`` and each ablation
+    row's run."""
     from mmengine.config import Config
     preset = Config.fromfile(preset_file)
     rows = list(preset.get('ablations', {}))
-    stages = {f'pretrain_{name}': 1 for name in list(preset.pretrain) + rows}
-    stages['curves'] = 1
+    stages = {f'pretrain_{name}': 1 for name in list(preset.get('pretrain', {})) + rows}
+    if stages:  # curves of the pretraining runs, where there are any
+        stages['curves'] = 1
     if preset.get('clusters', {}).get('images'):
         stages['clusters'] = 1
     if preset.get('regions', {}).get('images') and preset.regions.method in preset.pretrain:
         stages['regions'] = 1
+    stages.update({f'export_{method}': 1 for method in preset.get('export', {})})
     for task in preset.transfer:
-        methods = list(task.configs) + (['random'] if task.get('random') else []) + rows
+        baselines = [name for name, entry in preset.get('baselines', {}).items()
+                     if task.name in entry.get('tasks', [task.name])]
+        methods = (list(task.configs) + baselines + (['random'] if task.get('random') else []) +
+                   rows)
         stages.update({f'{task.name}_{method}': 1 for method in methods})
     return stages
 

@@ -8,6 +8,8 @@ then the leaderboard.
     python tools/run_suite.py --preset vitb16 --dry-run   # the commands of the stages still to run
     python tools/run_suite.py --preset ablations       # the paper's ablation tables, 8 GPUs
     python tools/run_suite.py --preset tiny_ablations  # the same rows on synthetic data, CPU
+    python tools/run_suite.py --preset released_vith14  # the released ViT-H/14 encoders (files
+                                                        # from IJEPA_VITH14, DSEQ_VITH14, ...)
 
 A preset (``configs/suite/<name>.py``) lists the synthetic data to write, the pretraining config of
 each method and, per transfer task, the config of each method (the ablation presets also the
@@ -25,6 +27,7 @@ import argparse
 import glob
 import os.path as osp
 
+from suite.encoders import EncoderFileError
 from suite.lock import WorkDirBusy
 from suite.processes import exit_on_sigterm
 from suite.runner import ROOT, Suite, load_preset
@@ -51,8 +54,8 @@ def main() -> None:
     exit_on_sigterm()
     try:
         text = Suite(preset, work_dir, args.dry_run).run()
-    except WorkDirBusy as busy:  # the user's to resolve: the message, not a traceback
-        parser.exit(1, f'{parser.prog}: error: {busy}\n')
+    except (WorkDirBusy, EncoderFileError) as err:  # the user's to resolve: no traceback
+        parser.exit(1, f'{parser.prog}: error: {err}\n')
     print(text, end='')
 
 

@@ -2,7 +2,10 @@
 # in the real layouts, the 6-block 96-wide ViT pretrained for 4 epochs with each method on CPU, then
 # COCO Mask R-CNN, ADE20K UperNet, the CLEVR Count/Dist probes and the fast linear probe and kNN on
 # a synthetic ImageNet-layout folder on each checkpoint, plus a randomly initialised encoder on the
-# probes, and the leaderboard. Within 15 minutes on 2 CPU cores.
+# probes, and the leaderboard. Each checkpoint reaches the tasks through the layout its method's
+# authors release (the I-JEPA release's and the DSeq-JEPA authors'), and a baseline in timm's
+# layout (a DINOv2-style encoder with registers and layer scale) runs every task beside them.
+# Within 15 minutes on 2 CPU cores.
 work_dir = 'work_dirs/suite_tiny'
 gpus = 0  # 0: one process on this machine (tools/train.py); N: torchrun over N GPUs
 
@@ -12,12 +15,24 @@ synthetic = dict(
     coco=dict(root='data/suite_tiny/coco', num_train=16, num_val=8, seed=0),
     ade20k=dict(root='data/suite_tiny/ade', num_train=16, num_val=8, seed=0),
     imagenet=dict(root='data/suite_tiny/imagenet', num_train=600, num_val=600, seed=0,
-                  random_colours=True))
+                  random_colours=True),
+    # timm's random initialisation of a DINOv2-with-registers encoder at the tiny size, written as
+    # the model folder timm loads: the baseline's file (no DINOv2 weights can be had here)
+    dinov2=dict(kind='timm_encoder', root='data/suite_tiny/weights/dinov2_reg4_vittiny_random',
+                model='vit_small_patch14_reg4_dinov2', patch_size=16, embed_dim=96, depth=6,
+                num_heads=3, img_size=192, seed=0))
 env = dict(SYNTH_CLEVR_ROOT='data/suite_tiny/clevr', SYNTH_COCO_ROOT='data/suite_tiny/coco',
            SYNTH_ADE_ROOT='data/suite_tiny/ade', SYNTH_IMAGENET_ROOT='data/suite_tiny/imagenet')
 
 pretrain = dict(ijepa='configs/pretrain/ijepa_vittiny_synthclevr.py',
                 dseq='configs/pretrain/dseq_vittiny_synthclevr.py')
+# each pretrained checkpoint converted to its method's released layout (tools/convert_checkpoint.py)
+# before the tasks read it, so that both readers of released files run on every task
+export = dict(ijepa='ijepa', dseq='dseq')
+# a baseline from timm's layout on every task, on the DSeq-JEPA configs (their readouts use the
+# CLS token), with the options its layout needs (suite/encoders.py)
+baselines = dict(dinov2=dict(path=synthetic['dinov2']['root'], like='dseq',
+                             backbone=dict(num_reg_tokens=4, layer_scale_init=1e-5)))
 
 # Probes on the whole pools of the 2000 training scenes (90% / 10%: 1800 train, 200 val), not
 # VTAB-1k's 800 / 200, tested on 3000 scenes: the tiny encoders differ from random init by a few

@@ -21,6 +21,10 @@ env = dict(_delete_=True, SYNTH_CLEVR_ROOT='data/suite_tiny_ablations/clevr',
 pretrain = dict(ijepa='configs/pretrain/ijepa_vittiny_synthclevr.py',
                 dseq='configs/pretrain/dseq_vittiny_synthclevr.py')
 pretrain_options = ['train_cfg.max_epochs=2']  # the warm-up epoch, then one of cosine decay
+# the rows and the methods read alike (their own checkpoints), and no baseline: the tables compare
+# the rows
+export = dict(_delete_=True)
+baselines = dict(_delete_=True)
 _rows = ('regions-uniform', 'prediction-flat', 'order-random', 'order-spatial', 'order-inverse',
          'top_k-3', 'num_regions-3', 'num_regions-7', 'saliency-gradcam', 'curriculum-per_region')
 ablations = {

@@ -15,13 +15,16 @@ from tests.helpers import ROOT, metrics_of_test_run, probe_readouts, run_tool, s
 @pytest.fixture(scope='module')
 def suite(tmp_path_factory):
     """The tiny preset cut to two pretraining epochs of one batch (the warm-up, then the cosine
-    decay; a checkpoint after each) on 64 images and the CLEVR Count probes."""
+    decay; a checkpoint after each) on 64 images and the CLEVR Count probes, its checkpoints read
+    through the released layouts and its timm-layout baseline beside them."""
     tmp = tmp_path_factory.mktemp('suite')
     preset = tmp / 'preset.py'
     preset.write_text(f"""
 _base_ = '{ROOT}/configs/suite/tiny.py'
 work_dir = '{tmp}/work'
-synthetic = dict(_delete_=True, clevr=dict(root='{tmp}/clevr', num_train=64, num_val=16, seed=1))
+synthetic = dict(_delete_=True, clevr=dict(root='{tmp}/clevr', num_train=64, num_val=16, seed=1),
+                 dinov2=dict(_base_.synthetic.dinov2, root='{tmp}/dinov2'))
+baselines = dict(dinov2=dict(path='{tmp}/dinov2'))
 env = dict(_delete_=True, SYNTH_CLEVR_ROOT='{tmp}/clevr')
 pretrain_options = ['train_cfg.max_epochs=2', 'train_dataloader.batch_size=64',
                     'default_hooks.checkpoint.interval=1']
@@ -46,27 +49,42 @@ def test_every_stage_runs_and_the_table_has_the_random_row(suite):
         assert (work / stage / 'suite_stage.json').exists(), stage
     (task,) = Config.fromfile(str(preset)).transfer
     readouts = {m: set(probe_readouts(config)) for m, config in task.configs.items()}
-    readouts['random'] = readouts[task.random]
+    readouts['random'] = readouts['dinov2'] = readouts[task.random]
     with open(work / 'clevr_count_random' / 'suite_stage.json') as f:
         assert json.load(f)['checkpoint'] is None
-    rows = [line for line in out.splitlines() if line.startswith('| ViT-96x6/16 | CLEVR Count')]
+    header = [c.strip() for c in next(line for line in out.splitlines()
+                                      if line.startswith('| size |')).split('|')[1:-1]]
+    table = {}
+    for line in out.splitlines():
+        cells = [c.strip() for c in line.split('|')[1:-1]]
+        if line.startswith('| ViT-96x6/16 |'):
+            table[cells[1], cells[2]] = dict(zip(header, cells))
+    rows = [key for key in table if key[0] == 'CLEVR Count']
     assert len(rows) == len(set.union(*readouts.values()))  # top-1 avg, cls, concat4
-    avg = next(r for r in rows if '| top-1 avg |' in r).split('|')
+    avg = table['CLEVR Count', 'top-1 avg']
     tested = {m: metrics_of_test_run(str(work / f'clevr_count_{m}'))['clevr_count/top1_avg']
-              for m in ('ijepa', 'dseq', 'random')}  # each cell is its stage's test result
-    ijepa, dseq, difference, random = (c.strip() for c in avg[4:8])
-    assert (ijepa, dseq, random) == (f"{tested['ijepa']:.1f}", f"{tested['dseq']:.1f}",
-                                     f"{tested['random']:.1f}")
-    # the difference with its interval, from the records every stage's test wrote
-    assert re.fullmatch(re.escape(f"{tested['dseq'] - tested['ijepa']:+.1f}") +
-                        r' \[[-+]\d+\.\d, [-+]\d+\.\d\]( within noise)?', difference)
-    cls = next(r for r in rows if '| top-1 cls |' in r).split('|')
-    assert [c.strip() == 'missing' for c in cls[4:8]] == [True, False, True, False]  # no I-JEPA CLS
+              for m in ('ijepa', 'dseq', 'dinov2', 'random')}  # each cell its stage's result
+    labels = dict(ijepa='I-JEPA', dseq='DSeq-JEPA', dinov2='DINOv2', random='random init')
+    assert {m: avg[label] for m, label in labels.items()} == \
+        {m: f'{v:.1f}' for m, v in tested.items()}
+    # the differences with their intervals, from the records every stage's test wrote
+    for method, column in (('dseq', 'DSeq - I-JEPA'), ('dinov2', 'DINOv2 - I-JEPA')):
+        assert re.fullmatch(re.escape(f"{tested[method] - tested['ijepa']:+.1f}") +
+                            r' \[[-+]\d+\.\d, [-+]\d+\.\d\]( within noise)?', avg[column])
+    cls = table['CLEVR Count', 'top-1 cls']  # no I-JEPA CLS
+    assert [cls[c] == 'missing' for c in ('I-JEPA', 'DSeq-JEPA', 'DINOv2', 'DSeq - I-JEPA')] == \
+        [True, False, False, True]
+    # each column's encoder file: the released layouts the checkpoints were converted to
+    files = table['encoder', 'file (sha256)']
+    assert files['DSeq-JEPA'].startswith('dseq_dseq_layout.pth.tar (')
+    assert files['I-JEPA'].startswith('ijepa_ijepa_layout.pth.tar (')
+    assert files['DINOv2'].startswith('dinov2/model.safetensors (')
     verdicts = [line for line in out.splitlines()
                 if line.startswith('- ') and 'random init' in line]
-    # each method on each readout that random init has too: I-JEPA avg, concat4; DSeq-JEPA avg,
-    # cls, concat4
-    assert len(verdicts) == sum(len(readouts[m] & readouts['random']) for m in task.configs)
+    # each method on each readout that random init has too: I-JEPA avg, concat4; DSeq-JEPA and
+    # DINOv2 avg, cls, concat4
+    assert len(verdicts) == sum(len(readouts[m] & readouts['random'])
+                                for m in ('ijepa', 'dseq', 'dinov2'))
     assert all('of resamples <= 0)' in line for line in verdicts)  # the probes recorded images
     for name in ('md', 'csv', 'html', 'png'):
         assert (work / 'leaderboard' / f'leaderboard.{name}').exists()

@@ -137,6 +137,19 @@ def test_pretraining_cost_of_a_resumed_job(pretrained):
                                                 device='NVIDIA H200')
 
 
+def test_an_exported_checkpoint_costs_what_its_pretraining_did(pretrained, tmp_path):
+    """The runner's export stage (a release layout of the pretraining's last checkpoint) keeps no
+    logs: its record names the checkpoint it converted, whose job's cost it is."""
+    import json
+    from suite.results import DONE
+    export = tmp_path / 'export_dseq'
+    export.mkdir()
+    (export / 'dseq_dseq_layout.pth.tar').write_bytes(b'')
+    (export / DONE).write_text(json.dumps(dict(layout='dseq', source=pretrained)))
+    cost = pretraining_cost(str(export / 'dseq_dseq_layout.pth.tar'))
+    assert cost is not None and cost == pretraining_cost(pretrained)
+
+
 def test_pretraining_cost_without_logs(tmp_path):
     assert pretraining_cost(str(tmp_path / 'ijepa_release.pth')) is None  # no mmengine run here
     write_run(tmp_path / 'cpu', '20250101_000000', [10, 30], ['20250101_000000', '20250101_000010'],

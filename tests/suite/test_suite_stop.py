@@ -117,6 +117,7 @@ def preset(tmp_path_factory):
     text = f"""
 _base_ = '{ROOT}/configs/suite/tiny.py'
 synthetic = dict(_delete_=True)
+baselines = dict(_delete_=True)  # its file is among the synthetic data not written here
 env = dict(_delete_=True, SYNTH_CLEVR_ROOT='{tmp}/clevr')
 pretrain_options = ['train_cfg.max_epochs=1000', 'default_hooks.logger.interval=1']
 """

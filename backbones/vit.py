@@ -341,7 +341,6 @@ class VisionTransformer(nn.Module):
             self.register_buffer('pos_embed', table)
         else:
             self.pos_embed = nn.Parameter(table)
-        self.pos_embed_type = kind
         self.pos_embed_resize = resize
         self._sincos_cache = {}  # 'recompute': fixed tables of other grids, per device and dtype
 

@@ -52,7 +52,7 @@ def check_entry(kind: str, name: str, entry: Mapping, methods: Mapping) -> None:
                        'on')
 
 
-def encoder_file(kind: str, name: str, entry: Mapping, env: Mapping[str, str], root: str,
+def encoder_path(kind: str, name: str, entry: Mapping, env: Mapping[str, str], root: str,
                  dry_run: bool = False) -> Optional[str]:
     """The path of an entry's encoder (relative ones from ``root``); None for an ``optional`` one
     that is not there. Raise :class:`EncoderFileError` for a required one that is not: its
@@ -102,7 +102,7 @@ def resolve(preset: Mapping, env: Mapping[str, str], root: str, dry_run: bool = 
         out[kind] = {}
         for name, entry in preset.get(kind, {}).items():
             try:
-                path = encoder_file(kind, name, entry, env, root, dry_run)
+                path = encoder_path(kind, name, entry, env, root, dry_run)
             except EncoderFileError as err:
                 errors.append(str(err))
                 continue

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from suite.encoders import EncoderFileError, backbone_options, encoder_file, resolve
+from suite.encoders import EncoderFileError, backbone_options, encoder_path, resolve
 from suite.runner import load_preset
 from tests.helpers import ROOT, run_tool, suite_stages
 
@@ -22,20 +22,20 @@ def test_an_unset_variable_is_named_with_the_file_expected(tmp_path):
     entry = dict(env='DSEQ_VITH14', expect='the authors\' file')
     with pytest.raises(EncoderFileError, match=r"released\.dseq .* DSEQ_VITH14, which is not set: "
                                                r"export DSEQ_VITH14=PATH \(expected: the authors"):
-        encoder_file('released', 'dseq', entry, {}, str(tmp_path))
-    assert encoder_file('released', 'dseq', entry, {}, str(tmp_path), dry_run=True) == \
+        encoder_path('released', 'dseq', entry, {}, str(tmp_path))
+    assert encoder_path('released', 'dseq', entry, {}, str(tmp_path), dry_run=True) == \
         '<$DSEQ_VITH14 unset>'
-    assert encoder_file('baselines', 'mae', dict(entry, optional=True), {}, str(tmp_path)) is None
+    assert encoder_path('baselines', 'mae', dict(entry, optional=True), {}, str(tmp_path)) is None
 
 
 def test_a_missing_file_is_named_with_its_variable_and_relative_paths_start_at_the_root(tmp_path):
     (tmp_path / 'w.pth').write_bytes(b'x')
     entry = dict(env='IJEPA_VITH14')
-    assert encoder_file('released', 'ijepa', entry, {'IJEPA_VITH14': 'w.pth'}, str(tmp_path)) == \
+    assert encoder_path('released', 'ijepa', entry, {'IJEPA_VITH14': 'w.pth'}, str(tmp_path)) == \
         str(tmp_path / 'w.pth')
     with pytest.raises(EncoderFileError, match=r'released\.ijepa: the encoder file gone\.pth '
                                                r'\(from \$IJEPA_VITH14\) does not exist'):
-        encoder_file('released', 'ijepa', entry, {'IJEPA_VITH14': 'gone.pth'}, str(tmp_path))
+        encoder_path('released', 'ijepa', entry, {'IJEPA_VITH14': 'gone.pth'}, str(tmp_path))
     said = []
     files = resolve(dict(released=dict(ijepa=dict(path='w.pth')),
                          baselines=dict(mae=dict(path='none.pth', like='ijepa', optional=True))),

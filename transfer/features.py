@@ -3,6 +3,7 @@ images normalised with ImageNet's mean and std (:func:`probe_features`), and one
 a whole dataset, sharded over processes and gathered in dataset order (:func:`encode_dataset`). The
 linear probes, their feature cache, kNN and its pretraining monitor share them.
 """
+import re
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -11,59 +12,121 @@ from mmengine import dist
 from mmengine.logging import MMLogger
 from torch.utils.data import DataLoader
 
-__all__ = ['READOUTS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'FrozenEncoderReadouts', 'check_readouts',
-           'probe_features', 'encode_dataset']
+__all__ = ['READOUTS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'FrozenEncoderReadouts', 'block_readouts',
+           'check_readouts', 'encode_dataset', 'normalise', 'probe_features', 'readout_block',
+           'readout_width']
 
 #: readout -> what it reads from the encoder's last blocks (all after the final LayerNorm; in an
-#: encoder with ``fc_norm``, the pooled features pass through that instead)
+#: encoder with ``fc_norm``, the pooled features pass through that instead). Besides these, the
+#: layer-wise readouts ``block<k>_avg`` and ``block<k>_cls`` read block ``k`` (1..depth) as
+#: ``avg`` and ``cls`` read the last (:func:`readout_block`).
 READOUTS = {
     'cls': 'the CLS token of the last block',
     'avg': 'the average of the last block\'s patch tokens',
     'concat4': 'the averages of the patch tokens of the last 4 blocks, concatenated',
+    'patches': 'the last block\'s patch tokens, (B, N, D): what attentive probes pool',
+    'cls_patches': 'the CLS token, then the last block\'s patch tokens, (B, 1 + N, D)',
 }
+_BLOCK_READOUT = re.compile(r'block([1-9][0-9]*)_(avg|cls)')
 #: ImageNet's per-channel RGB mean and std on the 0..255 scale, the suite's normalisation
 IMAGENET_MEAN = (123.675, 116.28, 103.53)
 IMAGENET_STD = (58.395, 57.12, 57.375)
 
 
+def block_readouts(depth: int, cls: bool) -> List[str]:
+    """The layer-wise readouts of an encoder of ``depth`` blocks: every block's ``avg``, and with
+    ``cls`` its CLS token, by block."""
+    return [f'block{k}_{kind}' for k in range(1, depth + 1)
+            for kind in (('avg', 'cls') if cls else ('avg',))]
+
+
+def readout_block(readout: str) -> Optional[Tuple[int, str]]:
+    """``(k, 'avg' or 'cls')`` of a layer-wise readout ``block<k>_<kind>``; None for the others."""
+    match = _BLOCK_READOUT.fullmatch(readout)
+    return (int(match.group(1)), match.group(2)) if match else None
+
+
+def readout_width(readout: str, embed_dim: int) -> int:
+    """The feature width of a readout (the last axis of its features)."""
+    return embed_dim * (4 if readout == 'concat4' else 1)
+
+
 def check_readouts(readouts: Sequence[str], encoder: nn.Module,
                    key: str = 'model.backbone') -> None:
-    """Refuse an unknown readout, and ``'cls'`` on an encoder without a CLS token; ``key`` names
-    the encoder's config key in the error."""
-    unknown = set(readouts) - set(READOUTS)
+    """Refuse an unknown readout, a block the encoder lacks, and a CLS readout on an encoder
+    without a CLS token; ``key`` names the encoder's config key in the error."""
+    blocks = {r: readout_block(r) for r in readouts}
+    unknown = [r for r in readouts if r not in READOUTS and blocks[r] is None]
     if unknown:
-        raise KeyError(f'unknown readouts {sorted(unknown)}; choose from {sorted(READOUTS)}')
-    if 'cls' in readouts and encoder.cls_token is None:
-        raise ValueError(f"readout 'cls' needs an encoder with a CLS token "
+        raise KeyError(f'unknown readouts {sorted(unknown)}; choose from {sorted(READOUTS)} or '
+                       f'block<k>_avg, block<k>_cls (k = 1..depth)')
+    deeper = [r for r, b in blocks.items() if b is not None and b[0] > encoder.depth]
+    if deeper:
+        raise ValueError(f'readouts {deeper} read blocks the encoder of depth {encoder.depth} '
+                         f'({key}) does not have')
+    reads_cls = [r for r, b in blocks.items() if r in ('cls', 'cls_patches') or
+                 (b is not None and b[1] == 'cls')]
+    if reads_cls and encoder.cls_token is None:
+        raise ValueError(f'readouts {reads_cls} need an encoder with a CLS token '
                          f'({key}.use_cls_token=True)')
+
+
+def _blocks_read(readouts: Sequence[str], depth: int) -> List[int]:
+    """The block indices (0-based, sorted) that ``readouts`` read."""
+    blocks = set()
+    for readout in readouts:
+        block = readout_block(readout)
+        if block is not None:
+            blocks.add(block[0] - 1)
+        else:
+            blocks.update(range(depth - (4 if readout == 'concat4' else 1), depth))
+    return sorted(blocks)
+
+
+def normalise(images: torch.Tensor) -> torch.Tensor:
+    """uint8 RGB images (B, 3, H, W) as float32 normalised with ImageNet's mean and std."""
+    mean = torch.tensor(IMAGENET_MEAN, device=images.device).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD, device=images.device).view(1, 3, 1, 1)
+    return (images.float() - mean) / std
 
 
 @torch.no_grad()
 def probe_features(backbone: nn.Module, images: torch.Tensor,
                    readouts: Sequence[str]) -> Dict[str, torch.Tensor]:
-    """The readouts of a frozen encoder for uint8 RGB images (B, 3, H, W), normalised with
-    ImageNet's mean and std: features (B, D, or 4D for ``concat4``) in float32, read through the
-    encoder's one feature API, ``forward_intermediates``. On a GPU the encoder runs in bf16.
+    """The readouts of a frozen encoder for RGB images (B, 3, H, W): uint8 images are normalised
+    here with ImageNet's mean and std, float ones are taken as normalised already (as timm's
+    transforms leave them, :class:`~transfer.classification_transforms.PackTimmInputs`).
 
-    Pooled features (the CLS token, averages) pass through the encoder's ``fc_norm`` (the identity
-    unless the encoder has timm's layout of average-pooled models, whose final norm follows the
-    pooling, as timm's heads apply it)."""
-    mean = torch.tensor(IMAGENET_MEAN, device=images.device).view(1, 3, 1, 1)
-    std = torch.tensor(IMAGENET_STD, device=images.device).view(1, 3, 1, 1)
-    x = (images.float() - mean) / std
-    blocks = 4 if 'concat4' in readouts else 1
+    Features (B, D; B, 4D for ``concat4``; B, tokens, D for ``patches`` and ``cls_patches``) in
+    float32, read in one pass through the encoder's one feature API, ``forward_intermediates``,
+    every block read after the final LayerNorm. On a GPU the encoder runs in bf16. Pooled features
+    (CLS tokens, averages) pass through the encoder's ``fc_norm`` (the identity unless the encoder
+    has timm's layout of average-pooled models, whose final norm follows the pooling, as timm's
+    heads apply it)."""
+    x = normalise(images) if images.dtype == torch.uint8 else images
+    depth = backbone.depth
+    blocks = _blocks_read(readouts, depth)
     with torch.autocast('cuda', dtype=torch.bfloat16, enabled=x.is_cuda):
         layers = backbone.forward_intermediates(
             x, blocks, norm=True, return_prefix_tokens=True, output_fmt='NLC',
             intermediates_only=True)
-    patches, prefix = layers[-1]
+    by_block = dict(zip(blocks, layers))
+    pooled = {'avg': lambda b: backbone.fc_norm(by_block[b][0].mean(1)),
+              'cls': lambda b: backbone.fc_norm(by_block[b][1][:, 0])}
+    patches, prefix = by_block[depth - 1]
     features = {}
-    if 'cls' in readouts:
-        features['cls'] = backbone.fc_norm(prefix[:, 0])
-    if 'avg' in readouts:
-        features['avg'] = backbone.fc_norm(patches.mean(1))
-    if 'concat4' in readouts:
-        features['concat4'] = torch.cat([backbone.fc_norm(p.mean(1)) for p, _ in layers], -1)
+    for readout in readouts:
+        block = readout_block(readout)
+        if block is not None:
+            features[readout] = pooled[block[1]](block[0] - 1)
+        elif readout in pooled:
+            features[readout] = pooled[readout](depth - 1)
+        elif readout == 'concat4':
+            features[readout] = torch.cat([pooled['avg'](b) for b in range(depth - 4, depth)], -1)
+        elif readout == 'patches':
+            features[readout] = patches
+        else:
+            features[readout] = torch.cat([prefix[:, :1], patches], 1)
     return {k: v.float() for k, v in features.items()}
 
 

@@ -23,7 +23,7 @@ from mmengine.registry import (METRICS, MODELS, OPTIM_WRAPPER_CONSTRUCTORS, OPTI
 
 from engine.model import unwrap_model
 from engine import records
-from .features import FrozenEncoderReadouts, check_readouts
+from .features import FrozenEncoderReadouts, check_readouts, readout_width
 
 __all__ = ['LinearProbe', 'HeadSpec', 'ProbeHeadsOptimWrapperConstructor', 'ProbeAccuracy',
            'HEAD_NORMS', 'grid_head_name', 'select_heads', 'top1_per_head']
@@ -121,7 +121,7 @@ class LinearProbe(FrozenEncoderReadouts, BaseModel):
         self.readouts = tuple(readouts)
         self.head_specs = head_specs(self.readouts, head_grid)
         dim = self.backbone.embed_dim
-        widths = {r: dim * (4 if r == 'concat4' else 1) for r in self.readouts}
+        widths = {r: readout_width(r, dim) for r in self.readouts}
         self.heads = nn.ModuleDict(
             {name: linear_head(widths[spec.readout], num_classes, head_norm)
              for name, spec in self.head_specs.items()})

@@ -1,6 +1,8 @@
-"""Dataset classes that read the real transfer datasets from their standard layouts, the loading
-transforms that name the file in their errors, the classification pipeline's transforms, the
-linear-probe model and loops, and kNN classification (evaluation and pretraining monitor).
+"""Dataset classes that read the real transfer datasets from their standard layouts (and low-shot
+subsets of them), the loading transforms that name the file in their errors, the classification
+pipeline's transforms, the linear and attentive probes and their loops, the layer-wise readouts,
+full fine-tuning, MSN's few-shot logistic regression, and kNN classification (evaluation and
+pretraining monitor).
 
 The detection and segmentation datasets, :mod:`transfer.coco` and :mod:`transfer.ade`, import
 mmdet and mmseg (about a second together): the configs of those tasks import them by name
@@ -15,10 +17,11 @@ from .knn import KNNClassifier, KNNMonitorHook, KNNTestLoop
 from .loading import LoadImageFromFileChecked, LoadSegAnnotationsChecked
 from .feature_cache import FeatureCacheTestLoop, FeatureCacheTrainLoop, FeatureCacheValLoop
 from .probe import LinearProbe, ProbeAccuracy, ProbeHeadsOptimWrapperConstructor
+from .subsets import ImageSubset
 
 __all__ = ['CUB200Dataset', 'ClassBalancedSubset', 'ClevrDataset', 'FeatureCacheTestLoop',
            'FeatureCacheTrainLoop', 'FeatureCacheValLoop', 'INat21Dataset', 'ImageNetDataset',
-           'KNNClassifier', 'KNNMonitorHook', 'KNNTestLoop', 'LinearProbe',
+           'ImageSubset', 'KNNClassifier', 'KNNMonitorHook', 'KNNTestLoop', 'LinearProbe',
            'LoadImageFromFileChecked', 'LoadRGBImage', 'LoadSegAnnotationsChecked',
            'PackProbeInputs', 'ProbeAccuracy', 'ProbeHeadsOptimWrapperConstructor',
            'RandomResizedCrop', 'ResizeShortEdge', 'StanfordCarsDataset']

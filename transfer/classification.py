@@ -42,7 +42,7 @@ from engine.records import image_keys
 from engine.model import unwrap_model
 
 __all__ = ['ClassificationDataset', 'ImageNetDataset', 'INat21Dataset', 'CUB200Dataset',
-           'StanfordCarsDataset', 'ClassBalancedSubset', 'class_balanced_indices',
+           'StanfordCarsDataset', 'ClassBalancedSubset', 'IndexedSubset', 'class_balanced_indices',
            'scan_image_folder', 'parse_inat21', 'parse_cub200', 'parse_stanford_cars',
            'inat21_categories', 'check_same_classes', 'drop_repeats', 'dataset_num_classes',
            'describe_dataset', 'check_num_classes', 'check_loop_classes', 'NumClassesCheckHook',
@@ -482,22 +482,60 @@ class StanfordCarsDataset(ClassificationDataset):
 
 # --- class-balanced subsets ----------------------------------------------------------------------
 
-def class_balanced_indices(labels: Sequence[int], fraction: float, seed: int = 0) -> np.ndarray:
-    """Sorted indices of ``max(1, round(fraction * n))`` samples of each class (``n`` its size),
-    each class's chosen by a permutation of ``numpy.random.default_rng(seed)``, classes in
-    ascending order."""
+def class_balanced_indices(labels: Sequence[int], fraction: Optional[float], seed: int = 0,
+                           per_class: Optional[int] = None) -> np.ndarray:
+    """Sorted indices of ``max(1, round(fraction * n))`` samples of each class (``n`` its size), or
+    of ``per_class`` of each where it is given, each class's chosen by a permutation of
+    ``numpy.random.default_rng(seed)``, classes in ascending order."""
     labels = np.asarray(labels)
     rng = np.random.default_rng(seed)
     chosen = []
     for label in np.unique(labels):
         members = np.flatnonzero(labels == label)
-        keep = max(1, round(fraction * len(members)))
+        keep = max(1, round(fraction * len(members))) if per_class is None else per_class
+        if keep > len(members):
+            raise ValueError(f'class {label} has {len(members)} samples, fewer than the '
+                             f'{keep} to draw')
         chosen.append(members[rng.permutation(len(members))[:keep]])
     return np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, dtype=np.int64)
 
 
+class IndexedSubset:
+    """The samples ``indices`` of a dataset, in that order, with the dataset protocol the loops
+    read (``metainfo``, ``num_classes``, items and their infos): what the subsets of a
+    classification dataset share.
+
+    ``get_data_info`` gives the wrapped dataset's info, whose ``sample_idx`` is its index there.
+    """
+
+    def __init__(self, dataset: BaseDataset, indices: Sequence[int]) -> None:
+        self.dataset = dataset
+        self.indices: List[int] = [int(i) for i in indices]
+
+    @property
+    def metainfo(self) -> dict:
+        """The wrapped dataset's metainfo, its ``images`` those of the kept indices."""
+        meta = self.dataset.metainfo
+        if 'images' in meta:
+            meta['images'] = tuple(meta['images'][i] for i in self.indices)
+        return meta
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.metainfo['classes'])
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, index: int):
+        return self.dataset[self.indices[index]]
+
+    def get_data_info(self, index: int) -> dict:
+        return self.dataset.get_data_info(self.indices[index])
+
+
 @DATASETS.register_module()
-class ClassBalancedSubset:
+class ClassBalancedSubset(IndexedSubset):
     """A seeded, class-balanced part of a classification dataset, in the dataset's order.
 
     ``part='subset'`` keeps ``max(1, round(fraction * n))`` of the ``n`` samples of each class;
@@ -528,28 +566,7 @@ class ClassBalancedSubset:
         chosen = class_balanced_indices(labels, fraction, seed)
         if part == 'rest':
             chosen = np.setdiff1d(np.arange(len(labels)), chosen)
-        self.indices: List[int] = chosen.tolist()
-
-    @property
-    def metainfo(self) -> dict:
-        """The wrapped dataset's metainfo, its ``images`` those of the kept indices."""
-        meta = self.dataset.metainfo
-        if 'images' in meta:
-            meta['images'] = tuple(meta['images'][i] for i in self.indices)
-        return meta
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.metainfo['classes'])
-
-    def __len__(self) -> int:
-        return len(self.indices)
-
-    def __getitem__(self, index: int):
-        return self.dataset[self.indices[index]]
-
-    def get_data_info(self, index: int) -> dict:
-        return self.dataset.get_data_info(self.indices[index])
+        super().__init__(self.dataset, chosen)
 
 
 # --- the dataset against the config ---------------------------------------------------------------

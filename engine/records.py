@@ -63,9 +63,9 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-__all__ = ['KINDS', 'RECORDS', 'MANIFEST', 'Record', 'RecordsError', 'current_records_dir',
-           'file_sha256', 'image_keys', 'label_map_digest', 'logged_key', 'read_manifest',
-           'read_records', 'write_coco_ap', 'write_miou', 'write_top1']
+__all__ = ['KINDS', 'RECORDS', 'MANIFEST', 'Record', 'RecordsError', 'correctness',
+           'current_records_dir', 'file_sha256', 'image_keys', 'label_map_digest', 'logged_key',
+           'read_manifest', 'read_records', 'write_coco_ap', 'write_miou', 'write_top1']
 
 #: the records folder in a run folder, and its manifest
 RECORDS = 'records'
@@ -193,13 +193,28 @@ def _save(folder: str, file: str, arrays: Dict[str, np.ndarray], entries: Dict[s
     _replace(path, lambda f: f.write(json.dumps(manifest, indent=1).encode()))
 
 
+def correctness(values: Sequence) -> np.ndarray:
+    """Per-image correctness as stored: booleans as booleans, anything else as float64
+    fractions, which must lie in [0, 1]."""
+    array = np.asarray(values)
+    if array.dtype == bool:
+        return array
+    array = array.astype(np.float64)
+    if not ((array >= 0) & (array <= 1)).all():
+        raise ValueError('write_top1: per-image correctness must be booleans or fractions in '
+                         f'[0, 1], got values from {array.min()} to {array.max()}')
+    return array
+
+
 def write_top1(folder: str, prefix: Optional[str], labels: Sequence[int],
                correct: Dict[str, np.ndarray], values: Dict[str, float],
                images: Optional[Sequence[str]] = None) -> None:
-    """Record top-1 accuracies: per logged key, each image's correctness and the logged value.
-    The pairing keys are ``images``, each image's ``'<path>#<label>'`` (:func:`image_keys`);
-    without them, the ground-truth ``labels``, and the records pair with no other run's."""
-    arrays = {f'correct{i}': np.asarray(c, dtype=bool) for i, c in enumerate(correct.values())}
+    """Record top-1 accuracies: per logged key, each image's correctness (booleans, or
+    fractions in [0, 1] for a mean over several classifiers, e.g. few-shot draws) and the logged
+    value. The pairing keys are ``images``, each image's ``'<path>#<label>'``
+    (:func:`image_keys`); without them, the ground-truth ``labels``, and the records pair with no
+    other run's."""
+    arrays = {f'correct{i}': correctness(c) for i, c in enumerate(correct.values())}
     entries = {key: dict(kind='top1', array=f'correct{i}', value=float(values[key]))
                for i, key in enumerate(correct)}
     if images is None:

@@ -18,10 +18,12 @@ from .loading import LoadImageFromFileChecked, LoadSegAnnotationsChecked
 from .feature_cache import FeatureCacheTestLoop, FeatureCacheTrainLoop, FeatureCacheValLoop
 from .probe import LinearProbe, ProbeAccuracy, ProbeHeadsOptimWrapperConstructor
 from .subsets import ImageSubset
+from .few_shot import FewShotAccuracy, FewShotLogistic, FewShotTestLoop
 
 __all__ = ['CUB200Dataset', 'ClassBalancedSubset', 'ClevrDataset', 'FeatureCacheTestLoop',
-           'FeatureCacheTrainLoop', 'FeatureCacheValLoop', 'INat21Dataset', 'ImageNetDataset',
-           'ImageSubset', 'KNNClassifier', 'KNNMonitorHook', 'KNNTestLoop', 'LinearProbe',
-           'LoadImageFromFileChecked', 'LoadRGBImage', 'LoadSegAnnotationsChecked',
-           'PackProbeInputs', 'ProbeAccuracy', 'ProbeHeadsOptimWrapperConstructor',
-           'RandomResizedCrop', 'ResizeShortEdge', 'StanfordCarsDataset']
+           'FeatureCacheTrainLoop', 'FeatureCacheValLoop', 'FewShotAccuracy', 'FewShotLogistic',
+           'FewShotTestLoop', 'INat21Dataset', 'ImageNetDataset', 'ImageSubset', 'KNNClassifier',
+           'KNNMonitorHook', 'KNNTestLoop', 'LinearProbe', 'LoadImageFromFileChecked',
+           'LoadRGBImage', 'LoadSegAnnotationsChecked', 'PackProbeInputs', 'ProbeAccuracy',
+           'ProbeHeadsOptimWrapperConstructor', 'RandomResizedCrop', 'ResizeShortEdge',
+           'StanfordCarsDataset']

@@ -120,11 +120,15 @@ class LinearProbe(FrozenEncoderReadouts, BaseModel):
         check_readouts(readouts, self.backbone)
         self.readouts = tuple(readouts)
         self.head_specs = head_specs(self.readouts, head_grid)
-        dim = self.backbone.embed_dim
-        widths = {r: readout_width(r, dim) for r in self.readouts}
-        self.heads = nn.ModuleDict(
-            {name: linear_head(widths[spec.readout], num_classes, head_norm)
-             for name, spec in self.head_specs.items()})
+        self.head_norm = head_norm
+        self.heads = nn.ModuleDict({name: self.build_head(spec, num_classes)
+                                    for name, spec in self.head_specs.items()})
+
+    def build_head(self, spec: HeadSpec, num_classes: int) -> nn.Module:
+        """The head of ``spec``, mapping its readout's features to logits: here a linear layer
+        after ``head_norm``'s layer; a probe with other heads overrides this."""
+        width = readout_width(spec.readout, self.backbone.embed_dim)
+        return linear_head(width, num_classes, self.head_norm)
 
     def forward(self, inputs: Union[torch.Tensor, Dict[str, torch.Tensor]],
                 data_samples: Optional[torch.Tensor] = None,
@@ -228,29 +232,33 @@ class ProbeAccuracy(BaseMetric):
             return {h: h for h in results[0]['pred']}
         return dict(self.selected)
 
+    def correctness(self, results: List[dict]) -> Dict[str, np.ndarray]:
+        """Reported name (``top1_<name>``) -> each image's correctness under the head it reads:
+        booleans here; a metric reporting means over several heads gives fractions."""
+        return {name: np.array([s['pred'][h] == s['gt'] for s in results])
+                for name, h in self._reported_heads(results).items()}
+
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
-        top1 = top1_per_head(results)
-        heads = self._reported_heads(results)
-        metrics = {f'top1_{name}': top1[h] for name, h in heads.items()}
+        correct = self.correctness(results)
+        metrics = {f'top1_{name}': 100.0 * float(np.sum(c)) / len(c) for name, c in correct.items()}
         if self.selected is not None:
             metrics.update(self.selection_scalars)
-        self._write_records(results, heads, metrics)
+        self._write_records(results, correct, metrics)
         # a float: mmengine's json log drops numpy integers, which its message hub makes of ints
         return dict(metrics, num_samples=float(len(results)))
 
-    def _write_records(self, results: List[dict], heads: Dict[str, str],
+    def _write_records(self, results: List[dict], correct: Dict[str, np.ndarray],
                        metrics: Dict[str, float]) -> None:
-        """Record each image's correctness under every reported head, in the running evaluation's
+        """Record each image's correctness under every reported name, in the running evaluation's
         records folder (none outside a runner), each image named by its dataset
         (:meth:`evaluated_images`)."""
         folder = records.current_records_dir()
         if folder is None:
             return
-        keys = {name: records.logged_key(self.prefix, f'top1_{name}') for name in heads}
-        correct = {keys[name]: np.array([s['pred'][h] == s['gt'] for s in results])
-                   for name, h in heads.items()}
-        records.write_top1(folder, self.prefix, [s['gt'] for s in results], correct,
-                           {keys[name]: metrics[f'top1_{name}'] for name in heads},
+        keys = {name: records.logged_key(self.prefix, f'top1_{name}') for name in correct}
+        records.write_top1(folder, self.prefix, [s['gt'] for s in results],
+                           {keys[name]: c for name, c in correct.items()},
+                           {keys[name]: metrics[f'top1_{name}'] for name in correct},
                            images=self.evaluated_images(results))
 
     def evaluated_images(self, results: List[dict]) -> Optional[List[str]]:

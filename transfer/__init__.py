@@ -10,8 +10,8 @@ mmdet and mmseg (about a second together): the configs of those tasks import the
 """
 from .classification import (CUB200Dataset, ClassBalancedSubset, ImageNetDataset, INat21Dataset,
                              StanfordCarsDataset)
-from .classification_transforms import (LoadRGBImage, PackProbeInputs, RandomResizedCrop,
-                                        ResizeShortEdge)
+from .classification_transforms import (LoadRGBImage, PackProbeInputs, PackTimmInputs,
+                                        RandomResizedCrop, ResizeShortEdge)
 from .clevr import ClevrDataset
 from .knn import KNNClassifier, KNNMonitorHook, KNNTestLoop
 from .loading import LoadImageFromFileChecked, LoadSegAnnotationsChecked
@@ -19,11 +19,13 @@ from .feature_cache import FeatureCacheTestLoop, FeatureCacheTrainLoop, FeatureC
 from .probe import LinearProbe, ProbeAccuracy, ProbeHeadsOptimWrapperConstructor
 from .subsets import ImageSubset
 from .few_shot import FewShotAccuracy, FewShotLogistic, FewShotTestLoop
+from .finetune import FineTuneClassifier
 
 __all__ = ['CUB200Dataset', 'ClassBalancedSubset', 'ClevrDataset', 'FeatureCacheTestLoop',
            'FeatureCacheTrainLoop', 'FeatureCacheValLoop', 'FewShotAccuracy', 'FewShotLogistic',
-           'FewShotTestLoop', 'INat21Dataset', 'ImageNetDataset', 'ImageSubset', 'KNNClassifier',
-           'KNNMonitorHook', 'KNNTestLoop', 'LinearProbe', 'LoadImageFromFileChecked',
-           'LoadRGBImage', 'LoadSegAnnotationsChecked', 'PackProbeInputs', 'ProbeAccuracy',
+           'FewShotTestLoop', 'FineTuneClassifier', 'INat21Dataset', 'ImageNetDataset',
+           'ImageSubset', 'KNNClassifier', 'KNNMonitorHook', 'KNNTestLoop', 'LinearProbe',
+           'LoadImageFromFileChecked', 'LoadRGBImage', 'LoadSegAnnotationsChecked',
+           'PackProbeInputs', 'PackTimmInputs', 'ProbeAccuracy',
            'ProbeHeadsOptimWrapperConstructor', 'RandomResizedCrop', 'ResizeShortEdge',
            'StanfordCarsDataset']

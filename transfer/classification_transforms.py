@@ -7,19 +7,23 @@ Training: :class:`LoadRGBImage`, :class:`RandomResizedCrop`, mmcv's ``RandomFlip
 antialiasing), so they give exactly what torchvision's ``RandomResizedCrop`` / ``Resize`` give on
 the same PIL image and crop box. The random crop draws from torch's generator, as torchvision does,
 which mmengine seeds per dataloader worker.
+
+Recipes built on timm's augmentation (full fine-tuning, SPEC section 4d; the attentive probe) run
+:class:`LoadRGBImage`, then :class:`PackTimmInputs`, timm's own transform.
 """
-from typing import Sequence, Tuple, Union
+from typing import Any, Sequence, Tuple, Union
 
 import numpy as np
 import torch
 import torchvision.transforms as T
 from mmcv.transforms import TRANSFORMS, BaseTransform
 from PIL import Image
+from timm.data import create_transform
 
 from engine.files import read_rgb
 
 __all__ = ['LoadRGBImage', 'RandomResizedCrop', 'ResizeShortEdge', 'PackProbeInputs',
-           'short_edge_size']
+           'PackTimmInputs', 'short_edge_size']
 
 _INTERPOLATIONS = {'nearest': Image.Resampling.NEAREST, 'bilinear': Image.Resampling.BILINEAR,
                    'bicubic': Image.Resampling.BICUBIC, 'lanczos': Image.Resampling.LANCZOS,
@@ -120,16 +124,49 @@ class ResizeShortEdge(BaseTransform):
         return f'{type(self).__name__}(size={self.size}, interpolation={self.interpolation!r})'
 
 
+def _check_rgb(results: dict, transform: str) -> np.ndarray:
+    """``results['img']``, refused unless it is an HxWx3 uint8 array."""
+    img = results['img']
+    if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8:
+        raise ValueError(f'{transform} expects an HxWx3 uint8 image, got {img.dtype} '
+                         f'{img.shape} from {results.get("img_path")}')
+    return img
+
+
+def _label(results: dict) -> torch.Tensor:
+    return torch.tensor(results['gt_label'], dtype=torch.int64)
+
+
 @TRANSFORMS.register_module()
 class PackProbeInputs(BaseTransform):
     """``dict(inputs=uint8 (3, H, W) tensor, data_samples=int64 label tensor)``, the items
     :class:`~transfer.probe.LinearProbe` reads after ``default_collate``."""
 
     def transform(self, results: dict) -> dict:
-        img = results['img']
-        if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8:
-            raise ValueError(f'PackProbeInputs expects an HxWx3 uint8 image, got {img.dtype} '
-                             f'{img.shape} from {results.get("img_path")}')
+        img = _check_rgb(results, 'PackProbeInputs')
         pixels = torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1)))
-        label = torch.tensor(results['gt_label'], dtype=torch.int64)
-        return dict(inputs=pixels, data_samples=label)
+        return dict(inputs=pixels, data_samples=_label(results))
+
+
+@TRANSFORMS.register_module()
+class PackTimmInputs(BaseTransform):
+    """timm's ``create_transform(**kwargs)`` applied to the image as a PIL image, packed as
+    ``dict(inputs=float32 (3, H, W) tensor normalised by timm, data_samples=int64 label tensor)``.
+
+    ``kwargs`` are ``create_transform``'s: e.g. ``input_size``, ``is_training``, ``auto_augment``
+    (``'rand-m9-mstd0.5-inc1'``), ``interpolation``, ``re_prob``, ``re_mode``, ``crop_pct``;
+    ``mean`` and ``std`` default to ImageNet's, which the suite's uint8 path
+    (:func:`transfer.features.normalise`) also uses. The transform draws from Python's, numpy's and
+    torch's generators, as timm's does, which mmengine seeds per dataloader worker. The models take
+    float inputs as normalised already (:func:`transfer.features.probe_features`).
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.timm_transform = create_transform(**kwargs)
+
+    def transform(self, results: dict) -> dict:
+        img = Image.fromarray(_check_rgb(results, 'PackTimmInputs'))
+        return dict(inputs=self.timm_transform(img), data_samples=_label(results))
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}({self.timm_transform})'

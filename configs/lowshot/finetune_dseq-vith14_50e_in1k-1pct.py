@@ -1,0 +1,6 @@
+# ImageNet-1k 1% low-shot fine-tuning of the DSeq-JEPA ViT-H/14 target encoder:
+# finetune_ijepa-vith14_50e_in1k-1pct.py with DSeq-JEPA's encoder, average pooling.
+# Weights: DSEQ_VITH14=PATH, or --cfg-options model.backbone.init_cfg.checkpoint=PATH
+_base_ = './finetune_ijepa-vith14_50e_in1k-1pct.py'
+pretrain_method = 'dseq'
+model = dict(backbone=_base_.pretrained[pretrain_method])

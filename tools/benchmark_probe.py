@@ -13,10 +13,18 @@ recipe (configs/_base_/schedules/linear_sgd_28e.py: its epochs of re-encoded bat
 BatchNorm heads; measured over ``--encode-epochs`` epochs and scaled) against the fast probe
 (linear_fast_grid.py: one encoding pass, then as many epochs of its grid of heads on the cached
 features). On a GPU: --arch b --images 2000.
+
+Last, the attentive probe's training cost against the linear probe's on the same cached features
+of ViT-B/16's shapes (``--attentive-images`` x 196 tokens x 768): each grid of heads
+(configs/_base_/schedules/attentive_cached_20e.py's on the tokens, V-JEPA's depth-1 pooler and EP;
+linear_fast_grid.py's on their average) per epoch of head training, over
+``--attentive-epochs``, and the ViT-B/16 encoding pass both share, timed on
+``--attentive-encode`` images (0: not timed). ``--only attentive`` runs that comparison alone,
+``--only cache`` the others.
 """
 import argparse
 
-from benchmarks.probe import benchmark_probe
+from benchmarks.probe import benchmark_attentive, benchmark_probe
 
 
 def main() -> None:
@@ -30,8 +38,20 @@ def main() -> None:
     parser.add_argument('--encode-epochs', type=int, default=2,
                         help='re-encoding epochs actually timed')
     parser.add_argument('--batch', type=int, default=256, help="the probe's batch")
+    parser.add_argument('--attentive-images', type=int, default=256,
+                        help='cached feature sets (196 x 768) of the attentive comparison')
+    parser.add_argument('--attentive-epochs', type=int, default=2,
+                        help='epochs of head training timed in the attentive comparison')
+    parser.add_argument('--attentive-encode', type=int, default=32,
+                        help='images the shared encoding pass is timed on (0: not timed)')
+    parser.add_argument('--only', choices=('cache', 'attentive'),
+                        help='run only the cache benchmarks or only the attentive comparison')
     args = parser.parse_args()
-    benchmark_probe(args.arch, args.images, args.epochs, args.encode_epochs, args.batch)
+    if args.only != 'attentive':
+        benchmark_probe(args.arch, args.images, args.epochs, args.encode_epochs, args.batch)
+    if args.only != 'cache':
+        benchmark_attentive(args.attentive_images, args.attentive_epochs, args.batch,
+                            args.attentive_encode)
 
 
 if __name__ == '__main__':

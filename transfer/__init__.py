@@ -20,12 +20,17 @@ from .probe import LinearProbe, ProbeAccuracy, ProbeHeadsOptimWrapperConstructor
 from .subsets import ImageSubset
 from .few_shot import FewShotAccuracy, FewShotLogistic, FewShotTestLoop
 from .finetune import FineTuneClassifier
+from .attentive import (AttentiveHeadsOptimWrapperConstructor, AttentiveProbe,
+                        ClevrAttentiveProbeRunner, HeadwiseClipOptimWrapper,
+                        HeldOutSelectionTestLoop)
 
-__all__ = ['CUB200Dataset', 'ClassBalancedSubset', 'ClevrDataset', 'FeatureCacheTestLoop',
-           'FeatureCacheTrainLoop', 'FeatureCacheValLoop', 'FewShotAccuracy', 'FewShotLogistic',
-           'FewShotTestLoop', 'FineTuneClassifier', 'INat21Dataset', 'ImageNetDataset',
-           'ImageSubset', 'KNNClassifier', 'KNNMonitorHook', 'KNNTestLoop', 'LinearProbe',
-           'LoadImageFromFileChecked', 'LoadRGBImage', 'LoadSegAnnotationsChecked',
+__all__ = ['AttentiveHeadsOptimWrapperConstructor', 'AttentiveProbe', 'CUB200Dataset',
+           'ClassBalancedSubset', 'ClevrAttentiveProbeRunner', 'ClevrDataset',
+           'FeatureCacheTestLoop', 'FeatureCacheTrainLoop', 'FeatureCacheValLoop',
+           'FewShotAccuracy', 'FewShotLogistic', 'FewShotTestLoop', 'FineTuneClassifier',
+           'HeadwiseClipOptimWrapper', 'HeldOutSelectionTestLoop', 'INat21Dataset',
+           'ImageNetDataset', 'ImageSubset', 'KNNClassifier', 'KNNMonitorHook', 'KNNTestLoop',
+           'LinearProbe', 'LoadImageFromFileChecked', 'LoadRGBImage', 'LoadSegAnnotationsChecked',
            'PackProbeInputs', 'PackTimmInputs', 'ProbeAccuracy',
            'ProbeHeadsOptimWrapperConstructor', 'RandomResizedCrop', 'ResizeShortEdge',
            'StanfordCarsDataset']

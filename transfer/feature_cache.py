@@ -26,7 +26,8 @@ from .feature_store import FeatureStore
 from .features import encode_dataset
 from .probe import LinearProbe, ProbeAccuracy, select_heads, top1_per_head
 
-__all__ = ['FeatureCache', 'FeatureCacheTrainLoop', 'FeatureCacheValLoop', 'FeatureCacheTestLoop']
+__all__ = ['FeatureCache', 'FeatureCacheTrainLoop', 'FeatureCacheValLoop', 'FeatureCacheTestLoop',
+           'choose_heads', 'heldout_part']
 
 class FeatureCache(torch.utils.data.Dataset):
     """The features and labels of an image dataloader's dataset, filled once by :meth:`fill`.
@@ -210,15 +211,22 @@ class FeatureCacheTestLoop(_FeatureCacheEvalLoop, TestLoop):
         self.selection.fill(probe, self.runner.logger)
         self.runner.model.eval()
         results = [s for batch in self.selection_loader for s in self.runner.model.test_step(batch)]
-        top1 = top1_per_head(results)
-        chosen = select_heads(top1, probe.head_specs)
-        scalars = {}
-        for readout, head in chosen.items():
-            spec = probe.head_specs[head]
-            scalars.update({f'heldout_top1_{readout}': top1[head],
-                            f'lr_scale_{readout}': spec.lr_scale})
-            if spec.weight_decay is not None:  # else the optimizer's
-                scalars[f'weight_decay_{readout}'] = spec.weight_decay
-            self.runner.logger.info(f'head selection: {readout} -> {head} (held-out top-1 '
-                                    f'{top1[head]:.2f} on {len(results)} images)')
-        return chosen, scalars
+        return choose_heads(probe, top1_per_head(results), len(results), self.runner.logger)
+
+
+def choose_heads(probe: LinearProbe, top1: Dict[str, float], count: int, logger: MMLogger
+                 ) -> Tuple[Dict[str, str], Dict[str, float]]:
+    """Readout -> its head of best held-out ``top1`` (measured on ``count`` images), and the
+    scalars reporting the choice: ``heldout_top1_<readout>``, ``lr_scale_<readout>`` and a grid
+    head's ``weight_decay_<readout>``; each choice is logged."""
+    chosen = select_heads(top1, probe.head_specs)
+    scalars = {}
+    for readout, head in chosen.items():
+        spec = probe.head_specs[head]
+        scalars.update({f'heldout_top1_{readout}': top1[head],
+                        f'lr_scale_{readout}': spec.lr_scale})
+        if spec.weight_decay is not None:  # else the optimizer's
+            scalars[f'weight_decay_{readout}'] = spec.weight_decay
+        logger.info(f'head selection: {readout} -> {head} (held-out top-1 {top1[head]:.2f} on '
+                    f'{count} images)')
+    return chosen, scalars

@@ -1,0 +1,6 @@
+# attentive_dseq-vitb16_20e_in1k.py on DSeq-JEPA's ViT-H/14 encoder, a pooler of 16 heads.
+# Weights: DSEQ_VITH14=PATH, or --cfg-options model.backbone.init_cfg.checkpoint=PATH
+_base_ = ['./attentive_dseq-vitb16_20e_in1k.py', '../_base_/pretrained/vith14_in1k.py']
+pretrained = _base_.pretrained_vith14
+model = dict(backbone=dict(**_base_.vith14, **pretrained[_base_.pretrain_method]),
+             pooler=dict(num_heads=16))

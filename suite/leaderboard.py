@@ -20,6 +20,7 @@ before records did), and runs on other images or ground truth give no interval (
 with a warning naming the runs or file.
 """
 import csv
+import re
 import os
 import os.path as osp
 import statistics
@@ -30,6 +31,7 @@ import numpy as np
 
 from engine.records import RecordsError
 from suite import html_page as page
+from suite.layerwise import layerwise_row, write_layerwise
 from suite.methods import METHODS, Method, Published, baseline, in_table_order, pretrained
 from suite.results import Records, Results, RunRecords, Table, collect, encoder_files
 from suite.significance import Bootstrap, paired_bootstrap
@@ -148,6 +150,12 @@ def encoder_row(size: str, files: Dict[str, str], shown: Sequence[Method]) -> Li
             [''] * (len(shown) + 1))
 
 
+def natural_key(label: str) -> Tuple:
+    """A row label's sort key with its numbers compared as numbers (``block 2`` before
+    ``block 10``)."""
+    return tuple(int(part) if part.isdigit() else part for part in re.split(r'(\d+)', label))
+
+
 def rows(table: Table, records: Optional[Records] = None,
          selections: Optional[Dict[str, Dict[str, str]]] = None,
          encoders: Optional[Dict[str, Dict[str, str]]] = None
@@ -159,7 +167,7 @@ def rows(table: Table, records: Optional[Records] = None,
     order: Dict[str, int] = {}
     for _, task, _ in table:
         order.setdefault(task, len(order))
-    keys = sorted(table, key=lambda k: (k[0], order[k[1]], k[2]))
+    keys = sorted(table, key=lambda k: (k[0], order[k[1]], natural_key(k[2])))
     records, selections = records or {}, selections or {}
     shown = [m for m in with_runs(table) if m.name != baseline().name]
     body = []
@@ -228,8 +236,8 @@ def markdown(header: List[str], body: List[List[str]]) -> str:
 def chart_bars(table: Table) -> Tuple[List[str], List[Tuple[str, List[float], List[float],
                                                               List[float]]]]:
     """The chart's x labels and the bars of each method with runs: (label, x positions, means,
-    stds)."""
-    keys = sorted(table)
+    stds). Layer-wise rows are left to their own picture (``suite.layerwise``)."""
+    keys = sorted(k for k in table if layerwise_row(k[2]) is None)
     labels = [f'{task}\n{metric}\n{size}' for size, task, metric in keys]
     methods = with_runs(table)
     width = 0.8 / max(len(methods), 1)
@@ -274,7 +282,9 @@ def compute(results: Results) -> Tuple[List[str], List[List[str]]]:
 def write_all(work_dirs: Iterable[str], out: str, figures: Sequence[str] = ()) -> str:
     """Write ``leaderboard.{md,csv,html,png}`` (and ``compute.csv``) to ``out``: the table, the
     protocols, the verdicts against random init and the compute table; the HTML page shows the
-    chart and ``figures`` (PNGs: training curves, clusters, regions) too. Return the markdown."""
+    chart, the layer-wise curves where the table has layer-wise rows (``layerwise.png``,
+    ``suite.layerwise``) and ``figures`` (PNGs: training curves, clusters, regions) too. Return
+    the markdown."""
     results = collect(work_dirs)
     head, body = rows(results.table, results.records, results.selections,
                       encoder_files(results.runs))
@@ -293,9 +303,11 @@ def write_all(work_dirs: Iterable[str], out: str, figures: Sequence[str] = ()) -
             csv.writer(f).writerows(rows_)
     chart = osp.join(out, 'leaderboard.png')
     write_chart(chart, results.table)
+    curve = write_layerwise(osp.join(out, 'layerwise.png'), results.table,
+                            with_runs(results.table))
     page.write_page(osp.join(out, 'leaderboard.html'), 'Leaderboard', [
         ('Results', page.table(head, body) + page.paragraph(protocols)),
         (AGAINST_RANDOM, page.bullets(verdicts)),
         (COMPUTE, page.table(cost_head, cost_body)),
-        ('Pictures', page.figures([chart, *figures], out))])
+        ('Pictures', page.figures([chart, *([curve] if curve else []), *figures], out))])
     return text

@@ -233,14 +233,16 @@ def result_of(work_dir: str) -> Tuple[Optional[Tuple[dict, str]], Dict[str, floa
 def protocol_of(method: Method, report: dict) -> Optional[str]:
     """The reported row a method's protocol reads on a task (None without one: COCO, ADE20K). A
     compared method's is its config's ``report.protocol``. A baseline runs on another method's
-    configs, whose protocol is that method's: a baseline's is the row of its own declared readout
-    where the task reports one (``top-1 avg`` for MAE, where its published numbers stand), else
-    the config's."""
+    configs, whose protocol is that method's: a baseline's is that row where it reads the
+    baseline's own declared readout (a layer-wise task's last block), else the first row of that
+    readout the task reports (``top-1 avg`` for MAE, where its published numbers stand), else the
+    config's."""
     declared = report.get('protocol')
     if method.compared or method.readout is None:
         return declared
-    labels = [label for label, _ in report['metrics'].values()]
-    return next((label for label in labels if label.split()[-1] == method.readout), declared)
+    labels = [label for label, _ in report['metrics'].values()
+              if label.split()[-1] == method.readout]
+    return declared if declared in labels else next(iter(labels), declared)
 
 
 def evaluated_runs(work_dirs: Iterable[str]) -> Iterator[Tuple[str, dict, str, dict]]:

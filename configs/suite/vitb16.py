@@ -2,7 +2,9 @@
 # read from IMAGENET_ROOT, COCO_ROOT, ADE_ROOT, CLEVR_ROOT, INAT_ROOT, CUB_ROOT and CARS_ROOT (see
 # the README for the layouts): ViT-B/16 pretrained with each method on 8 GPUs, then Mask R-CNN,
 # UperNet, the linear probes and kNN on ImageNet-1k, iNat21, CUB and Cars (8 GPUs each) and the
-# CLEVR probes (one) of each checkpoint, random-init CLEVR and kNN baselines, and the leaderboard.
+# CLEVR probes (one) of each checkpoint, full and 1% fine-tuning, the few-shot logistic
+# regression, the attentive probes and the layer-wise curve (SPEC sections 4d-4g), random-init
+# CLEVR, kNN, few-shot and layer-wise baselines, and the leaderboard.
 work_dir = 'work_dirs/suite_vitb16'
 gpus = 8
 synthetic = dict()
@@ -29,7 +31,27 @@ transfer = [
          configs={m: f'configs/{protocol}/{protocol}_{m}-vitb16_{schedule}{data}.py'
                   for m in ('ijepa', 'dseq')})
     for data in ('in1k', 'inat21', 'cub', 'cars')
-    for protocol, schedule in (('linear', '28e_'), ('knn', ''))]
+    for protocol, schedule in (('linear', '28e_'), ('knn', ''))] + [
+    # the protocols of SPEC sections 4d-4g: full fine-tuning and I-JEPA's 1% low-shot fine-tuning
+    # (8 GPUs, the last checkpoint tested), MSN's 1/2/5-images-per-class logistic regression (only
+    # tested: it fits inside its test loop), the attentive probes (V-JEPA's pooler and EP on
+    # augmented ImageNet images, 8 GPUs; on cached tokens for CUB, Cars and CLEVR, one process)
+    # and the layer-wise curve (cached features, one process)
+    dict(name=name, test=True, train=train, gpus=gpus, random=random,
+         configs={m: f'configs/{path.format(m=m)}.py' for m in ('ijepa', 'dseq')})
+    for name, path, train, gpus, random in (
+        ('in1k_finetune', 'finetune/finetune_{m}-vitb16_100e_in1k', True, 8, None),
+        ('in1k_1pct_finetune', 'lowshot/finetune_{m}-vitb16_50e_in1k-1pct', True, 8, None),
+        ('in1k_fewshot_logistic', 'lowshot/logistic_{m}-vitb16_1-2-5shot_in1k', False, 0, 'dseq'),
+        ('in1k_attentive', 'attentive/attentive_{m}-vitb16_20e_in1k', True, 8, None),
+        ('in1k_ep', 'attentive/ep_{m}-vitb16_20e_in1k', True, 8, None),
+        ('cub_attentive', 'attentive/attentive_{m}-vitb16_20e_cub', True, 0, None),
+        ('cars_attentive', 'attentive/attentive_{m}-vitb16_20e_cars', True, 0, None),
+        ('clevr_count_attentive', 'attentive/attentive_{m}-vitb16_100e_clevr-count', True, 0,
+         None),
+        ('clevr_dist_attentive', 'attentive/attentive_{m}-vitb16_100e_clevr-dist', True, 0,
+         None),
+        ('in1k_layerwise', 'layerwise/layerwise_{m}-vitb16_28e_in1k', True, 0, 'dseq'))]
 # the pictures over the checkpoints (see tiny.py) need images: list some of IMAGENET_ROOT's val
 clusters = dict(images=[], k=5)
 regions = dict(method='dseq', images=[])

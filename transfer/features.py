@@ -12,9 +12,9 @@ from mmengine import dist
 from mmengine.logging import MMLogger
 from torch.utils.data import DataLoader
 
-__all__ = ['READOUTS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'FrozenEncoderReadouts', 'block_readouts',
-           'check_readouts', 'encode_dataset', 'normalise', 'probe_features', 'readout_block',
-           'readout_width']
+__all__ = ['READOUTS', 'TOKEN_READOUTS', 'CONCAT_BLOCKS', 'IMAGENET_MEAN', 'IMAGENET_STD',
+           'FrozenEncoderReadouts', 'check_readouts', 'encode_dataset', 'model_input',
+           'normalise', 'probe_features', 'readout_block', 'readout_width']
 
 #: readout -> what it reads from the encoder's last blocks (all after the final LayerNorm; in an
 #: encoder with ``fc_norm``, the pooled features pass through that instead). Besides these, the
@@ -27,17 +27,14 @@ READOUTS = {
     'patches': 'the last block\'s patch tokens, (B, N, D): what attentive probes pool',
     'cls_patches': 'the CLS token, then the last block\'s patch tokens, (B, 1 + N, D)',
 }
+#: the readouts that keep every token, (B, tokens, D), rather than pooling them
+TOKEN_READOUTS = ('patches', 'cls_patches')
+#: how many of the last blocks ``concat4`` averages
+CONCAT_BLOCKS = 4
 _BLOCK_READOUT = re.compile(r'block([1-9][0-9]*)_(avg|cls)')
 #: ImageNet's per-channel RGB mean and std on the 0..255 scale, the suite's normalisation
 IMAGENET_MEAN = (123.675, 116.28, 103.53)
 IMAGENET_STD = (58.395, 57.12, 57.375)
-
-
-def block_readouts(depth: int, cls: bool) -> List[str]:
-    """The layer-wise readouts of an encoder of ``depth`` blocks: every block's ``avg``, and with
-    ``cls`` its CLS token, by block."""
-    return [f'block{k}_{kind}' for k in range(1, depth + 1)
-            for kind in (('avg', 'cls') if cls else ('avg',))]
 
 
 def readout_block(readout: str) -> Optional[Tuple[int, str]]:
@@ -48,7 +45,7 @@ def readout_block(readout: str) -> Optional[Tuple[int, str]]:
 
 def readout_width(readout: str, embed_dim: int) -> int:
     """The feature width of a readout (the last axis of its features)."""
-    return embed_dim * (4 if readout == 'concat4' else 1)
+    return embed_dim * (CONCAT_BLOCKS if readout == 'concat4' else 1)
 
 
 def check_readouts(readouts: Sequence[str], encoder: nn.Module,
@@ -79,7 +76,7 @@ def _blocks_read(readouts: Sequence[str], depth: int) -> List[int]:
         if block is not None:
             blocks.add(block[0] - 1)
         else:
-            blocks.update(range(depth - (4 if readout == 'concat4' else 1), depth))
+            blocks.update(range(depth - (CONCAT_BLOCKS if readout == 'concat4' else 1), depth))
     return sorted(blocks)
 
 
@@ -90,29 +87,36 @@ def normalise(images: torch.Tensor) -> torch.Tensor:
     return (images.float() - mean) / std
 
 
+def model_input(images: torch.Tensor) -> torch.Tensor:
+    """What the encoder reads of RGB images (B, 3, H, W): uint8 ones normalised with ImageNet's
+    mean and std (:func:`normalise`), float ones as they are, normalised already (as timm's
+    transforms leave them, :class:`~transfer.classification_transforms.PackTimmInputs`)."""
+    return normalise(images) if images.dtype == torch.uint8 else images
+
+
 @torch.no_grad()
-def probe_features(backbone: nn.Module, images: torch.Tensor,
-                   readouts: Sequence[str]) -> Dict[str, torch.Tensor]:
-    """The readouts of a frozen encoder for RGB images (B, 3, H, W): uint8 images are normalised
-    here with ImageNet's mean and std, float ones are taken as normalised already (as timm's
-    transforms leave them, :class:`~transfer.classification_transforms.PackTimmInputs`).
+def probe_features(backbone: nn.Module, images: torch.Tensor, readouts: Sequence[str],
+                   norm: bool = True) -> Dict[str, torch.Tensor]:
+    """The readouts of a frozen encoder for RGB images (B, 3, H, W) (:func:`model_input`).
 
     Features (B, D; B, 4D for ``concat4``; B, tokens, D for ``patches`` and ``cls_patches``) in
     float32, read in one pass through the encoder's one feature API, ``forward_intermediates``,
     every block read after the final LayerNorm. On a GPU the encoder runs in bf16. Pooled features
     (CLS tokens, averages) pass through the encoder's ``fc_norm`` (the identity unless the encoder
     has timm's layout of average-pooled models, whose final norm follows the pooling, as timm's
-    heads apply it)."""
-    x = normalise(images) if images.dtype == torch.uint8 else images
+    heads apply it). ``norm=False`` reads the blocks' raw outputs: neither norm is applied (MSN's
+    few-shot features)."""
+    x = model_input(images)
     depth = backbone.depth
     blocks = _blocks_read(readouts, depth)
     with torch.autocast('cuda', dtype=torch.bfloat16, enabled=x.is_cuda):
         layers = backbone.forward_intermediates(
-            x, blocks, norm=True, return_prefix_tokens=True, output_fmt='NLC',
+            x, blocks, norm=norm, return_prefix_tokens=True, output_fmt='NLC',
             intermediates_only=True)
     by_block = dict(zip(blocks, layers))
-    pooled = {'avg': lambda b: backbone.fc_norm(by_block[b][0].mean(1)),
-              'cls': lambda b: backbone.fc_norm(by_block[b][1][:, 0])}
+    pool_norm = backbone.fc_norm if norm else nn.Identity()
+    pooled = {'avg': lambda b: pool_norm(by_block[b][0].mean(1)),
+              'cls': lambda b: pool_norm(by_block[b][1][:, 0])}
     patches, prefix = by_block[depth - 1]
     features = {}
     for readout in readouts:
@@ -122,7 +126,8 @@ def probe_features(backbone: nn.Module, images: torch.Tensor,
         elif readout in pooled:
             features[readout] = pooled[readout](depth - 1)
         elif readout == 'concat4':
-            features[readout] = torch.cat([pooled['avg'](b) for b in range(depth - 4, depth)], -1)
+            features[readout] = torch.cat(
+                [pooled['avg'](b) for b in range(depth - CONCAT_BLOCKS, depth)], -1)
         elif readout == 'patches':
             features[readout] = patches
         else:
@@ -164,9 +169,11 @@ def encode_dataset(extract: Callable[[torch.Tensor], Dict[str, torch.Tensor]],
 class FrozenEncoderReadouts:
     """For a model over a frozen encoder (``self.backbone``) that reads its ``self.readouts``: the
     encoder stays in eval mode (no dropout, no drop path) whatever mode the model is put in, and
-    :meth:`extract` gives the readouts of a batch."""
+    :meth:`extract` gives the readouts of a batch, after the final norm unless the model sets
+    ``final_norm = False``."""
     backbone: nn.Module
     readouts: Tuple[str, ...]
+    final_norm: bool = True
 
     def train(self, mode: bool = True) -> 'FrozenEncoderReadouts':
         """The model's own modules in ``mode``, the encoder in eval mode."""
@@ -175,5 +182,5 @@ class FrozenEncoderReadouts:
         return self
 
     def extract(self, images: torch.Tensor) -> Dict[str, torch.Tensor]:
-        """uint8 RGB images (B, 3, H, W) -> features (B, D or 4D) per readout, in float32."""
-        return probe_features(self.backbone, images, self.readouts)
+        """RGB images (B, 3, H, W) -> features per readout, in float32 (:func:`probe_features`)."""
+        return probe_features(self.backbone, images, self.readouts, norm=self.final_norm)

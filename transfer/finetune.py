@@ -19,7 +19,7 @@ from mmengine.registry import MODELS
 from timm.data import Mixup
 from timm.loss import LabelSmoothingCrossEntropy, SoftTargetCrossEntropy
 
-from .features import normalise
+from .features import model_input
 
 __all__ = ['FineTuneClassifier', 'POOLINGS', 'finetune_criterion']
 
@@ -87,7 +87,7 @@ class FineTuneClassifier(BaseModel):
     def pooled(self, images: torch.Tensor) -> torch.Tensor:
         """The pooled features (B, D) of images: float ones normalised already (timm's transforms),
         uint8 ones normalised here with ImageNet's mean and std."""
-        x = normalise(images) if images.dtype == torch.uint8 else images
+        x = model_input(images)
         ((patches, prefix),) = self.backbone.forward_intermediates(
             x, 1, norm='last' if self.pooling == 'cls' else False, return_prefix_tokens=True,
             output_fmt='NLC', intermediates_only=True)

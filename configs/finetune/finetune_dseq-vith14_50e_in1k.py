@@ -1,5 +1,5 @@
 # ImageNet-1k full fine-tuning of the DSeq-JEPA ViT-H/14 target encoder:
-# finetune_ijepa-vith14_50e_in1k.py with DSeq-JEPA's encoder, average pooling (CLS excluded).
+# finetune_ijepa-vith14_50e_in1k.py (I-JEPA's recipe) with DSeq-JEPA's encoder, average pooling.
 # Weights: DSEQ_VITH14=PATH, or --cfg-options model.backbone.init_cfg.checkpoint=PATH
 _base_ = './finetune_ijepa-vith14_50e_in1k.py'
 pretrain_method = 'dseq'

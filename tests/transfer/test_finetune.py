@@ -1,11 +1,12 @@
-"""Full fine-tuning on ImageNet-1k (SPEC section 4d, MAE's recipe) and I-JEPA's 1% low-shot
-fine-tuning (section 4e): the recipes as the configs build them, timm's augmentation, mixing and
-losses, the pooled readouts, the layer-wise lr decay against timm's, the lr schedule against MAE's
-formula, and a smoke run through the tools."""
+"""Full fine-tuning on ImageNet-1k (SPEC section 4d: MAE's recipe, and I-JEPA's own for the ViT-H
+rows) and I-JEPA's 1% low-shot fine-tuning (section 4e): the recipes as the configs build them,
+timm's augmentation, mixing and losses, the pooled readouts, the layer-wise lr decay against
+timm's, the lr schedule against MAE's formula, and a smoke run through the tools."""
 import math
 import os
 import os.path as osp
 import random
+from collections import namedtuple
 
 import numpy as np
 import pytest
@@ -35,13 +36,27 @@ TIMM_TRAIN = dict(input_size=224, is_training=True, auto_augment='rand-m9-mstd0.
                   interpolation='bicubic', re_prob=0.25, re_mode='pixel', re_count=1,
                   color_jitter=None)
 TIMM_TEST = dict(input_size=224, is_training=False, interpolation='bicubic', crop_pct=0.875)
-# (config, arch, patch, epochs, base lr, layer decay, drop path, blocks, pooling)
+# A full fine-tuning recipe as SPEC section 4d gives it: lr is the actual peak lr, batch the
+# effective one (8 GPUs x per GPU x accumulation)
+Recipe = namedtuple(
+    'Recipe', 'arch patch epochs lr batch weight_decay layer_decay drop_path blocks')
+# MAE's (mae FINETUNE.md): lr = base lr x 1024 / 256
+MAE_B = Recipe('b', 16, 100, 5e-4 * 1024 / 256, 1024, 0.05, 0.65, 0.1, 12)
+MAE_H = Recipe('h', 14, 50, 1e-3 * 1024 / 256, 1024, 0.05, 0.75, 0.3, 32)
+# I-JEPA's own (I-JEPA paper Appendix D): base lr 1e-4 as stated, not scaled by batch (the paper
+# does not say it is)
+IJEPA_H = Recipe('h', 14, 50, 1e-4, 528, 0.04, 0.75, 0.25, 32)
+FT_TASK = 'ImageNet-1k fine-tune'
+# config: (recipe, pooling, report task); the ViT-H rows take I-JEPA's recipe, MAE's is a variant
+# with its own task, so that the two recipes' results never share a row
 FULL_RECIPES = {
-    'finetune_ijepa-vitb16_100e_in1k.py': ('b', 16, 100, 5e-4, 0.65, 0.1, 12, 'avg'),
-    'finetune_dseq-vitb16_100e_in1k.py': ('b', 16, 100, 5e-4, 0.65, 0.1, 12, 'avg'),
-    'finetune-cls_dseq-vitb16_100e_in1k.py': ('b', 16, 100, 5e-4, 0.65, 0.1, 12, 'cls'),
-    'finetune_ijepa-vith14_50e_in1k.py': ('h', 14, 50, 1e-3, 0.75, 0.3, 32, 'avg'),
-    'finetune_dseq-vith14_50e_in1k.py': ('h', 14, 50, 1e-3, 0.75, 0.3, 32, 'avg'),
+    'finetune_ijepa-vitb16_100e_in1k.py': (MAE_B, 'avg', FT_TASK),
+    'finetune_dseq-vitb16_100e_in1k.py': (MAE_B, 'avg', FT_TASK),
+    'finetune-cls_dseq-vitb16_100e_in1k.py': (MAE_B, 'cls', FT_TASK),
+    'finetune_ijepa-vith14_50e_in1k.py': (IJEPA_H, 'avg', FT_TASK),
+    'finetune_dseq-vith14_50e_in1k.py': (IJEPA_H, 'avg', FT_TASK),
+    'finetune-mae_ijepa-vith14_50e_in1k.py': (MAE_H, 'avg', f'{FT_TASK} (MAE H recipe)'),
+    'finetune-mae_dseq-vith14_50e_in1k.py': (MAE_H, 'avg', f'{FT_TASK} (MAE H recipe)'),
 }
 # (config, arch, weight decay, blocks): ViT-B takes ViT-L/16's 3e-5 / 0.05
 LOWSHOT_RECIPES = {
@@ -102,25 +117,39 @@ def check_backbone(cfg: Config, name: str, arch: str, patch: int) -> None:
 
 @pytest.mark.parametrize('name', sorted(FULL_RECIPES))
 def test_full_finetuning_recipe_as_the_configs_build_it(name):
-    arch, patch, epochs, base_lr, decay, drop_path, blocks, pooling = FULL_RECIPES[name]
+    recipe, pooling, task = FULL_RECIPES[name]
     cfg = Config.fromfile(osp.join(FINETUNE, name))
-    check_common_schedule(cfg, epochs)
-    check_backbone(cfg, name, arch, patch)
-    assert effective_batch(cfg) == 1024
-    assert cfg.optim_wrapper.optimizer.lr == pytest.approx(base_lr * 1024 / 256)
-    assert cfg.optim_wrapper.optimizer.weight_decay == 0.05
-    assert dict(cfg.optim_wrapper.paramwise_cfg) == dict(num_layers=blocks, decay_rate=decay)
+    check_common_schedule(cfg, recipe.epochs)
+    check_backbone(cfg, name, recipe.arch, recipe.patch)
+    assert effective_batch(cfg) == recipe.batch
+    assert cfg.optim_wrapper.optimizer.lr == pytest.approx(recipe.lr)
+    assert cfg.optim_wrapper.optimizer.weight_decay == recipe.weight_decay
+    assert dict(cfg.optim_wrapper.paramwise_cfg) == \
+        dict(num_layers=recipe.blocks, decay_rate=recipe.layer_decay)
     model = cfg.model
     assert (model.type, model.num_classes, model.pooling) == \
         ('FineTuneClassifier', 1000, pooling)
-    assert model.backbone.drop_path_rate == drop_path
+    assert model.backbone.drop_path_rate == recipe.drop_path
     assert dict(model.mixup) == MIXUP and model.label_smoothing == 0.1
     train = cfg.train_dataloader
     assert train.drop_last and train.batch_size % 2 == 0  # timm's Mixup needs even batches
     assert train.dataset.split == 'train'
     assert train.dataset.pipeline[-1] == dict(type='PackTimmInputs', **TIMM_TRAIN)
-    assert (cfg.report.task, cfg.report.protocol) == ('ImageNet-1k fine-tune', f'top-1 {pooling}')
+    assert (cfg.report.task, cfg.report.protocol) == (task, f'top-1 {pooling}')
     assert f'accuracy/top1_{pooling}' in cfg.report.metrics
+
+
+def test_maes_vith_recipe_differs_from_ijepas_in_lr_batch_drop_path_and_weight_decay():
+    """SPEC section 4d: the two ViT-H recipes differ in these alone (and in the report's row)."""
+    from tests.helpers import config_differences
+    for method in ('ijepa', 'dseq'):
+        assert config_differences(
+            osp.join(FINETUNE, f'finetune_{method}-vith14_50e_in1k.py'),
+            osp.join(FINETUNE, f'finetune-mae_{method}-vith14_50e_in1k.py')) == {
+                'base_lr', 'lr', 'batch_size', 'optim_wrapper.optimizer.lr', 'param_scheduler',
+                'train_dataloader.batch_size', 'optim_wrapper.accumulative_counts',
+                'model.backbone.drop_path_rate', 'optim_wrapper.optimizer.weight_decay',
+                'report.task'}
 
 
 @pytest.mark.parametrize('name', sorted(LOWSHOT_RECIPES))
@@ -145,10 +174,26 @@ def test_lowshot_recipe_as_the_configs_build_it(name):
     assert (cfg.report.task, cfg.report.protocol) == ('ImageNet-1k 1% fine-tune', 'top-1 avg')
 
 
+def test_each_vith_lowshot_config_is_its_vitb_one_with_the_vith_encoder_and_weight_decay():
+    """The 1% split, augmentation, head and schedule come from the ViT-B/16 config (SPEC section
+    4e): only the encoder, its block count and the weight decay (0.4) differ."""
+    from tests.helpers import config_differences
+    for method in ('ijepa', 'dseq'):
+        differences = config_differences(
+            osp.join(LOWSHOT, f'finetune_{method}-vitb16_50e_in1k-1pct.py'),
+            osp.join(LOWSHOT, f'finetune_{method}-vith14_50e_in1k-1pct.py'))
+        # the weight tables themselves (../_base_/pretrained/) aside
+        assert {k for k in differences if not k.startswith(('pretrained', 'vith14.'))} == {
+            'model.backbone.arch', 'model.backbone.patch_size',
+            'model.backbone.init_cfg.checkpoint', 'optim_wrapper.paramwise_cfg.num_layers',
+            'optim_wrapper.optimizer.weight_decay'}
+
+
 def test_each_dseq_config_is_its_ijepa_config_with_dseq_weights():
     from tests.helpers import config_differences
     for folder, name in [(FINETUNE, 'finetune_{}-vitb16_100e_in1k.py'),
                          (FINETUNE, 'finetune_{}-vith14_50e_in1k.py'),
+                         (FINETUNE, 'finetune-mae_{}-vith14_50e_in1k.py'),
                          (LOWSHOT, 'finetune_{}-vitb16_50e_in1k-1pct.py'),
                          (LOWSHOT, 'finetune_{}-vith14_50e_in1k-1pct.py')]:
         paths = [osp.join(folder, name.format(m)) for m in ('ijepa', 'dseq')]
@@ -328,6 +373,7 @@ def scheduled_lrs(cfg: Config, model: torch.nn.Module, steps_per_epoch: int) -> 
 @pytest.mark.filterwarnings('ignore:Detected call of')
 @pytest.mark.parametrize('config', ['finetune/finetune_ijepa-vitb16_100e_in1k.py',
                                     'finetune/finetune_ijepa-vith14_50e_in1k.py',
+                                    'finetune/finetune-mae_ijepa-vith14_50e_in1k.py',
                                     'lowshot/finetune_ijepa-vitb16_50e_in1k-1pct.py'])
 def test_lr_schedule_is_maes_per_group(config):
     cfg = Config.fromfile(osp.join(ROOT, 'configs', config))

@@ -65,7 +65,8 @@ import numpy as np
 
 __all__ = ['KINDS', 'RECORDS', 'MANIFEST', 'Record', 'RecordsError', 'correctness',
            'current_records_dir', 'file_sha256', 'image_keys', 'label_map_digest', 'logged_key',
-           'read_manifest', 'read_records', 'write_coco_ap', 'write_miou', 'write_top1']
+           'read_manifest', 'read_records', 'replace_atomically', 'write_coco_ap', 'write_miou',
+           'write_top1']
 
 #: the records folder in a run folder, and its manifest
 RECORDS = 'records'
@@ -150,9 +151,9 @@ def _file_name(prefix: Optional[str], kind: str) -> str:
     return (prefix or kind).replace('/', '_') + '.npz'
 
 
-def _replace(path: str, write: Callable[[Any], None]) -> None:
-    """Write a file through ``write(file object)`` to a temporary file beside it and rename it:
-    a kill leaves the last whole file."""
+def replace_atomically(path: str, write: Callable[[Any], None]) -> None:
+    """Write a file through ``write(binary file object)`` to a temporary file beside it and rename
+    it into place: a reader never meets half a file, and a kill leaves the last whole one."""
     tmp = path + '.tmp'
     try:
         with open(tmp, 'wb') as f:
@@ -183,14 +184,14 @@ def _save(folder: str, file: str, arrays: Dict[str, np.ndarray], entries: Dict[s
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)
     data = buffer.getvalue()
-    _replace(osp.join(folder, file), lambda f: f.write(data))
+    replace_atomically(osp.join(folder, file), lambda f: f.write(data))
     path = osp.join(folder, MANIFEST)
     manifest = _previous_manifest(path)
     # the npz's digest ties each entry to its arrays: a kill between the two renames leaves a new
     # npz beside the old entries, which the reader then refuses
     digest = hashlib.sha256(data).hexdigest()
     manifest.update({k: dict(e, file=file, npz_sha256=digest) for k, e in entries.items()})
-    _replace(path, lambda f: f.write(json.dumps(manifest, indent=1).encode()))
+    replace_atomically(path, lambda f: f.write(json.dumps(manifest, indent=1).encode()))
 
 
 def correctness(values: Sequence) -> np.ndarray:
@@ -201,7 +202,7 @@ def correctness(values: Sequence) -> np.ndarray:
         return array
     array = array.astype(np.float64)
     if not ((array >= 0) & (array <= 1)).all():
-        raise ValueError('write_top1: per-image correctness must be booleans or fractions in '
+        raise ValueError('correctness: per-image correctness must be booleans or fractions in '
                          f'[0, 1], got values from {array.min()} to {array.max()}')
     return array
 

@@ -4,17 +4,19 @@ For each shot count ``k`` and each of a few draws of ``k`` training images per c
 or :class:`~transfer.subsets.ImageSubset` draws seeded 0, 1, 2), a multinomial logistic
 regression is fitted on the encoder's readouts of those images and tested on the whole test split:
 
-* features: each readout (:data:`~transfer.features.READOUTS`, after the encoder's final norm)
-  of the test pipeline's image, centred (minus its own mean) and L2-normalised per sample
-  (:func:`centre_and_normalise`), for the training and the test images alike;
+* features: each readout (:data:`~transfer.features.READOUTS`) of the test pipeline's image,
+  by default read without the encoder's final norm, as MSN reads the last block's CLS token (and
+  likewise the average of its patch tokens, I-JEPA's readout), centred (minus its own mean) and
+  L2-normalised per sample (:func:`centre_and_normalise`), for the training and the test images
+  alike;
 * the fit (:func:`fit_logistic`): scikit-learn's L-BFGS on the mean cross-entropy plus
   ``lambd / (2 n)`` times the squared Frobenius norm of the weights, no intercept, which is the
   objective MSN's script hands cyanure, solved to convergence or 300 iterations (see
   :func:`fit_logistic` for the stopping rule).
 
-``tools/test.py CONFIG`` runs it (:class:`FewShotTestLoop`): only the union of the drawn training
-images is encoded, once; the fits run on the CPU; then the test split is classified batch by batch
-and :class:`FewShotAccuracy` reports each draw's top-1 and their mean.
+``tools/test.py CONFIG`` runs it (:class:`FewShotTestLoop`), in one process: only the union of the
+drawn training images is encoded, once; the fits run on the CPU; then the test split is classified
+batch by batch and :class:`FewShotAccuracy` reports each draw's top-1 and their mean.
 """
 import os.path as osp
 import re
@@ -24,6 +26,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
+from mmengine import dist
 from mmengine.model import BaseModel
 from mmengine.registry import DATASETS, LOOPS, METRICS, MODELS
 from mmengine.runner import TestLoop
@@ -90,7 +93,8 @@ def fit_logistic(features: torch.Tensor, labels: torch.Tensor, num_classes: int,
     entry, so ``tol=1e-3`` there ends the fit before its first step (W = 0: chance accuracy). With
     the default ``tol=0``, L-BFGS runs until an iteration lowers the objective by less than 64
     machine epsilons (relatively) or for ``max_iter`` iterations (MSN's 300; cyanure counts
-    passes over the data): the minimiser, of which cyanure's answer lies within 0.1%."""
+    passes over the data): the minimiser of MSN's objective, whereas cyanure stops once its
+    relative duality gap is below its ``tol``."""
     # imported here: every job imports transfer, and scikit-learn takes about a second to load
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
@@ -122,6 +126,9 @@ class FewShotLogistic(FrozenEncoderReadouts, BaseModel):
         num_classes: classes of the task.
         readouts: any pooled readouts of :data:`~transfer.features.READOUTS` (``'avg'``;
             ``'cls'`` needs ``use_cls_token=True``).
+        final_norm: read the blocks after the encoder's final norm (and pooled features through
+            its ``fc_norm``); False, the default (MSN's features), reads the blocks' raw
+            outputs.
         lambd: MSN's penalty, before its division by the sample count (:func:`fit_logistic`).
         max_iter: the solver's iteration limit.
         tol: scikit-learn's tolerance on the largest gradient entry (0: to convergence; see
@@ -129,8 +136,9 @@ class FewShotLogistic(FrozenEncoderReadouts, BaseModel):
     """
 
     def __init__(self, backbone: dict, num_classes: int, readouts: Sequence[str] = ('avg',),
-                 lambd: float = MSN_LAMBDA, max_iter: int = 300, tol: float = 0.0,
-                 data_preprocessor: Optional[dict] = None, init_cfg: Optional[dict] = None) -> None:
+                 final_norm: bool = False, lambd: float = MSN_LAMBDA, max_iter: int = 300,
+                 tol: float = 0.0, data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone).requires_grad_(False)
         check_readouts(readouts, self.backbone)
@@ -139,6 +147,7 @@ class FewShotLogistic(FrozenEncoderReadouts, BaseModel):
             raise ValueError(f'readouts {tokens} give a feature per token; the logistic '
                              'regression reads one vector per image (e.g. avg, cls)')
         self.readouts = tuple(readouts)
+        self.final_norm = final_norm  # what FrozenEncoderReadouts.extract reads
         self.num_classes, self.lambd, self.max_iter, self.tol = num_classes, lambd, max_iter, tol
         self.classifiers: Dict[str, Tuple[str, torch.Tensor]] = {}
 
@@ -215,8 +224,11 @@ def draw_subsets(train, shots: Sequence[int], draws: int, num_classes: int,
 @LOOPS.register_module()
 class FewShotTestLoop(TestLoop):
     """mmengine's TestLoop for a :class:`FewShotLogistic`: it first draws (or reads) the training
-    images of every (shots, draw), encodes their union once (each process its shard, gathered),
-    fits the classifiers, then tests shard by shard.
+    images of every (shots, draw), encodes their union once, fits the classifiers, then tests.
+
+    It runs in one process (``tools/test.py``) and refuses more: each process would repeat every
+    fit (CPU-bound), and fitting in one while the others wait in a collective risks NCCL's
+    default timeout (10 minutes) on a large encoder.
 
     Args:
         shots: the images per class of each fit.
@@ -233,11 +245,16 @@ class FewShotTestLoop(TestLoop):
                  shots: Sequence[int] = (1, 2, 5), draws: int = 3,
                  subsets_dir: Optional[str] = None,
                  train_dataloader: Optional[dict] = None, fp16: bool = False) -> None:
+        if dist.get_world_size() > 1:
+            raise RuntimeError(f'FewShotTestLoop runs in one process (python tools/test.py '
+                               f'CONFIG), not {dist.get_world_size()}: each would repeat every '
+                               f'fit on the CPU')
         if train_dataloader is None and isinstance(dataloader, DataLoader):
             raise ValueError('FewShotTestLoop derives its training images from the test '
                              "dataloader's config; with a built dataloader, give "
                              'train_dataloader')
-        self.train_cfg = training_split(dataloader) if train_dataloader is None \
+        # the training images' dataloader config (not mmengine's train_cfg: nothing trains here)
+        self.train_loader_cfg = training_split(dataloader) if train_dataloader is None \
             else train_dataloader
         super().__init__(runner, dataloader, evaluator, fp16)
         check_loop_classes(runner, self.dataloader.dataset, 'test_dataloader.dataset')
@@ -246,13 +263,13 @@ class FewShotTestLoop(TestLoop):
     def run(self) -> dict:
         model = unwrap_model(self.runner.model)
         model.eval()
-        train = DATASETS.build(self.train_cfg['dataset'])
+        train = DATASETS.build(self.train_loader_cfg['dataset'])
         check_loop_classes(self.runner, train, 'the few-shot training images')
         draws = draw_subsets(train, self.shots, self.draws, model.num_classes, self.subsets_dir)
         union = sorted(set().union(*draws.values()))
         self.runner.logger.info(f'few-shot: encoding the {len(union)} training images of '
                                 f'{len(draws)} draws')
-        loader = self.runner.build_dataloader(dict(self.train_cfg,
+        loader = self.runner.build_dataloader(dict(self.train_loader_cfg,
                                                    dataset=IndexedSubset(train, union)),
                                               seed=self.runner.seed)
         features, labels = encode_dataset(model.extract, loader, model.data_preprocessor,

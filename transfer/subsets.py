@@ -5,9 +5,7 @@ A part is read from a list of image file names, one a line, the format of SimCLR
 (e.g. ``n01440764_10026.JPEG``), or drawn class-balanced with a seed; a drawn list is written in
 the same format into the run folder, so that a later run can name it.
 """
-import os
 import os.path as osp
-import tempfile
 from collections import Counter, defaultdict
 from typing import Dict, List, Optional, Sequence, Union
 
@@ -16,9 +14,10 @@ from mmengine.dataset import BaseDataset
 from mmengine.logging import MMLogger
 from mmengine.registry import DATASETS
 
-from engine.records import current_records_dir
+from engine.records import current_records_dir, replace_atomically
 
-from .classification import IndexedSubset, class_balanced_indices, describe_dataset
+from .classification import (ClassificationDataset, IndexedSubset, class_balanced_indices,
+                             describe_dataset)
 
 __all__ = ['ImageSubset', 'read_subset_file', 'indices_of_names', 'write_subset_file',
            'subset_file_name']
@@ -73,31 +72,32 @@ def subset_file_name(fraction: Optional[float], images_per_class: Optional[int],
 
 
 def write_subset_file(path: str, names: Sequence[str]) -> None:
-    """Write ``names``, one a line, to ``path`` through a temporary file beside it renamed into
-    place, so that a reader never meets half a list."""
-    fd, tmp = tempfile.mkstemp(dir=osp.dirname(path), prefix='.subset', suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'w', encoding='utf-8') as f:
-            f.writelines(f'{n}\n' for n in names)
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+    """Write ``names``, one a line, to ``path`` (:func:`~engine.records.replace_atomically`: a
+    reader never meets half a list)."""
+    data = ''.join(f'{n}\n' for n in names).encode('utf-8')
+    replace_atomically(path, lambda f: f.write(data))
 
 
 def _check_training_split(dataset) -> None:
-    """Refuse a split other than a dataset's training split: a low-shot subset trains, and the
-    reported split must stay out of it."""
-    splits = getattr(dataset, 'SPLITS', None)
-    split = getattr(dataset, 'split', None)
-    if splits and split != splits[0]:
+    """Refuse anything but the training split of a
+    :class:`~transfer.classification.ClassificationDataset`: a low-shot subset trains, and the
+    reported split must stay out of it. Only those datasets name their training split (first in
+    their ``SPLITS``); CLEVR has several training splits and no image infos to draw from, and a
+    wrapper (another subset) hides which split it holds, so both are refused rather than taken on
+    trust."""
+    if not isinstance(dataset, ClassificationDataset):
+        raise TypeError(f'ImageSubset takes the training split of a ClassificationDataset (e.g. '
+                        f'ImageNetDataset), which names it first in its SPLITS; '
+                        f'{describe_dataset(dataset)} is not one')
+    if dataset.split != dataset.SPLITS[0]:
         raise ValueError(f'ImageSubset takes a training set; {describe_dataset(dataset)} is the '
-                         f'{split!r} split (the training split is {splits[0]!r})')
+                         f'{dataset.split!r} split (the training split is {dataset.SPLITS[0]!r})')
 
 
 def _check_choice(subset_file: Optional[str], fraction: Optional[float],
                   images_per_class: Optional[int]) -> None:
+    """Refuse anything but exactly one way to choose the images: a list, a fraction in (0, 1)
+    or a positive count per class."""
     given = [name for name, value in (('subset_file', subset_file), ('fraction', fraction),
                                       ('images_per_class', images_per_class)) if value is not None]
     if len(given) != 1:
@@ -117,8 +117,9 @@ class ImageSubset(IndexedSubset):
     """A part of a classification training set, in the dataset's order.
 
     Args:
-        dataset: the training split (a dataset with ``get_data_info``: ``img_path`` and
-            ``gt_label``), or its config.
+        dataset: the training split of a
+            :class:`~transfer.classification.ClassificationDataset`, or its config; any other
+            split or dataset (CLEVR's, another subset) is refused.
         subset_file: a list of the part's image file names, one a line (SimCLR's and MSN's
             format, e.g. ``n01440764_10026.JPEG``); each must be the file name of exactly one
             image of ``dataset``.

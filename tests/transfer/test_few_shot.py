@@ -1,5 +1,6 @@
-"""MSN's few-shot logistic regression: the preprocessing by hand, the fit against the gradient of
-MSN's objective (torch autograd), determinism, MSN's list names, the mean over draws, and the tiny
+"""MSN's few-shot logistic regression: its features (the last block without the final norm), the
+preprocessing by hand, the fit against the gradient of MSN's objective (torch autograd),
+determinism, MSN's list names, the mean over draws, the refusal of several processes, and the tiny
 config through tools/test.py against the same computation by hand, encoding only the drawn
 images."""
 import glob
@@ -13,6 +14,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 import torchvision.datasets as tvd
+from mmengine import dist
 from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.registry import DATASETS, MODELS
@@ -23,8 +25,8 @@ from suite.results import run_records
 from tests.helpers import ROOT, metrics_of_test_run, run_tool
 from transfer.classification import ImageNetDataset, IndexedSubset, training_split
 from transfer.features import probe_features
-from transfer.few_shot import (MSN_LAMBDA, FewShotAccuracy, centre_and_normalise, draw_subsets,
-                               fit_logistic, head_name, msn_subset_file)
+from transfer.few_shot import (MSN_LAMBDA, FewShotAccuracy, FewShotTestLoop, centre_and_normalise,
+                               draw_subsets, fit_logistic, head_name, msn_subset_file)
 
 SMOKE = {m: osp.join(ROOT, 'configs', 'lowshot', f'logistic_{m}-vittiny_1-2-5shot_synthimagenet.py')
          for m in ('ijepa', 'dseq')}
@@ -79,6 +81,51 @@ def test_a_fit_without_every_class_or_with_two_classes_is_refused():
         fit_logistic(x[y != 2], y[y != 2], 4)
     with pytest.raises(ValueError, match='at least 3 classes'):
         fit_logistic(x[y < 2], y[y < 2], 2)
+
+
+def test_the_features_are_the_last_blocks_cls_and_average_without_the_final_norm():
+    """MSN reads the last block's CLS token as the block outputs it, before the final norm, and
+    the average of the patch tokens is read alike (by default); final_norm=True reads both after
+    it, as the other probes do."""
+    cfg = Config.fromfile(SMOKE['dseq'])
+    torch.manual_seed(0)
+    default = {k: v for k, v in cfg.model.items() if k != 'final_norm'}
+    model = MODELS.build(default).eval()
+    normed = MODELS.build(dict(default, final_norm=True)).eval()
+    normed.backbone.load_state_dict(model.backbone.state_dict())
+    backbone = model.backbone
+    # a non-trivial final norm, so that reading before or after it cannot agree by chance
+    with torch.no_grad():
+        for encoder in (backbone, normed.backbone):
+            encoder.norm.weight.copy_(torch.linspace(0.5, 2.0, encoder.norm.weight.numel()))
+            encoder.norm.bias.fill_(0.3)
+    images = torch.randn(2, 3, 192, 192)  # float images: taken as normalised already
+    with torch.no_grad():
+        (raw,) = backbone.forward_intermediates(images, [backbone.depth - 1], norm=False,
+                                                return_prefix_tokens=True, output_fmt='NLC',
+                                                intermediates_only=True)
+        (after,) = backbone.forward_intermediates(images, [backbone.depth - 1], norm=True,
+                                                  return_prefix_tokens=True, output_fmt='NLC',
+                                                  intermediates_only=True)
+    (patches, prefix), (normed_patches, normed_prefix) = raw, after
+    got, got_normed = model.extract(images), normed.extract(images)
+    assert model.final_norm is False and normed.final_norm is True
+    torch.testing.assert_close(got['cls'], prefix[:, 0], rtol=0, atol=1e-6)
+    torch.testing.assert_close(got['avg'], patches.mean(1), rtol=0, atol=1e-6)
+    torch.testing.assert_close(got_normed['cls'], backbone.fc_norm(normed_prefix[:, 0]), rtol=0,
+                               atol=1e-6)
+    torch.testing.assert_close(got_normed['avg'], backbone.fc_norm(normed_patches.mean(1)),
+                               rtol=0, atol=1e-6)
+    for r in ('cls', 'avg'):
+        assert (got[r] - got_normed[r]).abs().max() > 0.1, r
+
+
+def test_more_than_one_process_is_refused(monkeypatch):
+    """Each process would repeat every fit: the loop runs in one."""
+    monkeypatch.setattr(dist, 'get_world_size', lambda group=None: 2)
+    with pytest.raises(RuntimeError, match=r'runs in one process \(python tools/test.py CONFIG\), '
+                                           r'not 2'):
+        FewShotTestLoop(None, {}, None)
 
 
 def test_readouts_of_one_vector_per_token_are_refused():
@@ -168,12 +215,13 @@ def tiny_run(imagenet, tmp_path_factory) -> dict:
     return dict(work_dir=str(tmp / 'work'), run=osp.dirname(run), weights=weights, log=output)
 
 
-def _encode(encoder, loader_cfg: dict, readouts) -> tuple:
-    """Features (per readout) and labels of a dataloader config's images, on one thread."""
+def _encode(encoder, loader_cfg: dict, readouts, norm: bool) -> tuple:
+    """Features (per readout, after the final norm or not) and labels of a dataloader config's
+    images, on one thread."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        batches = [(probe_features(encoder, b['inputs'], readouts), b['data_samples'])
+        batches = [(probe_features(encoder, b['inputs'], readouts, norm=norm), b['data_samples'])
                    for b in Runner.build_dataloader(loader_cfg, seed=0)]
     finally:
         torch.set_num_threads(threads)
@@ -210,9 +258,10 @@ def test_tools_test_fits_on_the_drawn_images_alone_and_reports_by_hand(tiny_run,
     assert f'encoded {math.ceil(len(union) / 16)}/{math.ceil(len(union) / 16)} batches' in \
         tiny_run['log']
 
+    assert cfg.model.final_norm is False  # MSN's features: the blocks' raw outputs
     features, labels = _encode(encoder, dict(loader, dataset=IndexedSubset(
-        train, union)), readouts)
-    queries, truth = _encode(encoder, cfg.test_dataloader, readouts)
+        train, union)), readouts, norm=False)
+    queries, truth = _encode(encoder, cfg.test_dataloader, readouts, norm=False)
     row = {index: i for i, index in enumerate(union)}
     metrics = metrics_of_test_run(tiny_run['work_dir'])
     records = run_records(tiny_run['run'])
@@ -257,6 +306,7 @@ def test_the_configs_read_test_crops_for_training_and_differ_by_method_as_knns_d
             assert (pipeline[1]['size'], pipeline[2]['crop_size']) == (size, crop)
             assert cfg.test_cfg.type == 'FewShotTestLoop' and cfg.test_cfg.shots == (1, 2, 5)
             assert cfg.model.lambd == MSN_LAMBDA and cfg.model.max_iter == 300
+            assert cfg.model.final_norm is False  # MSN reads the CLS token before the norm
             assert cfg.report.input_size == (crop, crop) and cfg.train_dataloader is None
         assert cfgs['ijepa'].model.readouts == ('avg',)
         assert cfgs['dseq'].model.readouts == ('avg', 'cls')
@@ -268,5 +318,5 @@ def test_the_configs_read_test_crops_for_training_and_differ_by_method_as_knns_d
 def test_top1_records_keep_fractions_and_refuse_values_outside_0_1():
     assert correctness([True, False]).dtype == bool
     np.testing.assert_array_equal(correctness([0.0, 1 / 3, 1.0]), [0.0, 1 / 3, 1.0])
-    with pytest.raises(ValueError, match=r'fractions in \[0, 1\]'):
+    with pytest.raises(ValueError, match=r'^correctness: .*fractions in \[0, 1\]'):
         correctness([0.5, 2.0])

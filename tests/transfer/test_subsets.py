@@ -1,6 +1,7 @@
 """ImageSubset on a synthetic ImageNet folder, its labels read back by torchvision's ImageFolder:
 class-balanced draws, seeds, the list it writes and reads (SimCLR's and MSN's format), its errors,
-and that it never reaches into the reported split."""
+and that it never reaches into the reported split nor takes a dataset whose split it cannot tell
+(CLEVR's, another subset)."""
 import os
 import os.path as osp
 from collections import Counter
@@ -11,9 +12,10 @@ import torchvision.datasets as tvd
 from mmengine.logging import MMLogger
 from mmengine.registry import DATASETS
 
-from synthetic import make_imagenet
+from synthetic import make_clevr, make_imagenet
 from transfer.classification import ClassBalancedSubset, ImageNetDataset
-from transfer.subsets import ImageSubset
+from transfer.clevr import ClevrDataset
+from transfer.subsets import ImageSubset, write_subset_file
 
 PER_CLASS = 20  # training images of each of the 3 classes
 
@@ -50,8 +52,6 @@ def run_dir(tmp_path):
     folder.mkdir(parents=True)
     MMLogger.get_instance(f'run_{tmp_path.name}', log_file=str(folder / '20260101_000000.log'))
     return folder
-
-
 
 
 def _names(subset) -> list:
@@ -156,6 +156,33 @@ def test_the_subset_never_overlaps_the_reported_split(train, root, no_run):
     # a part of the reported split itself is refused
     with pytest.raises(ValueError, match="'val' split"):
         ImageSubset(ImageNetDataset(root, 'val'), images_per_class=1)
+
+
+def test_datasets_that_do_not_name_their_training_split_are_refused(train, tmp_path, no_run):
+    """Only a ClassificationDataset names its training split (first in its SPLITS): CLEVR's
+    splits, training ones included, and a subset of the training split are refused, not trusted."""
+    make_clevr(str(tmp_path), num_train=10, num_val=2)
+    for split in ('train_full', 'test'):
+        clevr = ClevrDataset(str(tmp_path), 'count', split, img_size=32)
+        with pytest.raises(TypeError, match=r'training split of a ClassificationDataset.*'
+                                            rf"ClevrDataset\(split='{split}'\) is not one"):
+            ImageSubset(clevr, images_per_class=1)
+    with pytest.raises(TypeError, match='ClassBalancedSubset of ImageNetDataset'):
+        ImageSubset(ClassBalancedSubset(train, 0.5), images_per_class=1)
+
+
+def test_a_list_is_replaced_whole_or_left_as_it_was(tmp_path, monkeypatch):
+    path = tmp_path / 'subset.txt'
+    write_subset_file(str(path), ['a.JPEG', 'b.JPEG'])
+    write_subset_file(str(path), ['c.JPEG'])
+    assert path.read_text() == 'c.JPEG\n'
+
+    def killed(src, dst):  # the process dies between writing the new list and renaming it
+        raise KeyboardInterrupt
+    monkeypatch.setattr(os, 'replace', killed)
+    with pytest.raises(KeyboardInterrupt):
+        write_subset_file(str(path), ['d.JPEG'])
+    assert path.read_text() == 'c.JPEG\n' and os.listdir(tmp_path) == ['subset.txt']
 
 
 def test_it_is_registered_for_configs(root, no_run):

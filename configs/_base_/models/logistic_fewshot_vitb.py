@@ -1,9 +1,10 @@
 # MSN's few-images-per-class logistic regression (SPEC section 4e; transfer/few_shot.py) on the
 # frozen pretrained target encoder, ViT-B/16 at 224. For 1, 2 and 5 images per class, three draws
-# each: the readouts of the drawn training images (test pipeline, no augmentation), each centred
-# and L2-normalised, fit a multinomial logistic regression (L2 penalty lambda 2.5e-4 divided by the
-# image count, no intercept, solved to convergence or 300 iterations), tested on the test split.
-# Nothing else trains:
+# each: the readouts of the drawn training images (test pipeline, no augmentation; the last block
+# without the final norm, as MSN reads it), each centred and L2-normalised, fit a multinomial
+# logistic regression (L2 penalty lambda 2.5e-4 divided by the image count, no intercept, solved to
+# convergence or 300 iterations), tested on the test split.
+# Nothing else trains; one process (the fits run on the CPU, and more processes are refused):
 #   python tools/test.py CONFIG --cfg-options model.backbone.init_cfg.checkpoint=PATH
 # draws the training images with seeds 0, 1, 2 (their lists are written into the run folder);
 # --cfg-options test_cfg.subsets_dir=DIR reads MSN's lists, DIR/imagenet_subsets{1,2,3}/.
@@ -18,12 +19,11 @@ model = dict(
                   drop_path_rate=0.0, **_base_.pretrained[_base_.pretrain_method]),
     num_classes=None,  # set by the task's config
     readouts=('avg',),
+    final_norm=False,  # MSN's CLS token is the last block's output before the final norm
     lambd=2.5e-4,
     max_iter=300,
     tol=0.0)  # to convergence: scikit-learn's tol is not cyanure's (transfer/few_shot.py)
 test_cfg = dict(type='FewShotTestLoop', shots=shots, draws=3, subsets_dir=None)
-# nothing to train, so no DDP: each process keeps its encoder (the same weights on every one)
-model_wrapper_cfg = dict(type='MMSeparateDistributedDataParallel')
 # a random-init encoder (init_cfg.checkpoint=None) is the same in every run
 randomness = dict(seed=0)
 

@@ -4,15 +4,22 @@ mmseg's own constructor accepts only BEiT/MAE/ConvNeXt class names and mmdet's l
 package; this one reads layer ids from the parameter names of
 :class:`~backbones.vit.VisionTransformer`.
 """
-from typing import List, Optional
+from typing import Iterable, List, Optional
 
 from mmengine.optim import DefaultOptimWrapperConstructor
 from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS
 from torch import nn
 
-__all__ = ['ViTLayerDecayOptimWrapperConstructor', 'vit_layer_id']
+__all__ = ['ViTLayerDecayOptimWrapperConstructor', 'exempt_from_weight_decay', 'vit_depth',
+           'vit_layer_id']
 
 _EMBEDDINGS = ('patch_embed', 'pos_embed', 'cls_token', 'reg_token')
+
+
+def exempt_from_weight_decay(name: str, param: nn.Parameter) -> bool:
+    """Whether a parameter takes no weight decay under the suite's rule: biases and 1-D parameters
+    (norms, layer scales) do not; ``name`` as ``named_parameters`` gives it."""
+    return param.ndim <= 1 or name.rsplit('.', 1)[-1] == 'bias'
 
 
 def vit_layer_id(name: str, num_layers: int) -> int:
@@ -27,6 +34,14 @@ def vit_layer_id(name: str, num_layers: int) -> int:
     return num_layers + 1
 
 
+def vit_depth(names: Iterable[str]) -> Optional[int]:
+    """The number of blocks of the backbone whose parameter names these are (``backbone.blocks.
+    <i>.``), None without any."""
+    blocks = [int(n.split('backbone.blocks.', 1)[1].split('.')[0]) for n in names
+              if 'backbone.blocks.' in n]
+    return max(blocks) + 1 if blocks else None
+
+
 @OPTIM_WRAPPER_CONSTRUCTORS.register_module()
 class ViTLayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
     """Scales the lr of layer ``l`` by ``decay_rate ** (num_layers + 1 - l)``.
@@ -35,7 +50,8 @@ class ViTLayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
     tokens get no weight decay. Frozen
     parameters are left out of the optimizer.
 
-    ``paramwise_cfg``: ``num_layers`` (the ViT depth, required) and ``decay_rate`` (default 1.0,
+    ``paramwise_cfg``: ``num_layers`` (the ViT depth, required, checked against the backbone's
+    blocks) and ``decay_rate`` (default 1.0,
     i.e. no decay: only the weight-decay rule applies).
     """
 
@@ -47,13 +63,17 @@ class ViTLayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
 
     def add_params(self, params: List[dict], module: nn.Module, **kwargs) -> None:
         num_layers = self.paramwise_cfg['num_layers']
+        depth = vit_depth(name for name, _ in module.named_parameters())
+        if depth not in (None, num_layers):
+            raise ValueError(f'ViTLayerDecayOptimWrapperConstructor: paramwise_cfg.num_layers is '
+                             f'{num_layers}, but model.backbone has {depth} blocks: set them equal')
         rate = self.paramwise_cfg.get('decay_rate', 1.0)
         groups = {}
         for name, param in module.named_parameters():
             if not param.requires_grad:
                 continue
             layer = vit_layer_id(name, num_layers)
-            no_decay = param.ndim == 1 or name.endswith('.bias') or any(
+            no_decay = exempt_from_weight_decay(name, param) or any(
                 f'.{e}' in name for e in _EMBEDDINGS[1:])
             key = (layer, no_decay)
             if key not in groups:

@@ -5,10 +5,12 @@ param groups, metric, per-image records and held-out head selection.
 
 Two poolers:
 
-- ``kind='vjepa'`` (:class:`AttentivePooler`, V-JEPA's): learnable queries (one for
-  classification), ``depth - 1`` self-attention blocks over the tokens (timm's ``Block``), then one
-  cross-attention block (:class:`CrossAttentionBlock`) whose pooled query goes to a linear layer.
-  Depth 1 is V-JEPA 1's probe, depth 4 V-JEPA 2's.
+- ``kind='vjepa'`` (:class:`AttentivePooler`, the V-JEPA-style pooler as SPEC section 4f describes
+  V-JEPA 2's): learnable queries (one for classification), ``depth - 1`` self-attention blocks over
+  the tokens (timm's ``Block``), then one cross-attention block (:class:`CrossAttentionBlock`,
+  without an output projection) whose pooled query goes to a linear layer. Depth 4 is V-JEPA 2's
+  probe; depth 1 (the cross-attention block alone) has V-JEPA 1's layout but is not its probe,
+  whose cross-attention has an output projection.
 - ``kind='efficient'`` (:class:`EfficientProbe`, EP): Q queries in one head over the raw tokens,
   each pooling its own channel group of the values; BatchNorm without affine parameters, then a
   linear layer.
@@ -35,23 +37,23 @@ from timm.layers import Mlp, trunc_normal_
 from timm.models.vision_transformer import Block
 from torch.utils.data import DataLoader
 
+from backbones.layer_decay import exempt_from_weight_decay
 from engine.model import unwrap_model
 from .clevr import with_task
 from .feature_cache import choose_heads, heldout_part
+from .features import TOKEN_READOUTS
 from .probe import (HeadSpec, LinearProbe, ProbeAccuracy, ProbeHeadsOptimWrapperConstructor,
                     top1_per_head)
 
 __all__ = ['AttentiveProbe', 'AttentivePooler', 'AttentiveClassifier', 'CrossAttention',
            'CrossAttentionBlock', 'EfficientProbe', 'AttentiveHeadsOptimWrapperConstructor',
            'ClevrAttentiveProbeRunner', 'HeadwiseClipOptimWrapper', 'HeldOutSelectionTestLoop',
-           'POOLERS', 'TOKEN_READOUTS', 'attentive_head']
+           'POOLERS', 'attentive_head']
 
-#: the readouts an attentive head pools: token sequences (B, N, D)
-TOKEN_READOUTS = ('patches', 'cls_patches')
 #: pooler kind -> what it is and the options it takes (besides the width and classes)
 POOLERS = {
-    'vjepa': 'V-JEPA\'s attentive pooler and a linear layer; options depth (1: cross-attention '
-             'only), num_heads, num_queries (1)',
+    'vjepa': 'the V-JEPA-style attentive pooler (no output projection) and a linear layer; '
+             'options depth (1: cross-attention only), num_heads, num_queries (1)',
     'efficient': 'efficient probing (EP): one-head attention of Q queries, each pooling a channel '
                  'group of the values, then BatchNorm (no affine) and a linear layer; option '
                  'num_queries (32)',
@@ -72,7 +74,7 @@ def _init_linears(module: nn.Module) -> None:
 
 class CrossAttention(nn.Module):
     """Multi-head attention of queries over tokens, with separate query and key-value projections
-    and, as SPEC section 4f has V-JEPA's, no output projection: the heads' outputs are
+    and, as SPEC section 4f describes V-JEPA 2's, no output projection: the heads' outputs are
     concatenated as they come."""
 
     def __init__(self, dim: int, num_heads: int, qkv_bias: bool = True) -> None:
@@ -110,14 +112,15 @@ class CrossAttentionBlock(nn.Module):
 
 
 class AttentivePooler(nn.Module):
-    """V-JEPA's attentive pooler: ``depth - 1`` timm ``Block``\\ s of self-attention over the tokens
-    (qkv bias, MLP ratio 4, no dropout), then a :class:`CrossAttentionBlock` in which
-    ``num_queries`` learnable queries pool them.
+    """The V-JEPA-style attentive pooler of SPEC section 4f: ``depth - 1`` timm ``Block``\\ s of
+    self-attention over the tokens (qkv bias, MLP ratio 4, no dropout), then a
+    :class:`CrossAttentionBlock` in which ``num_queries`` learnable queries pool them.
 
-    Initialised as the encoder is: trunc-normal 0.02 (queries and linear weights), zero biases,
-    unit LayerNorms, then each block's residual output weights (``attn.proj`` of the self-attention
-    blocks, ``mlp.fc2`` of all) divided by sqrt(2 l), l = 1..depth counting the cross-attention
-    block last (it has no ``attn.proj`` to rescale).
+    Initialised as V-JEPA 2's pooler: trunc-normal 0.02 (queries and linear weights), zero biases,
+    unit LayerNorms, then the residual output weights divided by sqrt(2 l): ``attn.proj`` and
+    ``mlp.fc2`` of self-attention block l (1..depth-1), and the ``mlp.fc2`` of the cross-attention
+    block (which has no output projection) with the last self-attention block's l, depth - 1, not
+    depth, as V-JEPA 2 does (l = 1 at depth 1, where there is none).
     """
 
     def __init__(self, dim: int, num_heads: int, depth: int = 1, num_queries: int = 1) -> None:
@@ -132,13 +135,16 @@ class AttentivePooler(nn.Module):
         self.init_weights()
 
     def init_weights(self) -> None:
-        """The encoder's initialisation, depth-rescaled (see the class)."""
+        """V-JEPA 2's initialisation, depth-rescaled (see the class)."""
         trunc_normal_(self.queries, std=0.02)
         _init_linears(self)
-        outputs = [(b.attn.proj.weight, b.mlp.fc2.weight) for b in self.blocks]
-        outputs.append((self.cross_block.mlp.fc2.weight,))
+        outputs = [(layer_id, (b.attn.proj.weight, b.mlp.fc2.weight))
+                   for layer_id, b in enumerate(self.blocks, start=1)]
+        # V-JEPA 2 rescales the cross-attention block as its last self-attention block (depth - 1),
+        # and by layer id 1 where it has none
+        outputs.append((max(len(self.blocks), 1), (self.cross_block.mlp.fc2.weight,)))
         with torch.no_grad():
-            for layer_id, weights in enumerate(outputs, start=1):
+            for layer_id, weights in outputs:
                 for weight in weights:
                     weight.div_(math.sqrt(2.0 * layer_id))
 
@@ -170,8 +176,9 @@ class EfficientProbe(nn.Module):
     values (a D -> D projection split into ``num_queries`` groups of D / Q channels); the groups,
     concatenated (D), go through a BatchNorm without affine parameters and a linear layer.
 
-    The attention logits are scaled by 1/sqrt(D), the dot-product attention's scale for one head
-    of width D (SPEC names none). Queries and linear weights start trunc-normal 0.02, biases 0.
+    The value projection has no bias, as EP's. The attention logits are scaled by 1/sqrt(D), the
+    dot-product attention's scale for one head of width D (SPEC names none). Queries and linear
+    weights start trunc-normal 0.02, the linear layer's bias 0.
     """
 
     def __init__(self, dim: int, num_classes: int, num_queries: int = 32) -> None:
@@ -179,7 +186,9 @@ class EfficientProbe(nn.Module):
         if dim % num_queries:
             raise ValueError(f'num_queries {num_queries} does not divide the width {dim}')
         self.queries = nn.Parameter(torch.zeros(num_queries, dim))
-        self.value = nn.Linear(dim, dim)
+        # no bias, as EP's (qkv_bias=False): each query's softmax weights sum to 1, so a bias would
+        # only shift its pooled group by a constant, which the BatchNorm takes out again
+        self.value = nn.Linear(dim, dim, bias=False)
         self.norm = nn.BatchNorm1d(dim, affine=False)
         self.linear = nn.Linear(dim, num_classes)
         trunc_normal_(self.queries, std=0.02)
@@ -244,11 +253,6 @@ class AttentiveProbe(LinearProbe):
                               **options)
 
 
-def decays(name: str, param: nn.Parameter) -> bool:
-    """Whether weight decay applies to a head's parameter: not to biases and 1-D parameters."""
-    return param.ndim > 1 and not name.endswith('bias')
-
-
 @OPTIM_WRAPPER_CONSTRUCTORS.register_module()
 class AttentiveHeadsOptimWrapperConstructor(ProbeHeadsOptimWrapperConstructor):
     """:class:`~transfer.probe.ProbeHeadsOptimWrapperConstructor` with each head in two param
@@ -260,9 +264,10 @@ class AttentiveHeadsOptimWrapperConstructor(ProbeHeadsOptimWrapperConstructor):
         groups = []
         for name, group in zip(probe.head_specs, super().head_groups(probe)):
             named = list(probe.heads[name].named_parameters())
-            groups.append(dict(group, head=name, params=[p for n, p in named if decays(n, p)]))
-            groups.append(dict(group, head=name, weight_decay=0.0,
-                               params=[p for n, p in named if not decays(n, p)]))
+            decayed = [p for n, p in named if not exempt_from_weight_decay(n, p)]
+            exempt = [p for n, p in named if exempt_from_weight_decay(n, p)]
+            groups.append(dict(group, head=name, params=decayed))
+            groups.append(dict(group, head=name, weight_decay=0.0, params=exempt))
         return [g for g in groups if g['params']]
 
 

@@ -1,6 +1,7 @@
-# ImageNet-1k (tested on the 50,000 val images): V-JEPA 1's attentive probe (SPEC section 4f) on
-# the frozen I-JEPA ViT-B/16 target encoder's last-block patch tokens: the depth-1 pooler (one
-# query, the cross-attention block with 12 heads) and a linear layer, 20 epochs of AdamW over
+# ImageNet-1k (tested on the 50,000 val images): V-JEPA 1's attentive-probe recipe (SPEC section
+# 4f) on the frozen I-JEPA ViT-B/16 target encoder's last-block patch tokens: the V-JEPA-style
+# depth-1 pooler (one query, the cross-attention block with 12 heads and no output projection) and
+# a linear layer, 20 epochs of AdamW over
 # augmented images encoded anew every step, 8 GPUs x 128
 # (../_base_/schedules/attentive_adamw_20e.py), 9 heads (lr x weight decay); the head best on a 2%
 # class-balanced held-out slice of train is reported.
@@ -14,7 +15,6 @@ train_dataloader = dict(batch_size=128, dataset=dict(
     dataset=dict(_base_.train_dataloader.dataset, pipeline=_base_.attentive_train_pipeline)))
 model = dict(num_classes=_base_.num_classes, head_grid=_base_.attentive_grid)
 report = dict(task='ImageNet-1k attentive',
-              metrics=dict(_delete_=True, **{
-                  f'accuracy/top1_{r}': (f'top-1 {r}', 1) for r in ('patches', 'cls_patches')}),
+              metrics=dict(_delete_=True, **_base_.attentive_rows),
               protocol='top-1 patches',
               selection='head (lr, wd) best on a held-out slice of train')

@@ -20,7 +20,6 @@ train_dataloader = dict(dataset=dict(
 train_cfg = dict(max_epochs=10, batch_size=32)
 default_hooks = dict(logger=dict(interval=5))
 report = dict(task='synthetic ImageNet attentive',
-              metrics=dict(_delete_=True, **{
-                  f'accuracy/top1_{r}': (f'top-1 {r}', 1) for r in ('patches', 'cls_patches')}),
+              metrics=dict(_delete_=True, **_base_.attentive_rows),
               protocol='top-1 patches',
               selection='head (lr, wd) best on a held-out slice of train')

@@ -64,3 +64,13 @@ def test_missing_num_layers_is_a_clear_error():
     from backbones import ViTLayerDecayOptimWrapperConstructor
     with pytest.raises(KeyError, match='paramwise_cfg.num_layers'):
         ViTLayerDecayOptimWrapperConstructor(dict(optimizer=dict(type='AdamW', lr=1.0)), dict())
+
+
+def test_num_layers_other_than_the_backbones_depth_is_a_clear_error():
+    from backbones import ViTLayerDecayOptimWrapperConstructor
+    constructor = ViTLayerDecayOptimWrapperConstructor(
+        dict(optimizer=dict(type='AdamW', lr=1.0)), dict(num_layers=DEPTH + 2, decay_rate=0.5))
+    # a wrong depth would give some blocks lr scales above 1
+    with pytest.raises(ValueError, match=f'num_layers is {DEPTH + 2}, but model.backbone has '
+                                         f'{DEPTH} blocks'):
+        constructor(Detector())

@@ -84,7 +84,8 @@ def test_efficient_probe_matches_a_written_out_forward():
     dim, queries = 24, 4
     head = EfficientProbe(dim, num_classes=5, num_queries=queries).train()
     tokens = torch.randn(6, 7, dim)
-    values = F.linear(tokens, head.value.weight, head.value.bias)
+    assert head.value.bias is None  # as EP's value projection
+    values = F.linear(tokens, head.value.weight)
     group = dim // queries
     pooled = []
     for i in range(queries):  # query i: softmax over the tokens of <query, raw token> / sqrt(D)
@@ -98,9 +99,10 @@ def test_efficient_probe_matches_a_written_out_forward():
     assert head.norm.weight is None and head.norm.bias is None
 
 
-def test_pooler_initialisation_rescales_residual_outputs_by_depth():
+@pytest.mark.parametrize('depth', [1, 4])
+def test_pooler_initialisation_rescales_residual_outputs_as_vjepa2(depth):
     torch.manual_seed(0)
-    p = AttentivePooler(384, num_heads=6, depth=3)
+    p = AttentivePooler(384, num_heads=6, depth=depth)
 
     def std(weight):
         return weight.detach().std().item()
@@ -110,7 +112,11 @@ def test_pooler_initialisation_rescales_residual_outputs_by_depth():
         for weight in (block.attn.proj.weight, block.mlp.fc2.weight):
             assert std(weight) == pytest.approx(0.02 / (2 * layer_id) ** 0.5, rel=0.05)
         assert std(block.mlp.fc1.weight) == pytest.approx(0.02, rel=0.05)
-    assert std(p.cross_block.mlp.fc2.weight) == pytest.approx(0.02 / 6 ** 0.5, rel=0.05)
+    # V-JEPA 2: the cross-attention block takes the last self-attention block's layer id, depth - 1
+    # (1 where there is none), not depth
+    cross_id = max(depth - 1, 1)
+    assert std(p.cross_block.mlp.fc2.weight) == pytest.approx(0.02 / (2 * cross_id) ** 0.5,
+                                                              rel=0.05)
     assert all(not b.detach().any() for n, b in p.named_parameters() if n.endswith('.bias'))
 
 
@@ -224,10 +230,21 @@ def test_each_grid_head_has_its_groups_without_decay_on_biases_and_1d():
         decayed, plain = ([n for n, p in named.items() if any(p is q for q in g['params'])]
                           for g in mine)
         assert sorted(decayed) == ['linear.weight', 'queries', 'value.weight']
-        assert sorted(plain) == ['linear.bias', 'value.bias']
+        assert sorted(plain) == ['linear.bias']
         assert (mine[0]['weight_decay'], mine[1]['weight_decay']) == (spec.weight_decay, 0.0)
     assert not {id(p) for p in model.backbone.parameters()} & \
         {id(p) for g in groups for p in g['params']}
+
+
+def test_vjepa_head_keeps_weight_decay_off_its_norms_and_biases():
+    model = probe(VJEPA, readouts=('patches',))
+    groups = grid_wrapper(model).optimizer.param_groups
+    names = {id(p): n for n, p in model.heads.named_parameters()}
+    decayed, plain = ({names[id(p)] for p in g['params']} for g in groups)
+    assert {n for n in plain if not n.endswith('.bias')} == \
+        {n for n in names.values() if '.norm' in n and n.endswith('.weight')}
+    assert {n.rsplit('.', 1)[-1] for n in decayed} == {'weight', 'queries'}
+    assert not any('norm' in n for n in decayed)
 
 
 def test_grid_heads_train_as_if_each_were_alone_gradients_clipped_per_head():

@@ -20,9 +20,9 @@ before records did), and runs on other images or ground truth give no interval (
 with a warning naming the runs or file.
 """
 import csv
-import re
 import os
 import os.path as osp
+import re
 import statistics
 import warnings
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple

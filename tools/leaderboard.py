@@ -13,8 +13,9 @@ against the random-init encoder, a gain whose interval holds 0 reported as noise
 intervals are a paired bootstrap over the test images (and seeds) on the per-image records each
 evaluation wrote into its run folder (``<run>/records/``).
 
-Writes ``leaderboard.md``, ``.csv``, ``.html`` and a bar chart ``leaderboard.png`` to ``--out`` and
-prints the markdown table.
+Writes ``leaderboard.md``, ``.csv``, ``.html``, a bar chart ``leaderboard.png`` and, where a task
+reports a row per block, the layer-wise curves ``layerwise.png`` to ``--out``, and prints the
+markdown table.
 """
 import argparse
 

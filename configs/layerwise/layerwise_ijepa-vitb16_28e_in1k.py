@@ -43,4 +43,5 @@ report = dict(
     # the last block's average, for both methods: the readout they share (I-JEPA has no CLS
     # token), the very features of the 4b probe's avg head, and the end of the curve
     protocol=f'top-1 block {depth} avg',
-    selection='last epoch, no selection (one head per block at the recipe\'s lr)')
+    selection='last epoch, no selection (one head per block at the recipe\'s lr; trained on a '
+              'class-balanced 10% of train, centre crops)')

@@ -174,3 +174,30 @@ def test_the_vitb16_preset_runs_the_paper_configs_through_the_dist_scripts(tmp_p
                              'configs/linear/linear_ijepa-vitb16_28e_cub.py 8 '
                              f'--work-dir {tmp_path}/cub_linear_ijepa --test --cfg-options')
     assert len(commands) == sum(stages.values()) and not os.path.exists(tmp_path / 'pretrain_ijepa')
+
+
+def test_tiny_protocols_after_the_demo_runs_only_its_new_stages(tmp_path):
+    """tiny_protocols shares tiny's work dir: with every tiny stage done, a run of it runs only
+    the new protocols' stages (each method, the baseline and random init), then the table."""
+    presets = osp.join(ROOT, 'configs', 'suite')
+    tiny, protocols = (suite_stages(osp.join(presets, f'{name}.py'))
+                       for name in ('tiny', 'tiny_protocols'))
+    assert Config.fromfile(osp.join(presets, 'tiny_protocols.py')).work_dir == \
+        Config.fromfile(osp.join(presets, 'tiny.py')).work_dir
+    assert list(protocols)[:len(tiny)] == list(tiny)
+    new = [stage for stage in protocols if stage not in tiny]
+    assert len(new) == 6 * 4  # six protocols x (I-JEPA, DSeq-JEPA, the DINOv2 baseline, random)
+    for stage in tiny:  # the demo's stages, done
+        os.makedirs(tmp_path / stage)
+        (tmp_path / stage / 'suite_stage.json').write_text(json.dumps(
+            dict(checkpoint=str(tmp_path / stage / 'ckpt.pth'), figures=[])))
+    out = run_tool('run_suite.py', '--preset', 'tiny_protocols', '--dry-run', '--work-dir',
+                   str(tmp_path), env=dict(os.environ))
+    commands = [line.strip()[2:] for line in out.splitlines() if line.strip().startswith('$ ')]
+    ran = [re.search(rf'--work-dir {tmp_path}/(\w+)', c).group(1) for c in commands]
+    assert ran == new
+    finetune = commands[ran.index('imagenet_finetune_dseq')]
+    assert ' --test ' in finetune and finetune.endswith(
+        f'model.backbone.init_cfg.checkpoint={tmp_path}/export_dseq/ckpt.pth')
+    assert commands[ran.index('imagenet_fewshot_logistic_ijepa')].split()[1].endswith(
+        'tools/test.py')

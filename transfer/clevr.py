@@ -36,7 +36,6 @@ from PIL import Image
 
 from engine.files import DataLayout, load_json, read_rgb
 from engine.records import image_keys
-from .features import READOUTS
 
 __all__ = ['ClevrDataset', 'ClevrProbeRunner', 'count_label', 'dist_label', 'scenes_in_split',
            'with_task', 'DIST_THRESHOLDS', 'CLEVR_LAYOUT', 'TASKS']
@@ -170,7 +169,7 @@ def with_task(cfg: Config) -> Config:
     """A copy of a CLEVR probe config with what its ``task`` decides filled in: the task of the
     three datasets, the probe's number of classes, the evaluators' prefix ``clevr_<task>`` (so the
     logged keys are ``clevr_count/top1_avg``, ...) and the leaderboard's ``report`` (its task and
-    one metric per readout; the protocol is the config's)."""
+    one metric per readout the probe reads; the protocol is the config's)."""
     task = cfg.get('task')
     if task not in TASKS:
         raise KeyError(f'a CLEVR probe config sets task to one of {sorted(TASKS)}, not {task!r}')
@@ -181,7 +180,7 @@ def with_task(cfg: Config) -> Config:
     cfg.model.num_classes = TASKS[task][1]
     cfg.val_evaluator.prefix = cfg.test_evaluator.prefix = prefix
     cfg.report.update(task=f'CLEVR {task.title()}',
-                      metrics={f'{prefix}/top1_{r}': (f'top-1 {r}', 1) for r in sorted(READOUTS)})
+                      metrics={f'{prefix}/top1_{r}': (f'top-1 {r}', 1) for r in cfg.model.readouts})
     return cfg
 
 

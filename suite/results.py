@@ -233,16 +233,17 @@ def result_of(work_dir: str) -> Tuple[Optional[Tuple[dict, str]], Dict[str, floa
 def protocol_of(method: Method, report: dict) -> Optional[str]:
     """The reported row a method's protocol reads on a task (None without one: COCO, ADE20K). A
     compared method's is its config's ``report.protocol``. A baseline runs on another method's
-    configs, whose protocol is that method's: a baseline's is that row where it reads the
-    baseline's own declared readout (a layer-wise task's last block), else the first row of that
-    readout the task reports (``top-1 avg`` for MAE, where its published numbers stand), else the
-    config's."""
+    configs, whose protocol is that method's: a baseline's is that row read with the baseline's
+    own declared readout where the task reports it (``top-1 block 6 cls`` for ``top-1 block 6
+    avg``), else the first row of that readout (``top-1 avg`` for MAE, where its published numbers
+    stand), else the config's."""
     declared = report.get('protocol')
     if method.compared or method.readout is None:
         return declared
     labels = [label for label, _ in report['metrics'].values()
               if label.split()[-1] == method.readout]
-    return declared if declared in labels else next(iter(labels), declared)
+    same_row = declared and ' '.join(declared.split()[:-1] + [method.readout])
+    return same_row if same_row in labels else next(iter(labels), declared)
 
 
 def evaluated_runs(work_dirs: Iterable[str]) -> Iterator[Tuple[str, dict, str, dict]]:

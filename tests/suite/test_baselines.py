@@ -273,3 +273,23 @@ def test_the_written_files_carry_the_encoder_row(tmp_path):
 def test_the_provenance_reads_the_folder_file_the_loader_reads():
     from backbones.weights import FOLDER_WEIGHTS
     assert results.FOLDER_WEIGHTS == FOLDER_WEIGHTS
+
+
+def test_a_baselines_protocol_row_is_the_declared_row_read_with_its_own_readout():
+    METHODS, protocol_of = methods.METHODS, results.protocol_of
+
+    def report(labels, protocol):
+        return dict(metrics={f'key/{i}': (label, 1) for i, label in enumerate(labels)},
+                    protocol=protocol)
+    # listed first block first: the declared row's block, not the first row of the readout
+    layerwise = report([f'top-1 block {k} {r}' for k in (1, 2, 3) for r in ('avg', 'cls')],
+                       'top-1 block 3 avg')
+    assert protocol_of(METHODS['dinov2'], layerwise) == 'top-1 block 3 cls'
+    assert protocol_of(METHODS['mae'], layerwise) == 'top-1 block 3 avg'
+    assert protocol_of(METHODS['dseq'], layerwise) == 'top-1 block 3 avg'  # compared: declared
+    linear = report(['top-1 concat4', 'top-1 avg', 'top-1 cls'], 'top-1 concat4')
+    assert protocol_of(METHODS['dinov2'], linear) == 'top-1 cls'
+    assert protocol_of(METHODS['mae'], linear) == 'top-1 avg'
+    # no row of the baseline's readout: the config's
+    attentive = report(['top-1 patches', 'top-1 cls_patches'], 'top-1 patches')
+    assert protocol_of(METHODS['dinov2'], attentive) == 'top-1 patches'

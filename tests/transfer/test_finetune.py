@@ -48,11 +48,11 @@ MAE_H = Recipe('h', 14, 50, 1e-3 * 1024 / 256, 1024, 0.05, 0.75, 0.3, 32)
 IJEPA_H = Recipe('h', 14, 50, 1e-4, 528, 0.04, 0.75, 0.25, 32)
 FT_TASK = 'ImageNet-1k fine-tune'
 # config: (recipe, pooling, report task); the ViT-H rows take I-JEPA's recipe, MAE's is a variant
-# with its own task, so that the two recipes' results never share a row
+# with its own task, as is the CLS head, so that no two recipes' results share a row
 FULL_RECIPES = {
     'finetune_ijepa-vitb16_100e_in1k.py': (MAE_B, 'avg', FT_TASK),
     'finetune_dseq-vitb16_100e_in1k.py': (MAE_B, 'avg', FT_TASK),
-    'finetune-cls_dseq-vitb16_100e_in1k.py': (MAE_B, 'cls', FT_TASK),
+    'finetune-cls_dseq-vitb16_100e_in1k.py': (MAE_B, 'cls', f'{FT_TASK} (CLS head)'),
     'finetune_ijepa-vith14_50e_in1k.py': (IJEPA_H, 'avg', FT_TASK),
     'finetune_dseq-vith14_50e_in1k.py': (IJEPA_H, 'avg', FT_TASK),
     'finetune-mae_ijepa-vith14_50e_in1k.py': (MAE_H, 'avg', f'{FT_TASK} (MAE H recipe)'),
@@ -136,7 +136,7 @@ def test_full_finetuning_recipe_as_the_configs_build_it(name):
     assert train.dataset.split == 'train'
     assert train.dataset.pipeline[-1] == dict(type='PackTimmInputs', **TIMM_TRAIN)
     assert (cfg.report.task, cfg.report.protocol) == (task, f'top-1 {pooling}')
-    assert f'accuracy/top1_{pooling}' in cfg.report.metrics
+    assert dict(cfg.report.metrics) == {f'accuracy/top1_{pooling}': (f'top-1 {pooling}', 1)}
 
 
 def test_maes_vith_recipe_differs_from_ijepas_in_lr_batch_drop_path_and_weight_decay():

@@ -7,10 +7,10 @@ Two poolers:
 
 - ``kind='vjepa'`` (:class:`AttentivePooler`, the V-JEPA-style pooler as SPEC section 4f describes
   V-JEPA 2's): learnable queries (one for classification), ``depth - 1`` self-attention blocks over
-  the tokens (timm's ``Block``), then one cross-attention block (:class:`CrossAttentionBlock`,
-  without an output projection) whose pooled query goes to a linear layer. Depth 4 is V-JEPA 2's
-  probe; depth 1 (the cross-attention block alone) has V-JEPA 1's layout but is not its probe,
-  whose cross-attention has an output projection.
+  the tokens (the encoder's own ``Block``), then one cross-attention block
+  (:class:`CrossAttentionBlock`, without an output projection) whose pooled query goes to a
+  linear layer. Depth 4 is V-JEPA 2's probe; depth 1 (the cross-attention block alone) has
+  V-JEPA 1's layout but is not its probe, whose cross-attention has an output projection.
 - ``kind='efficient'`` (:class:`EfficientProbe`, EP): Q queries in one head over the raw tokens,
   each pooling its own channel group of the values; BatchNorm without affine parameters, then a
   linear layer.
@@ -34,10 +34,10 @@ from mmengine.registry import (LOOPS, MODELS, OPTIM_WRAPPER_CONSTRUCTORS, OPTIM_
                                RUNNERS)
 from mmengine.runner import Runner, TestLoop
 from timm.layers import Mlp, trunc_normal_
-from timm.models.vision_transformer import Block
 from torch.utils.data import DataLoader
 
 from backbones.layer_decay import exempt_from_weight_decay
+from backbones.vit import Block
 from engine.model import unwrap_model
 from .clevr import with_task
 from .feature_cache import choose_heads, heldout_part
@@ -112,8 +112,8 @@ class CrossAttentionBlock(nn.Module):
 
 
 class AttentivePooler(nn.Module):
-    """The V-JEPA-style attentive pooler of SPEC section 4f: ``depth - 1`` timm ``Block``\\ s of
-    self-attention over the tokens (qkv bias, MLP ratio 4, no dropout), then a
+    """The V-JEPA-style attentive pooler of SPEC section 4f: ``depth - 1`` of the encoder's
+    ``Block``\\ s of self-attention over the tokens (qkv bias, MLP ratio 4, no dropout), then a
     :class:`CrossAttentionBlock` in which ``num_queries`` learnable queries pool them.
 
     Initialised as V-JEPA 2's pooler: trunc-normal 0.02 (queries and linear weights), zero biases,

@@ -47,7 +47,7 @@ def mlp(m, x):
 
 
 def self_block(b, x, heads):
-    """A pre-norm transformer block (timm's Block) by hand."""
+    """A pre-norm transformer block (the encoder's Block) by hand."""
     h = layer_norm(b.norm1, x)
     q, k, v = F.linear(h, b.attn.qkv.weight, b.attn.qkv.bias).chunk(3, -1)
     x = x + F.linear(attend(q, k, v, heads), b.attn.proj.weight, b.attn.proj.bias)

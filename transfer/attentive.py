@@ -22,28 +22,25 @@ be cached (ImageNet-1k: 1.28M x 196 x 768), :class:`HeldOutSelectionTestLoop` ch
 the held-out slice of the training set, encoding its images as it goes.
 """
 import math
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmengine import dist
 from mmengine.optim import OptimWrapper
 from mmengine.config import Config
 from mmengine.registry import (LOOPS, MODELS, OPTIM_WRAPPER_CONSTRUCTORS, OPTIM_WRAPPERS,
                                RUNNERS)
 from mmengine.runner import Runner, TestLoop
 from timm.layers import Mlp, trunc_normal_
-from torch.utils.data import DataLoader
 
 from backbones.layer_decay import exempt_from_weight_decay
 from backbones.vit import Block
 from engine.model import unwrap_model
 from .clevr import with_task
-from .feature_cache import choose_heads, heldout_part
+from .feature_cache import choose_heads, heldout_part, score_heads
 from .features import TOKEN_READOUTS
-from .probe import (HeadSpec, LinearProbe, ProbeAccuracy, ProbeHeadsOptimWrapperConstructor,
-                    top1_per_head)
+from .probe import HeadSpec, LinearProbe, ProbeAccuracy, ProbeHeadsOptimWrapperConstructor
 
 __all__ = ['AttentiveProbe', 'AttentivePooler', 'AttentiveClassifier', 'CrossAttention',
            'CrossAttentionBlock', 'EfficientProbe', 'AttentiveHeadsOptimWrapperConstructor',
@@ -288,20 +285,6 @@ class HeadwiseClipOptimWrapper(OptimWrapper):
             # the largest head's norm before clipping, where mmengine logs the one total
             self.message_hub.update_scalar(f'train/{self.grad_name}',
                                            float(torch.stack(norms).max()))
-
-
-def score_heads(runner, loader: DataLoader) -> Tuple[Dict[str, float], int]:
-    """Every head's top-1 on a dataloader of images (each process scores its shard; the results
-    are gathered), and the number of images."""
-    model = runner.model
-    model.eval()
-    with torch.no_grad():
-        results = [s for batch in loader for s in model.test_step(batch)]
-    size = len(loader.dataset)
-    results = dist.collect_results(results, size, device='cpu')
-    top1 = [top1_per_head(results) if dist.get_rank() == 0 else None]
-    dist.broadcast_object_list(top1)
-    return top1[0], size
 
 
 @LOOPS.register_module()

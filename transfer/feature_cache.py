@@ -14,6 +14,7 @@ reports, per readout, the test top-1 of the head of a grid best on that held-out
 from typing import Dict, List, Optional, Tuple, Union
 
 import torch
+from mmengine import dist
 from mmengine.config import ConfigDict
 from mmengine.logging import MMLogger
 from mmengine.registry import LOOPS
@@ -27,7 +28,7 @@ from .features import encode_dataset
 from .probe import LinearProbe, ProbeAccuracy, select_heads, top1_per_head
 
 __all__ = ['FeatureCache', 'FeatureCacheTrainLoop', 'FeatureCacheValLoop', 'FeatureCacheTestLoop',
-           'choose_heads', 'heldout_part']
+           'choose_heads', 'heldout_part', 'score_heads']
 
 class FeatureCache(torch.utils.data.Dataset):
     """The features and labels of an image dataloader's dataset, filled once by :meth:`fill`.
@@ -204,14 +205,26 @@ class FeatureCacheTestLoop(_FeatureCacheEvalLoop, TestLoop):
                     metric.report_selected(chosen, scalars)
         return super().run()
 
-    @torch.no_grad()
     def choose_heads(self) -> Tuple[Dict[str, str], Dict[str, float]]:
         """Readout -> its head best on the held-out split, and the scalars reporting the choice."""
         probe = unwrap_model(self.runner.model)
         self.selection.fill(probe, self.runner.logger)
-        self.runner.model.eval()
-        results = [s for batch in self.selection_loader for s in self.runner.model.test_step(batch)]
-        return choose_heads(probe, top1_per_head(results), len(results), self.runner.logger)
+        top1, count = score_heads(self.runner, self.selection_loader)
+        return choose_heads(probe, top1, count, self.runner.logger)
+
+
+def score_heads(runner, loader: DataLoader) -> Tuple[Dict[str, float], int]:
+    """Every head's top-1 on a dataloader (of images or of cached features; each process scores
+    its shard and the results are gathered), and the number of samples."""
+    model = runner.model
+    model.eval()
+    with torch.no_grad():
+        results = [s for batch in loader for s in model.test_step(batch)]
+    size = len(loader.dataset)
+    results = dist.collect_results(results, size, device='cpu')
+    top1 = [top1_per_head(results) if dist.get_rank() == 0 else None]
+    dist.broadcast_object_list(top1)
+    return top1[0], size
 
 
 def choose_heads(probe: LinearProbe, top1: Dict[str, float], count: int, logger: MMLogger

@@ -35,7 +35,7 @@ from torch.utils.data import DataLoader
 from engine.model import unwrap_model
 
 from .classification import IndexedSubset, check_loop_classes, training_split
-from .features import FrozenEncoderReadouts, check_readouts, encode_dataset
+from .features import TOKEN_READOUTS, FrozenEncoderReadouts, check_readouts, encode_dataset
 from .probe import ProbeAccuracy
 from .subsets import ImageSubset
 
@@ -142,7 +142,7 @@ class FewShotLogistic(FrozenEncoderReadouts, BaseModel):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone).requires_grad_(False)
         check_readouts(readouts, self.backbone)
-        tokens = [r for r in readouts if r in ('patches', 'cls_patches')]
+        tokens = [r for r in readouts if r in TOKEN_READOUTS]
         if tokens:
             raise ValueError(f'readouts {tokens} give a feature per token; the logistic '
                              'regression reads one vector per image (e.g. avg, cls)')

@@ -10,7 +10,7 @@ from mmengine.registry import MODELS
 from mmengine.runner import CheckpointLoader
 
 from .safe_checkpoint import enable_safe_checkpoints
-from .vit import VisionTransformer
+from .vit import Features, VisionTransformer
 from .weights import load_encoder_weights, read_encoder, read_weights_file
 
 __all__ = ['JEPAViT']
@@ -28,8 +28,13 @@ class JEPAViT(VisionTransformer):
         global_blocks: blocks with global attention when ``window_size > 0``; defaults to
             ``out_indices``, the recipe of SPEC section 4.
         norm_last: pass the last block's output through the final LayerNorm.
+        with_prefix_tokens: each output becomes ``(map, prefix tokens)``, the prefix tokens (CLS,
+            then registers) of that block as (B, prefix, D), for heads that read the CLS token
+            beside the patches (DINOv2's depth head).
         frozen_stages: -1 trains everything; 0 freezes the patch embedding, positions, CLS and
-            register tokens; ``k`` also freezes blocks ``0..k-1``.
+            register tokens; ``k`` also freezes blocks ``0..k-1``; the depth (every block) also
+            the final norms, as mmpretrain's ViT does: the frozen encoder of the dense linear
+            probes.
         with_cp: gradient checkpointing.
         init_cfg: ``dict(type='Pretrained', checkpoint=PATH, encoder='target'|'context')`` loads
             any layout :func:`~backbones.weights.read_encoder` knows, strictly, from a torch file,
@@ -43,12 +48,13 @@ class JEPAViT(VisionTransformer):
 
     def __init__(self, out_indices: Sequence[int] = (3, 5, 7, 11),
                  global_blocks: Optional[Sequence[int]] = None, norm_last: bool = True,
-                 frozen_stages: int = -1, with_cp: bool = False,
+                 with_prefix_tokens: bool = False, frozen_stages: int = -1, with_cp: bool = False,
                  init_cfg: Optional[dict] = None, **kwargs) -> None:
         super().__init__(global_blocks=out_indices if global_blocks is None else global_blocks,
                          grad_checkpointing=with_cp, **kwargs)
         self.out_indices = tuple(out_indices)
         self.norm_last = norm_last
+        self.with_prefix_tokens = with_prefix_tokens
         self.frozen_stages = frozen_stages
         self.init_cfg = copy.deepcopy(init_cfg)
         self._freeze()
@@ -84,6 +90,8 @@ class JEPAViT(VisionTransformer):
         if self.frozen_stages < 0:
             return
         frozen = [self.patch_embed] + list(self.blocks[:self.frozen_stages])
+        if self.frozen_stages >= self.depth:
+            frozen += [self.norm, self.fc_norm]
         for module in frozen:
             module.eval()
             for p in module.parameters():
@@ -97,6 +105,7 @@ class JEPAViT(VisionTransformer):
         self._freeze()
         return self
 
-    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-        return tuple(self.forward_intermediates(x, self.out_indices, norm='last' if self.norm_last
-                                                else False, intermediates_only=True))
+    def forward(self, x: torch.Tensor) -> Tuple[Features, ...]:
+        return tuple(self.forward_intermediates(
+            x, self.out_indices, norm='last' if self.norm_last else False,
+            return_prefix_tokens=self.with_prefix_tokens, intermediates_only=True))

@@ -131,6 +131,28 @@ def test_frozen_stages_stay_frozen_and_in_eval_mode():
     assert vit.blocks[2].training and all(p.requires_grad for p in vit.blocks[2].parameters())
 
 
+def test_freezing_every_block_freezes_the_final_norm_too():
+    vit = JEPAViT(out_indices=(3,), frozen_stages=4, use_cls_token=True, **TINY).train()
+    assert not any(p.requires_grad for p in vit.parameters())
+    assert not any(m.training for m in [vit.patch_embed, *vit.blocks])
+    partly = JEPAViT(out_indices=(3,), frozen_stages=3, **TINY)
+    assert all(p.requires_grad for p in partly.norm.parameters())
+
+
+def test_prefix_tokens_come_with_each_map_as_forward_intermediates_gives_them():
+    torch.manual_seed(0)
+    vit = JEPAViT(out_indices=(1, 3), norm_last=False, with_prefix_tokens=True,
+                  use_cls_token=True, **TINY).eval()
+    x = torch.randn(2, 3, 64, 48)
+    with torch.no_grad():
+        outs = vit(x)
+        expected = vit.forward_intermediates(x, (1, 3), return_prefix_tokens=True,
+                                             intermediates_only=True)
+    for (patches, prefix), (want_patches, want_prefix) in zip(outs, expected):
+        assert patches.shape == (2, 64, 4, 3) and prefix.shape == (2, 1, 64)
+        assert torch.equal(patches, want_patches) and torch.equal(prefix, want_prefix)
+
+
 def test_gradient_checkpointing_gives_the_same_values_and_gradients():
     torch.manual_seed(0)
     plain = VisionTransformer(use_cls_token=True, window_size=2, **TINY)

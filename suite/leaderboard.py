@@ -33,7 +33,8 @@ from engine.records import RecordsError
 from suite import html_page as page
 from suite.layerwise import layerwise_row, write_layerwise
 from suite.methods import METHODS, Method, Published, baseline, in_table_order, pretrained
-from suite.results import Records, Results, RunRecords, Table, collect, encoder_files
+from suite.results import (MetricStyle, Records, Results, RunRecords, Styles, Table, collect,
+                           encoder_files)
 from suite.significance import Bootstrap, paired_bootstrap
 
 #: resamples and seed of every bootstrap of the table and the verdicts
@@ -47,13 +48,30 @@ COMPUTE = ('Compute per encoder (parameters; inference GFLOPs per image at each 
            'one multiply-add = one FLOP; pretraining cost from its logs)')
 
 
-def cell(values: Optional[List[float]]) -> str:
+#: a row that no report styles: higher is better, one decimal
+PLAIN = MetricStyle()
+
+
+def cell(values: Optional[List[float]], decimals: int = 1) -> str:
     """A method's values in a row: the one value, or mean +- std over seeds, or 'missing'."""
     if not values:
         return 'missing'
     if len(values) == 1:
-        return f'{values[0]:.1f}'
-    return f'{statistics.mean(values):.1f} +- {statistics.stdev(values):.1f} (n={len(values)})'
+        return f'{values[0]:.{decimals}f}'
+    return (f'{statistics.mean(values):.{decimals}f} +- {statistics.stdev(values):.{decimals}f} '
+            f'(n={len(values)})')
+
+
+def metric_cell(metric: str, style: MetricStyle) -> str:
+    """A row's metric as the table names it: its direction said where lower is better."""
+    return f'{metric} (lower is better)' if style.lower_is_better else metric
+
+
+def improvement(result: Bootstrap, style: MetricStyle) -> Tuple[float, float]:
+    """The 95% interval of B's improvement over A (B - A, turned round where lower is better)."""
+    if style.lower_is_better:
+        return -result.ci_high, -result.ci_low
+    return result.ci_low, result.ci_high
 
 
 def with_runs(table: Table) -> List[Method]:
@@ -108,18 +126,20 @@ def bootstrap(a: Optional[List[Optional[RunRecords]]],
         return None
 
 
-def _interval(result: Bootstrap) -> str:
+def _interval(result: Bootstrap, decimals: int = 1) -> str:
     """A bootstrap's 95% interval of the difference."""
-    return f'[{result.ci_low:+.1f}, {result.ci_high:+.1f}]'
+    return f'[{result.ci_low:+.{decimals}f}, {result.ci_high:+.{decimals}f}]'
 
 
-def difference(delta: float, result: Optional[Bootstrap]) -> str:
-    """A difference with its interval, 'within noise' when that holds 0; its interval 'missing'
-    without a bootstrap."""
+def difference(delta: float, result: Optional[Bootstrap], style: MetricStyle = PLAIN) -> str:
+    """A difference (B - A) with its interval: 'within noise' when that holds 0, else whether B is
+    better or worse, in the row's direction; its interval 'missing' without a bootstrap."""
+    digits = style.decimals
     if result is None:
-        return f'{delta:+.1f} [missing]'
-    noise = ' within noise' if result.ci_low <= 0 <= result.ci_high else ''
-    return f'{delta:+.1f} {_interval(result)}{noise}'
+        return f'{delta:+.{digits}f} [missing]'
+    low, high = improvement(result, style)
+    verdict = ' within noise' if low <= 0 <= high else ' better' if low > 0 else ' worse'
+    return f'{delta:+.{digits}f} {_interval(result, digits)}{verdict}'
 
 
 def published_cell(number: Optional[Published]) -> str:
@@ -129,14 +149,15 @@ def published_cell(number: Optional[Published]) -> str:
 
 def _row(size: str, task: str, metric: str, by: Dict[str, List[float]],
          recs: Dict[str, List[Optional[RunRecords]]], selection: Dict[str, str],
-         shown: Sequence[Method]) -> List[str]:
+         shown: Sequence[Method], style: MetricStyle) -> List[str]:
     first = by.get(shown[0].name) if shown else None
     diffs = [difference(statistics.mean(by[m.name]) - statistics.mean(first),
-                        bootstrap(recs.get(shown[0].name), recs.get(m.name)))
+                        bootstrap(recs.get(shown[0].name), recs.get(m.name)), style)
              if first and by.get(m.name) else 'missing' for m in shown[1:]]
     base = by.get(baseline().name)
-    return ([size, task, metric] + [cell(by.get(m.name)) for m in shown] + diffs +
-            [cell(base) if base else '-'] +
+    return ([size, task, metric_cell(metric, style)] +
+            [cell(by.get(m.name), style.decimals) for m in shown] + diffs +
+            [cell(base, style.decimals) if base else '-'] +
             [published_cell(m.published_at(task, metric, size)) for m in shown] +
             [' / '.join(dict.fromkeys(selection[m] for m in by if m in selection)) or 'missing'])
 
@@ -158,24 +179,25 @@ def natural_key(label: str) -> Tuple:
 
 def rows(table: Table, records: Optional[Records] = None,
          selections: Optional[Dict[str, Dict[str, str]]] = None,
-         encoders: Optional[Dict[str, Dict[str, str]]] = None
+         encoders: Optional[Dict[str, Dict[str, str]]] = None, styles: Optional[Styles] = None
          ) -> Tuple[List[str], List[List[str]]]:
     """The header and the rows: by size, then task in the table's order, then metric; intervals
-    from ``records``, each task's model selection from ``selections`` (none without) and, where
+    from ``records``, each task's model selection from ``selections`` (none without), each row's
+    direction and decimals from ``styles`` (higher is better, one decimal, without) and, where
     ``encoders`` are given (size -> method -> encoder file, ``suite.results.encoder_files``), the
     size's encoder row first."""
     order: Dict[str, int] = {}
     for _, task, _ in table:
         order.setdefault(task, len(order))
     keys = sorted(table, key=lambda k: (k[0], order[k[1]], natural_key(k[2])))
-    records, selections = records or {}, selections or {}
+    records, selections, styles = records or {}, selections or {}, styles or {}
     shown = [m for m in with_runs(table) if m.name != baseline().name]
     body = []
     for key in keys:
         if encoders is not None and (not body or body[-1][0] != key[0]):
             body.append(encoder_row(key[0], encoders.get(key[0], {}), shown))
         body.append(_row(*key, table[key], records.get(key, {}), selections.get(key[1], {}),
-                         shown))
+                         shown, styles.get(key[1:], PLAIN)))
     return header(shown), body
 
 
@@ -189,27 +211,36 @@ def protocol_line(protocols: Dict[str, Dict[str, str]]) -> str:
     return f'\nProtocol readout per task: {"; ".join(tasks)}\n' if tasks else ''
 
 
-def _verdict(value: float, base: float, result: Optional[Bootstrap]) -> str:
-    """Whether ``value`` beats the baseline's ``base``, and the numbers that say so: beyond noise
-    only where the interval of the gain lies above 0."""
-    gain, name = value - base, baseline().label
-    numbers = f'{value:.1f} vs {base:.1f}, {gain:+.1f}'
+def _verdict(value: float, base: float, result: Optional[Bootstrap], style: MetricStyle) -> str:
+    """Whether ``value`` beats the baseline's ``base`` in the row's direction, and the numbers
+    that say so: beyond noise only where the interval of the improvement lies above 0."""
+    name, digits = baseline().label, style.decimals
+    better = base > value if style.lower_is_better else value > base
+    numbers = f'{value:.{digits}f} vs {base:.{digits}f}, {value - base:+.{digits}f}'
+    if style.lower_is_better:
+        numbers += ', lower is better'
     if result is None:
-        return (f'beats {name}' if gain > 0 else f'does NOT beat {name}') + \
+        return (f'beats {name}' if better else f'does NOT beat {name}') + \
             f' ({numbers}, interval missing)'
-    verdict = (f'beats {name}' if result.ci_low > 0 else
-               f'does NOT beat {name} beyond noise' if gain > 0 else f'does NOT beat {name}')
-    return (f'{verdict} ({numbers} {_interval(result)}, '
-            f'{result.p_le_0:.1%} of resamples <= 0)')
+    verdict = (f'beats {name}' if improvement(result, style)[0] > 0 else
+               f'does NOT beat {name} beyond noise' if better else f'does NOT beat {name}')
+    # the share of resamples on which the method is not better than random init (where lower is
+    # better, on which its difference is above 0: the bootstrap counts ties with <= 0)
+    worse = 1 - result.p_le_0 if style.lower_is_better else result.p_le_0
+    side = '> 0' if style.lower_is_better else '<= 0'
+    return (f'{verdict} ({numbers} {_interval(result, digits)}, '
+            f'{worse:.1%} of resamples {side})')
 
 
-def against_random(table: Table, records: Optional[Records] = None) -> List[str]:
+def against_random(table: Table, records: Optional[Records] = None,
+                   styles: Optional[Styles] = None) -> List[str]:
     """For every row with a random-init run: whether each method with a run there (compared or
-    baseline) beats it. Where the runs recorded their images, a gain whose 95% interval (paired
-    bootstrap over the test images and the seeds) holds 0 is called noise, not a win."""
+    baseline) beats it, in the row's direction (``styles``). Where the runs recorded their
+    images, a gain whose 95% interval (paired bootstrap over the test images and the seeds) holds
+    0 is called noise, not a win."""
     lines = []
     random = baseline().name
-    records = records or {}
+    records, styles = records or {}, styles or {}
     for (size, task, metric), by in sorted(table.items()):
         if not by.get(random):
             continue
@@ -221,7 +252,7 @@ def against_random(table: Table, records: Optional[Records] = None) -> List[str]
             value = statistics.mean(by[method.name])
             result = bootstrap(recs.get(random), recs.get(method.name))
             lines.append(f'{size} {task} {metric}: {method.label} '
-                         f'{_verdict(value, base, result)}')
+                         f'{_verdict(value, base, result, styles.get((task, metric), PLAIN))}')
     return lines
 
 
@@ -233,11 +264,14 @@ def markdown(header: List[str], body: List[List[str]]) -> str:
     return '\n'.join([line(header), '|' + '---|' * len(header)] + [line(r) for r in body]) + '\n'
 
 
-def chart_bars(table: Table) -> Tuple[List[str], List[Tuple[str, List[float], List[float],
-                                                              List[float]]]]:
+def chart_bars(table: Table, styles: Optional[Styles] = None) -> Tuple[
+        List[str], List[Tuple[str, List[float], List[float], List[float]]]]:
     """The chart's x labels and the bars of each method with runs: (label, x positions, means,
-    stds). Layer-wise rows are left to their own picture (``suite.layerwise``)."""
-    keys = sorted(k for k in table if layerwise_row(k[2]) is None)
+    stds). Layer-wise rows are left to their own picture (``suite.layerwise``), and rows where
+    lower is better (errors in their own units, e.g. metres) to the table."""
+    styles = styles or {}
+    keys = sorted(k for k in table if layerwise_row(k[2]) is None and
+                  not styles.get(k[1:], PLAIN).lower_is_better)
     labels = [f'{task}\n{metric}\n{size}' for size, task, metric in keys]
     methods = with_runs(table)
     width = 0.8 / max(len(methods), 1)
@@ -254,12 +288,12 @@ def chart_bars(table: Table) -> Tuple[List[str], List[Tuple[str, List[float], Li
     return labels, bars
 
 
-def write_chart(path: str, table: Table) -> None:
+def write_chart(path: str, table: Table, styles: Optional[Styles] = None) -> None:
     """Grouped bars per row (mean, std as error bars) for the methods that have runs."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    labels, bars = chart_bars(table)
+    labels, bars = chart_bars(table, styles)
     fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(labels)), 4), dpi=100)
     for label, xs, ys, errs in bars:
         ax.bar(xs, ys, 0.8 / len(bars), yerr=errs, label=label, capsize=3)
@@ -287,11 +321,11 @@ def write_all(work_dirs: Iterable[str], out: str, figures: Sequence[str] = ()) -
     the markdown."""
     results = collect(work_dirs)
     head, body = rows(results.table, results.records, results.selections,
-                      encoder_files(results.runs))
+                      encoder_files(results.runs), results.styles)
     cost_head, cost_body = compute(results)
     os.makedirs(out, exist_ok=True)
     protocols = protocol_line(results.protocols)
-    verdicts = against_random(results.table, results.records)
+    verdicts = against_random(results.table, results.records, results.styles)
     text = markdown(head, body) + protocols
     if verdicts:
         text += f'\n{AGAINST_RANDOM}:\n\n' + ''.join(f'- {line}\n' for line in verdicts)
@@ -302,7 +336,7 @@ def write_all(work_dirs: Iterable[str], out: str, figures: Sequence[str] = ()) -
         with open(osp.join(out, f'{name}.csv'), 'w', newline='') as f:
             csv.writer(f).writerows(rows_)
     chart = osp.join(out, 'leaderboard.png')
-    write_chart(chart, results.table)
+    write_chart(chart, results.table, results.styles)
     curve = write_layerwise(osp.join(out, 'layerwise.png'), results.table,
                             with_runs(results.table))
     page.write_page(osp.join(out, 'leaderboard.html'), 'Leaderboard', [

@@ -42,6 +42,19 @@ FOLDER_WEIGHTS = ('model.safetensors', 'pytorch_model.bin')
 NO_CHECKPOINT = 'none (random init)'
 
 
+class MetricStyle(NamedTuple):
+    """How the leaderboard reads a row: whether lower values are better (an error such as depth
+    RMSE: the verdicts and differences turn round) and the decimals its values are printed with.
+    A config declares both in its ``report`` (``lower_is_better``: row labels; ``decimals``: row
+    label -> digits); a row it does not name is higher-is-better with one decimal."""
+    lower_is_better: bool = False
+    decimals: int = 1
+
+
+#: (task, metric) -> how the leaderboard reads that row
+Styles = Dict[Tuple[str, str], MetricStyle]
+
+
 class RunRecords(NamedTuple):
     """One run's per-image records of a table row: the run folder (to name it), the pairing keys of
     its images, their identity (``engine.records.Record.identity``: None where the keys do not
@@ -62,12 +75,14 @@ Records = Dict[Tuple[str, str, str], Dict[str, List[Optional[RunRecords]]]]
 class Results(NamedTuple):
     """The values of a set of work dirs, per task each method's protocol readout (a row label), the
     per-image records behind the values, per task each method's model selection (which checkpoint
-    or head it reports and how it was chosen), and each run's (method, size, task, saved config)."""
+    or head it reports and how it was chosen), each run's (method, size, task, saved config) and
+    how each row is read (its direction and decimals, from the reports)."""
     table: Table
     protocols: Dict[str, Dict[str, str]]
     records: Records
     selections: Dict[str, Dict[str, str]]
     runs: List[Tuple[str, str, str, dict]]
+    styles: Styles
 
 
 def run_dirs(work_dir: str) -> List[str]:
@@ -106,6 +121,19 @@ def report_of(config: dict, source: str) -> dict:
         if not report.get(key):  # a base config's placeholder (None) that no child filled in
             raise KeyError(f'{source}: report.{key} is not set')
     return report
+
+
+def styles_of(report: dict, source: str) -> Dict[str, MetricStyle]:
+    """Row label -> its :class:`MetricStyle`, from a report's ``lower_is_better`` and
+    ``decimals``; an error naming ``source`` where they name a row the report does not have."""
+    lower = tuple(report.get('lower_is_better') or ())
+    decimals = dict(report.get('decimals') or {})
+    labels = [label for label, _ in report['metrics'].values()]
+    unknown = sorted((set(lower) | set(decimals)) - set(labels))
+    if unknown:
+        raise KeyError(f'{source}: report.lower_is_better / report.decimals name {unknown}, which '
+                       f'are not rows of report.metrics ({labels})')
+    return {label: MetricStyle(label in lower, int(decimals.get(label, 1))) for label in labels}
 
 
 def describe(config: dict, source: str) -> Tuple[str, str, str, int]:
@@ -266,6 +294,7 @@ def collect(work_dirs: Iterable[str]) -> Results:
     protocols: Dict[str, Dict[str, str]] = defaultdict(dict)
     selections: Dict[str, Dict[str, str]] = defaultdict(dict)
     runs: List[Tuple[str, str, str, dict]] = []
+    styles: Styles = {}
     work_dir_of: Dict[Tuple[str, str, str, int], str] = {}
     for work_dir, config, path, metrics in evaluated_runs(work_dirs):
         method, size, task, seed = identity = describe(config, path)
@@ -280,6 +309,10 @@ def collect(work_dirs: Iterable[str]) -> Results:
             protocols[task].setdefault(method, protocol)
         selections[task].setdefault(method, config['report'].get('selection') or 'missing')
         runs.append((method, size, task, config))
+        for label, style in styles_of(config['report'], path).items():
+            if styles.setdefault((task, label), style) != style:
+                raise ValueError(f'{path} reads {task} {label} as {style}, another run of the '
+                                 f'task as {styles[(task, label)]}: one row, one reading')
         found = records_of(run_of(path), config['report'], metrics)
         for metric, value in metrics.items():
             by_seed[(size, task, metric)][method][seed] = (value, found.get(metric))
@@ -287,7 +320,7 @@ def collect(work_dirs: Iterable[str]) -> Results:
              for key, methods in by_seed.items()}
     records = {key: {method: [r for _, r in seeds.values()] for method, seeds in methods.items()}
                for key, methods in by_seed.items()}
-    return Results(table, dict(protocols), records, dict(selections), runs)
+    return Results(table, dict(protocols), records, dict(selections), runs, styles)
 
 
 def labelled_paths(pairs: Iterable[str]) -> Dict[str, str]:

@@ -268,7 +268,7 @@ def test_a_clearly_better_method_has_an_interval_above_zero(tmp_path):
     r = reference(worse, better)
     assert r.ci_low > 5
     assert avg_row(found)['DSeq - I-JEPA'] == \
-        f'{100 * (better.mean() - worse.mean()):+.1f} [{r.ci_low:+.1f}, {r.ci_high:+.1f}]'
+        f'{100 * (better.mean() - worse.mean()):+.1f} [{r.ci_low:+.1f}, {r.ci_high:+.1f}] better'
 
 
 def test_a_gain_within_the_test_sets_noise_is_not_a_win(tmp_path):
@@ -296,7 +296,7 @@ def test_two_seeds_a_method_draw_images_and_seeds(tmp_path):
     assert [len(r) for r in found.records[AVG_ROW].values()] == [2, 2]
     row, r = avg_row(found), reference(correct['ijepa'], correct['dseq'])
     assert (row['I-JEPA'], row['DSeq-JEPA']) == ('55.0 +- 7.1 (n=2)', '72.5 +- 3.5 (n=2)')
-    assert row['DSeq - I-JEPA'] == f'+17.5 [{r.ci_low:+.1f}, {r.ci_high:+.1f}]'
+    assert row['DSeq - I-JEPA'] == f'+17.5 [{r.ci_low:+.1f}, {r.ci_high:+.1f}] better'
     # the seeds' luck widens the interval beyond that of the images alone
     first_seeds = reference(correct['ijepa'][0], correct['dseq'][0])
     assert r.ci_high - r.ci_low > first_seeds.ci_high - first_seeds.ci_low

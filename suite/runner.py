@@ -3,7 +3,8 @@ done and resumed when interrupted.
 
 A preset (``configs/suite/<name>.py``) lists the synthetic data to write, the pretraining config of
 each method (``pretrain``) or the file of its released encoder (``released``, ``suite.encoders``)
-and, per transfer task, the config of each method; optionally ``export``, the layout a pretrained
+and, per transfer task, the config of each method (and optionally its ``seeds``, each run as a
+stage of its own with that ``randomness.seed``); optionally ``export``, the layout a pretrained
 method's checkpoint is converted to before transfer reads it (``tools/convert_checkpoint.py``),
 ``baselines``, encoders of other methods run through every task (``suite.encoders``), and
 ``ablations``, rows of the paper's ablation tables (``suite.ablations``), each a pretraining config
@@ -23,7 +24,7 @@ import subprocess
 import sys
 import time
 from functools import partial
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from engine.resume import checkpoints_in, latest_checkpoint
 from suite.ablations import write_tables
@@ -159,13 +160,13 @@ class Suite:
         return self.stage(f'pretrain_{name}', run, config=config)['checkpoint']
 
     def transfer(self, task: dict, method: str, config: str, checkpoint: Optional[str],
-                 row: Optional[str] = None, extra: Sequence[str] = ()) -> str:
+                 row: Optional[str] = None, extra: Sequence[str] = (), suffix: str = '') -> str:
         """The stage of a transfer task on a checkpoint (None: a never pretrained encoder): trained,
         then, where the task says ``test=True``, its best checkpoint tested in the same process
         (``tools/train.py --test``); a task with ``train=False`` (kNN) is only tested, on the
         encoder its config loads. An ablation ``row`` names the stage and tags its
-        runs (``ablation=<row>``); ``extra`` options follow the task's. Return the stage's work
-        dir."""
+        runs (``ablation=<row>``); ``extra`` options follow the task's; ``suffix`` ends the stage's
+        name (a seed's). Return the stage's work dir."""
         options = list(task.get('options', [])) + ([f'ablation={row}'] if row else []) + \
             list(extra)
         options += [f'model.backbone.init_cfg.checkpoint={checkpoint}'] if checkpoint else \
@@ -182,7 +183,7 @@ class Suite:
                 self.command(self.test_args(config, stage_dir, gpus) + ['--cfg-options', *options],
                              log)
             return {}
-        name = f"{task['name']}_{row or method}"
+        name = f"{task['name']}_{row or method}{suffix}"
         self.stage(name, run, config=config, checkpoint=checkpoint)
         return osp.join(self.work_dir, name)
 
@@ -262,6 +263,34 @@ class Suite:
         with hold_work_dir(self.work_dir):
             return self.run_stages()
 
+    def transfer_task(self, task: dict, encoders: Dict[str, str], baselines: Dict[str, str],
+                      rows: Dict[str, str], options: List[str],
+                      suffix: str) -> Tuple[List[str], List[str]]:
+        """The stages of one task for one seed (``options`` and the stage names' ``suffix``): each
+        method's config on its encoder, each baseline's, the random-init encoder's where the task
+        names one, and each ablation row's; return the work dirs of the leaderboard's runs and of
+        the ablation rows'."""
+        results, ablated = [], []
+        for m, config in task['configs'].items():
+            results.append(self.transfer(task, m, config, encoders[m], extra=options,
+                                         suffix=suffix))
+        for name, path in baselines.items():
+            spec = self.preset['baselines'][name]
+            if task['name'] not in spec.get('tasks', [task['name']]):
+                continue
+            results.append(self.transfer(
+                task, name, task['configs'][spec['like']], path,
+                extra=[f'pretrain_method={name}', *backbone_options(spec), *options],
+                suffix=suffix))
+        if task.get('random'):
+            results.append(self.transfer(task, BASELINE, task['configs'][task['random']], None,
+                                         extra=options, suffix=suffix))
+        for r, spec in self.preset.get('ablations', {}).items():
+            method = spec['method']
+            ablated.append(self.transfer(task, method, task['configs'][method], rows[r], r,
+                                         extra=options, suffix=suffix))
+        return results, ablated
+
     def run_stages(self) -> str:
         """What :meth:`run` does once it holds the work dir."""
         self.write_data()
@@ -275,21 +304,11 @@ class Suite:
         encoders = {**{m: self.export(m, c) for m, c in checkpoints.items()}, **files['released']}
         results, ablated = [], []
         for task in self.preset['transfer']:
-            for m, config in task['configs'].items():
-                results.append(self.transfer(task, m, config, encoders[m]))
-            for name, path in files['baselines'].items():
-                spec = self.preset['baselines'][name]
-                if task['name'] not in spec.get('tasks', [task['name']]):
-                    continue
-                results.append(self.transfer(
-                    task, name, task['configs'][spec['like']], path,
-                    extra=[f'pretrain_method={name}', *backbone_options(spec)]))
-            if task.get('random'):
-                results.append(self.transfer(task, BASELINE, task['configs'][task['random']],
-                                             None))
-            for r, spec in ablations.items():
-                method = spec['method']
-                ablated.append(self.transfer(task, method, task['configs'][method], rows[r], r))
+            for suffix, options in seed_options(task):
+                done, done_ablated = self.transfer_task(task, encoders, files['baselines'], rows,
+                                                        options, suffix)
+                results += done
+                ablated += done_ablated
         self.say('leaderboard')
         if self.dry_run:
             text = 'would write the leaderboard of: ' + ' '.join(results) + '\n'
@@ -305,6 +324,18 @@ class Suite:
         return text
 
 
+def seed_options(task: dict) -> List[Tuple[str, List[str]]]:
+    """(stage name suffix, options) of each seed a task runs: its ``seeds`` (a list of distinct
+    ints), each given to the runs as ``randomness.seed``, the first seed's stages named as a
+    task's without seeds, the others' ending in ``_seed<k>``; one run with the config's own seed
+    where the task lists none."""
+    seeds = task.get('seeds')
+    if seeds is None:
+        return [('', [])]
+    return [('' if i == 0 else f'_seed{seed}', [f'randomness.seed={seed}'])
+            for i, seed in enumerate(seeds)]
+
+
 def load_preset(path: str) -> Dict:
     """A preset config as a dict, checked for the keys the runner needs."""
     from mmengine.config import Config
@@ -312,6 +343,13 @@ def load_preset(path: str) -> Dict:
     for key in ('transfer', 'gpus'):
         if key not in preset:
             raise KeyError(f'{path} has no {key!r} (see configs/suite/tiny.py for the layout)')
+    for task in preset['transfer']:
+        seeds = task.get('seeds')
+        if seeds is not None and not (isinstance(seeds, (list, tuple)) and seeds and all(
+                isinstance(s, int) and not isinstance(s, bool) for s in seeds) and
+                len(set(seeds)) == len(seeds)):
+            raise ValueError(f"{path}: task {task.get('name')} has seeds={seeds!r}; seeds is a "
+                             'list of distinct ints, e.g. [0, 1, 2]')
     preset.setdefault('pretrain', {})
     check_sources(preset, path)
     for row, spec in preset.get('ablations', {}).items():

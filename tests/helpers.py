@@ -147,8 +147,9 @@ def suite_stages(preset_file: str) -> dict:
     tools/test.py for a task without training; tools/convert_checkpoint.py for an export). As the
     preset's comments describe them: each method's pretraining, each ablation row's, their training
     curves, the cluster and region pictures when they have images, each export, then per transfer
-    task each method's run, each baseline's, the random-init run of ``random`` and each ablation
-    row's run."""
+    task and seed (a task's ``seeds`` after the first add ``_seed<k>`` to its stage names) each
+    method's run, each baseline's, the random-init run of ``random`` and each ablation row's
+    run."""
     from mmengine.config import Config
     preset = Config.fromfile(preset_file)
     rows = list(preset.get('ablations', {}))
@@ -165,7 +166,9 @@ def suite_stages(preset_file: str) -> dict:
                      if task.name in entry.get('tasks', [task.name])]
         methods = (list(task.configs) + baselines + (['random'] if task.get('random') else []) +
                    rows)
-        stages.update({f'{task.name}_{method}': 1 for method in methods})
+        suffixes = [''] + [f'_seed{k}' for k in task.get('seeds', [])[1:]]
+        stages.update({f'{task.name}_{method}{suffix}': 1 for suffix in suffixes
+                       for method in methods})
     return stages
 
 

@@ -81,6 +81,15 @@ def test_presets_that_cannot_run_are_refused_by_name(tmp_path, extra, message):
         load_preset(str(preset))
 
 
+@pytest.mark.parametrize('seeds', ['[]', '[0, 0]', "['1']", '[True]', '3'])
+def test_seeds_that_are_not_a_list_of_distinct_ints_are_refused(tmp_path, seeds):
+    preset = tmp_path / 'preset.py'
+    preset.write_text(f"_base_ = '{RELEASED}'\ntransfer = [dict(_base_.transfer[0], "
+                      f"seeds={seeds})]\n")
+    with pytest.raises(ValueError, match=r'task coco has seeds=.*; seeds is a list of distinct'):
+        load_preset(str(preset))
+
+
 def test_the_released_preset_lists_its_stages_without_its_files(tmp_path):
     env = _env_without('IJEPA_VITH14', 'DSEQ_VITH14', 'MAE_VITH14', 'DEIT3_VITH14')
     out = run_tool('run_suite.py', '--preset', 'released_vith14', '--dry-run', '--work-dir',

@@ -1,7 +1,8 @@
 """Per-image records of an evaluation, written next to the run's logs: what re-computes each logged
 metric on any resample of the evaluation images. The suite's metrics (``transfer``) write them
-(``write_top1``, ``write_coco_ap``, ``write_miou``) and the leaderboard's intervals read them back
-(``read_records``; ``suite.results`` turns each into a metric of per-image counts).
+(``write_top1``, ``write_coco_ap``, ``write_miou``, ``write_means``) and the leaderboard's
+intervals read them back (``read_records``; ``suite.results`` turns each into a metric of
+per-image counts).
 
 A run folder (``<work_dir>/<timestamp>/``, mmengine's ``runner.log_dir``) holds one kind of
 evaluation: a ``tools/test.py`` run makes its own, and a training run's validations overwrite each
@@ -41,6 +42,13 @@ Kinds, each value in the logged units:
   (:func:`label_map_digest`: its shape and values). mIoU in %: per class the count-weighted sum of
   intersections over that of unions, its mean over classes with a union (as mmseg's IoUMetric,
   which rounds the logged value to 2 decimals; the records keep it unrounded).
+- ``mean`` (metrics that are means over images of per-image values, e.g.
+  ``DepthMetricWithRecords``' RMSE, abs rel and delta1): array ``values<i>`` (its name in
+  ``array``), each image's value, NaN for an image that has none (nothing to evaluate in it), which
+  the mean leaves out. Keys: strings naming each image together with its ground truth, as the
+  writer's ``pairing`` says (depth: ``'path#gt_sha256'``, the path as :func:`relative_paths` gives
+  it, ``#`` and :func:`label_map_digest` of the ground truth in integer units). The logged value is
+  the mean of the values of the images that have one, in the metric's own units.
 
 Each file is written to a temporary file in the folder and renamed, the npz before the manifest, so
 a killed evaluation leaves the last whole records; each entry holds the sha256 of its npz
@@ -65,17 +73,17 @@ import numpy as np
 
 __all__ = ['KINDS', 'RECORDS', 'MANIFEST', 'Record', 'RecordsError', 'correctness',
            'current_records_dir', 'file_sha256', 'image_keys', 'label_map_digest', 'logged_key',
-           'read_manifest', 'read_records', 'replace_atomically', 'write_coco_ap', 'write_miou',
-           'write_top1']
+           'read_manifest', 'read_records', 'relative_paths', 'replace_atomically',
+           'write_coco_ap', 'write_means', 'write_miou', 'write_top1']
 
 #: the records folder in a run folder, and its manifest
 RECORDS = 'records'
 MANIFEST = 'manifest.json'
 #: the kinds of record, as described above
-KINDS = ('top1', 'coco_ap', 'miou')
+KINDS = ('top1', 'coco_ap', 'miou', 'mean')
 #: per kind, what its entries need besides ``kind``, ``file`` and ``value``
 _ENTRY_FIELDS = {'top1': ('array',), 'coco_ap': ('results', 'ann_file', 'iou_type', 'max_dets'),
-                 'miou': ()}
+                 'miou': (), 'mean': ('array',)}
 #: the ``pairing`` of the records each writer makes, as described above
 _PAIRING = {'top1': 'path#label', 'coco_ap': 'image_id', 'miou': 'name#gt_sha256'}
 
@@ -125,12 +133,10 @@ def label_map_digest(label_map: np.ndarray) -> str:
     return digest.hexdigest()[:16]
 
 
-def image_keys(paths: Sequence[str], labels: Sequence[int], root: Optional[str]) -> List[str]:
-    """The top-1 pairing key of each image: ``'<path>#<label>'``, its path relative to ``root``
-    (a dataset's ``data_root``) where all lie under it, else to the folder holding them all, with
-    ``/`` between folders on every system. The classification datasets and CLEVR's put these in
-    their ``metainfo['images']``, which mmengine's loops hand to the metric as its
-    ``dataset_meta``."""
+def relative_paths(paths: Sequence[str], root: Optional[str]) -> List[str]:
+    """Each path relative to ``root`` (a dataset's ``data_root``) where all lie under it, else to
+    the folder holding them all, with ``/`` between folders on every system: what names an image
+    in the pairing keys."""
     prefix = osp.join(root, '') if root else None
     if prefix and all(p.startswith(prefix) for p in paths):  # the datasets' own joins: no stat
         relative = [p[len(prefix):] for p in paths]
@@ -140,7 +146,14 @@ def image_keys(paths: Sequence[str], labels: Sequence[int], root: Optional[str])
         if not folder or any(osp.commonpath([folder, p]) != folder for p in absolute):
             folder = osp.commonpath([osp.dirname(p) for p in absolute]) if absolute else ''
         relative = [osp.relpath(p, folder) for p in absolute]
-    return [f'{r.replace(os.sep, "/")}#{int(y)}' for r, y in zip(relative, labels)]
+    return [r.replace(os.sep, '/') for r in relative]
+
+
+def image_keys(paths: Sequence[str], labels: Sequence[int], root: Optional[str]) -> List[str]:
+    """The top-1 pairing key of each image: ``'<path>#<label>'``, its path as
+    :func:`relative_paths` gives it. The classification datasets and CLEVR's put these in their
+    ``metainfo['images']``, which mmengine's loops hand to the metric as its ``dataset_meta``."""
+    return [f'{r}#{int(y)}' for r, y in zip(relative_paths(paths, root), labels)]
 
 
 # ---------------------------------------------------------------- writing
@@ -274,6 +287,26 @@ def write_miou(folder: str, prefix: Optional[str], names: Sequence[str], interse
     _save(folder, _file_name(prefix, 'miou'), arrays, {logged_key(prefix, 'mIoU'): entry})
 
 
+def write_means(folder: str, prefix: Optional[str], keys: Sequence[str],
+                values: Dict[str, np.ndarray], logged: Dict[str, float],
+                pairing: Optional[str] = None) -> None:
+    """Record metrics that are means over images of per-image values: per logged key, each image's
+    value (NaN where it has none) and the logged value. ``keys`` name the images, one per value,
+    as ``pairing`` says; without a ``pairing`` the records pair with no other run's."""
+    arrays = {}
+    for i, (key, array) in enumerate(values.items()):
+        arrays[f'values{i}'] = np.asarray(array, dtype=np.float64)
+        if arrays[f'values{i}'].shape != (len(keys),):
+            raise ValueError(f'write_means: {key} has values of shape '
+                             f'{arrays[f"values{i}"].shape} for {len(keys)} images')
+    entries = {key: dict(kind='mean', array=f'values{i}', value=float(logged[key]))
+               for i, key in enumerate(values)}
+    if pairing is not None:
+        entries = {k: dict(e, pairing=pairing) for k, e in entries.items()}
+    arrays['keys'] = np.asarray(keys, dtype=str)
+    _save(folder, _file_name(prefix, 'mean'), arrays, entries)
+
+
 # ---------------------------------------------------------------- reading
 
 
@@ -344,7 +377,7 @@ def _check_entry(path: str, key: str, entry: Any) -> None:
 
 def _shapes(kind: str, entry: dict) -> Dict[str, Callable[[tuple, int], bool]]:
     """A kind's arrays besides ``keys``, each with what its shape must be for ``n`` keys."""
-    if kind == 'top1':
+    if kind in ('top1', 'mean'):
         return {entry['array']: lambda shape, n: shape == (n,)}
     if kind == 'coco_ap':
         return {'category_ids': lambda shape, n: len(shape) == 1}

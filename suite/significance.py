@@ -6,10 +6,10 @@ resample (all ones is the full test set). ``paired_bootstrap`` draws images with
 applies the same draws to both methods, so what the two share (hard images, easy images) cancels in
 the difference; a method of several seeds also has its seeds drawn, so the interval holds the luck
 of the seed besides that of the images. ``top1_from_counts`` is the trivial metric (per-image
-correctness); ``CocoAP`` is COCO's AP (stats[0] of ``COCOeval``): pycocotools matches detections
-to ground truth once per image, and the accumulation is redone here with each image's records
-weighted by its count, which is the same as repeating the image (see ``CocoAP`` for the one case
-where it is not).
+correctness), ``mean_from_counts`` the same for per-image values (depth errors); ``CocoAP`` is
+COCO's AP (stats[0] of ``COCOeval``): pycocotools matches detections to ground truth once per
+image, and the accumulation is redone here with each image's records weighted by its count, which
+is the same as repeating the image (see ``CocoAP`` for the one case where it is not).
 """
 import contextlib
 import io
@@ -104,6 +104,20 @@ def top1_from_counts(correct: np.ndarray) -> Metric:
     """Top-1 accuracy (%) of per-image correctness, as a metric of per-image counts."""
     correct = np.asarray(correct, dtype=float)
     return lambda counts: 100.0 * float(counts @ correct) / float(counts.sum())
+
+
+def mean_from_counts(values: np.ndarray) -> Metric:
+    """The mean over images of per-image values (each image's RMSE, say), as a metric of per-image
+    counts: the counts-weighted mean, images without a value (NaN) left out; NaN where a resample
+    draws none with a value."""
+    values = np.asarray(values, dtype=float)
+    known = ~np.isnan(values)
+    filled = np.where(known, values, 0.0)
+
+    def mean(counts: np.ndarray) -> float:
+        weight = float(counts @ known)
+        return float(counts @ filled) / weight if weight else float('nan')
+    return mean
 
 
 # ---------------------------------------------------------------- COCO AP
@@ -364,6 +378,7 @@ _RECORD_METRICS: Dict[str, Callable[[Record], Metric]] = {
     'top1': lambda record: top1_from_counts(record.arrays[record.entry['array']]),
     'coco_ap': _coco_ap_of,
     'miou': lambda record: miou_from_counts(record.arrays['intersect'], record.arrays['union']),
+    'mean': lambda record: mean_from_counts(record.arrays[record.entry['array']]),
 }
 
 

@@ -1,4 +1,5 @@
-"""Fixtures shared by the tests of every package: synthetic datasets written once a session."""
+"""Fixtures shared by the tests of every package: synthetic datasets written once a session, and
+mmseg's registries as the default scope."""
 import pytest
 
 
@@ -21,3 +22,22 @@ def synthetic_imagenet(tmp_path_factory) -> str:
     with open(os.path.join(root, 'train', 'n00000000', 'corrupt.JPEG'), 'wb') as f:
         f.write(b'truncated')
     return root
+
+
+@pytest.fixture(scope='session')
+def synthetic_ade(tmp_path_factory) -> str:
+    """A synthetic ADE20K dataset shared by the tests of a session."""
+    from synthetic import make_ade20k
+    root = str(tmp_path_factory.mktemp('synthetic_ade'))
+    make_ade20k(root, num_train=16, num_val=8, seed=0)
+    return root
+
+
+@pytest.fixture
+def mmseg_scope():
+    """mmseg's registries as the default scope, restored afterwards for the other tests."""
+    from mmengine.registry import DefaultScope
+    from mmseg.utils import register_all_modules
+    register_all_modules(init_default_scope=False)
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        yield

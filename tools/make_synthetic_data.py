@@ -11,6 +11,8 @@
                                                                            # text files, images/
     python tools/make_synthetic_data.py cars data/synthetic_cars           # stanford_cars/ devkit
                                                                            # .mat files
+    python tools/make_synthetic_data.py nyu data/synthetic_nyu             # nyu_{train,test}.txt
+                                                                           # + scene folders
 """
 import argparse
 

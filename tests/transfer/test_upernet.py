@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.registry import DefaultScope
 from PIL import Image
 
 from tests.helpers import ROOT, config_differences, logged_scalars, run_tool
@@ -20,23 +19,6 @@ from synthetic.ade import ADE_IDS, make_ade20k
 DSEQ = os.path.join(ROOT, 'configs', 'upernet', 'upernet_dseq-vitb16_160k_ade20k.py')
 IJEPA = os.path.join(ROOT, 'configs', 'upernet', 'upernet_ijepa-vitb16_160k_ade20k.py')
 SMOKE = os.path.join(ROOT, 'configs', 'upernet', 'upernet_dseq-vittiny_40iter_synthade.py')
-
-
-@pytest.fixture(scope='session')
-def synthetic_ade(tmp_path_factory) -> str:
-    """A synthetic ADE20K dataset shared by the tests of a session."""
-    root = str(tmp_path_factory.mktemp('synthetic_ade'))
-    make_ade20k(root, num_train=16, num_val=8, seed=0)
-    return root
-
-
-@pytest.fixture
-def mmseg_scope():
-    """mmseg's registries as the default scope, restored afterwards for the other tests."""
-    from mmseg.utils import register_all_modules
-    register_all_modules(init_default_scope=False)
-    with DefaultScope.overwrite_default_scope('mmseg'):
-        yield
 
 
 def _step(pipeline, kind):

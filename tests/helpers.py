@@ -108,6 +108,30 @@ def last_run_logged(work_dir, key: str = 'loss') -> list:
         return [json.loads(line)[key] for line in f if f'"{key}"' in line]
 
 
+def mmseg_model(cfg):
+    """The config's mmseg model (``EncoderDecoder``, ``DepthEstimator``) built in mmseg's scope,
+    SyncBN turned into BN as mmengine's runner does on one process."""
+    from mmengine.model import revert_sync_batchnorm
+    from mmengine.registry import DefaultScope
+    from mmseg.registry import MODELS
+    from mmseg.utils import register_all_modules
+    register_all_modules(init_default_scope=False)
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        return revert_sync_batchnorm(MODELS.build(cfg.model))
+
+
+def write_encoder(backbone: dict, path: str, seed: int = 1) -> str:
+    """A random ``JEPAViT`` of a config's backbone settings (its ``type`` and ``init_cfg`` left
+    out), saved as a state dict at ``path``: the weights a transfer run then loads; return
+    ``path``."""
+    import torch
+    from backbones import JEPAViT
+    torch.manual_seed(seed)
+    encoder = JEPAViT(**{k: v for k, v in backbone.items() if k not in ('type', 'init_cfg')})
+    torch.save(encoder.state_dict(), path)
+    return path
+
+
 def checkpoint_tensors(path) -> dict:
     """The tensors of an mmengine checkpoint by name: its weights, then its optimiser state as
     ``optimizer.<param>.<key>``."""

@@ -126,6 +126,12 @@ _MAE_FT = 'mae FINETUNE.md'
 # I-JEPA's Table 2 reports, per method, the better of fine-tuning and linear probing on the 1%
 _LOW_SHOT = 'I-JEPA paper Table 2, the better of fine-tuning and linear probing'
 _IJEPA_FT = 'I-JEPA paper Table 15, its own recipe at 448'
+# the frozen dense linear probes (SPEC section 4h): DINOv2's own table, every encoder through the
+# same heads; its depth heads read each layer's CLS token beside the patches (the '+token' rows)
+_ADE_LINEAR = 'ADE20K linear'
+_NYU_LIN1 = 'NYU-Depth v2 linear +token'
+_NYU_LIN4 = 'NYU-Depth v2 linear 4 +token'
+_DINOV2_DENSE = 'DINOv2 paper, its linear heads'
 
 # SPEC section 5
 register(Method('ijepa', 'I-JEPA', 'I-JEPA', 'avg', _numbers(
@@ -167,11 +173,17 @@ register(Method('mae', 'MAE', 'MAE', 'avg', _numbers(
     (_MAE_H_FINETUNE, 'top-1 avg', 'ViT-H/14', 86.9, _MAE_FT),
     (_MAE_H_FINETUNE, 'top-1 avg', 'ViT-H/14@448', 87.8, 'I-JEPA paper Table 15'),
     (_ONE_PERCENT, 'top-1 avg', 'ViT-L/16', 67.1, _LOW_SHOT),
-    (_ONE_PERCENT, 'top-1 avg', 'ViT-H/14', 71.5, _LOW_SHOT)), compared=False))
+    (_ONE_PERCENT, 'top-1 avg', 'ViT-H/14', 71.5, _LOW_SHOT),
+    (_ADE_LINEAR, 'mIoU', 'ViT-H/14', 33.3, _DINOV2_DENSE),
+    (_NYU_LIN1, 'RMSE', 'ViT-H/14', 0.517, _DINOV2_DENSE),
+    (_NYU_LIN4, 'RMSE', 'ViT-H/14', 0.483, _DINOV2_DENSE)), compared=False))
 register(Method('dinov2', 'DINOv2', 'DINOv2', 'cls', _numbers(
     (_IMAGENET, 'top-1 cls', 'ViT-B/14', 83.5, _PROBING),
     (_KNN, 'top-1 cls', 'ViT-B/14', 79.3, _PROBING),
     # EP reads the CLS token beside the patches of CLS-trained encoders
-    (_EP, 'top-1 cls_patches', 'ViT-B/14', 84.0, _EP_SOURCE)), compared=False))
+    (_EP, 'top-1 cls_patches', 'ViT-B/14', 84.0, _EP_SOURCE),
+    (_ADE_LINEAR, 'mIoU', 'ViT-B/14', 47.3, _DINOV2_DENSE),
+    (_NYU_LIN1, 'RMSE', 'ViT-B/14', 0.399, _DINOV2_DENSE),
+    (_NYU_LIN4, 'RMSE', 'ViT-B/14', 0.362, _DINOV2_DENSE)), compared=False))
 register(Method('deit3', 'DeiT III (supervised)', 'DeiT III', 'cls', compared=False))
 register(Method(BASELINE, 'random init', 'random', None))

@@ -1,10 +1,11 @@
 # The `vitb16` suite preset: the paper's setting (SPEC sections 2, 4 and 4b) on the real datasets,
-# read from IMAGENET_ROOT, COCO_ROOT, ADE_ROOT, CLEVR_ROOT, INAT_ROOT, CUB_ROOT and CARS_ROOT (see
-# the README for the layouts): ViT-B/16 pretrained with each method on 8 GPUs, then Mask R-CNN,
-# UperNet, the linear probes and kNN on ImageNet-1k, iNat21, CUB and Cars (8 GPUs each) and the
-# CLEVR probes (one) of each checkpoint, full and 1% fine-tuning, the few-shot logistic
-# regression, the attentive probes and the layer-wise curve (SPEC sections 4d-4g), random-init
-# CLEVR, kNN, few-shot and layer-wise baselines, and the leaderboard.
+# read from IMAGENET_ROOT, COCO_ROOT, ADE_ROOT, CLEVR_ROOT, INAT_ROOT, CUB_ROOT, CARS_ROOT and
+# NYU_ROOT (see the README for the layouts): ViT-B/16 pretrained with each method on 8 GPUs, then
+# Mask R-CNN, UperNet, the linear probes and kNN on ImageNet-1k, iNat21, CUB and Cars (8 GPUs each)
+# and the CLEVR probes (one) of each checkpoint, full and 1% fine-tuning, the few-shot logistic
+# regression, the attentive probes and the layer-wise curve (SPEC sections 4d-4g), the frozen
+# dense linear probes on ADE20K and NYU-Depth v2 over 3 seeds (4h), random-init CLEVR, kNN,
+# few-shot, layer-wise and dense-probe baselines, and the leaderboard.
 work_dir = 'work_dirs/suite_vitb16'
 gpus = 8
 synthetic = dict()
@@ -51,7 +52,21 @@ transfer = [
          None),
         ('clevr_dist_attentive', 'attentive/attentive_{m}-vitb16_100e_clevr-dist', True, 0,
          None),
-        ('in1k_layerwise', 'layerwise/layerwise_{m}-vitb16_28e_in1k', True, 0, 'dseq'))]
+        ('in1k_layerwise', 'layerwise/layerwise_{m}-vitb16_28e_in1k', True, 0, 'dseq'))] + [
+    # the frozen dense linear probes of SPEC section 4h, cheap enough for 3 seeds each (the table
+    # shows mean +- std and the seed-aware interval): ADE20K segmentation and NYU-Depth v2 depth
+    # from the last block (lin. 1) and from 4 blocks (lin. 4), patch tokens only and with each
+    # block's CLS (DSeq-JEPA) or average (I-JEPA) token beside them, DINOv2's depth head; trained
+    # on 8 GPUs, their last iteration evaluated on the split reported (no selection); random-init
+    # floors for the segmentation and the lin. 1 depth probe
+    dict(name=name, seeds=[0, 1, 2], random=random,
+         configs={m: f'configs/{path.format(m=m)}.py' for m in ('ijepa', 'dseq')})
+    for name, path, random in (
+        ('ade20k_linear', 'seglinear/seglinear_{m}-vitb16_40k_ade20k', 'dseq'),
+        ('nyu_linear', 'depthlinear/depthlinear_{m}-vitb16_38k_nyu', 'dseq'),
+        ('nyu_linear4', 'depthlinear/depthlinear4_{m}-vitb16_38k_nyu', None),
+        ('nyu_linear_token', 'depthlinear/depthlinear-token_{m}-vitb16_38k_nyu', None),
+        ('nyu_linear4_token', 'depthlinear/depthlinear4-token_{m}-vitb16_38k_nyu', None))]
 # the pictures over the checkpoints (see tiny.py) need images: list some of IMAGENET_ROOT's val
 clusters = dict(images=[], k=5)
 regions = dict(method='dseq', images=[])

@@ -173,6 +173,14 @@ def test_the_vitb16_preset_runs_the_paper_configs_through_the_dist_scripts(tmp_p
     assert linear.startswith('bash tools/dist_train.sh '
                              'configs/linear/linear_ijepa-vitb16_28e_cub.py 8 '
                              f'--work-dir {tmp_path}/cub_linear_ijepa --test --cfg-options')
+    # the dense linear probes run 3 seeds: each its own stage, the seed given to the run
+    for seed, stage in enumerate(['nyu_linear_dseq', 'nyu_linear_dseq_seed1',
+                                  'nyu_linear_dseq_seed2']):
+        (probe,) = [c for c in commands if f'{tmp_path}/{stage} ' in c]
+        assert probe.startswith('bash tools/dist_train.sh '
+                                'configs/depthlinear/depthlinear_dseq-vitb16_38k_nyu.py 8')
+        assert probe.endswith(f'randomness.seed={seed} {checkpoint}')
+    assert 'ade20k_linear_random_seed2' in stages
     assert len(commands) == sum(stages.values()) and not os.path.exists(tmp_path / 'pretrain_ijepa')
 
 
@@ -186,7 +194,8 @@ def test_tiny_protocols_after_the_demo_runs_only_its_new_stages(tmp_path):
         Config.fromfile(osp.join(presets, 'tiny.py')).work_dir
     assert list(protocols)[:len(tiny)] == list(tiny)
     new = [stage for stage in protocols if stage not in tiny]
-    assert len(new) == 6 * 4  # six protocols x (I-JEPA, DSeq-JEPA, the DINOv2 baseline, random)
+    # six protocols, and two dense probes over 3 seeds, x (I-JEPA, DSeq-JEPA, DINOv2, random)
+    assert len(new) == (6 + 2 * 3) * 4
     for stage in tiny:  # the demo's stages, done
         os.makedirs(tmp_path / stage)
         (tmp_path / stage / 'suite_stage.json').write_text(json.dumps(

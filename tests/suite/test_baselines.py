@@ -165,6 +165,14 @@ def test_the_published_numbers_of_spec_section_5_by_size():
     assert at('mae', 'CLEVR Dist', 'top-1 avg', 'ViT-H/14') == (72.4, 'ViT-H/14')
     assert at('dinov2', 'ImageNet-1k linear', 'top-1 cls', 'ViT-B/14') == (83.5, 'ViT-B/14')
     assert at('dinov2', 'ImageNet-1k kNN', 'top-1 cls', 'ViT-B/14') == (79.3, 'ViT-B/14')
+    # SPEC 4h: the frozen dense linear probes, DINOv2's depth numbers read the CLS token too
+    assert at('dinov2', 'ADE20K linear', 'mIoU', 'ViT-B/16') == (47.3, 'ViT-B/14')
+    assert at('mae', 'ADE20K linear', 'mIoU', 'ViT-H/14') == (33.3, 'ViT-H/14')
+    assert at('dinov2', 'NYU-Depth v2 linear +token', 'RMSE', 'ViT-B/16') == (0.399, 'ViT-B/14')
+    assert at('dinov2', 'NYU-Depth v2 linear 4 +token', 'RMSE', 'ViT-B/14') == (0.362, 'ViT-B/14')
+    assert at('mae', 'NYU-Depth v2 linear 4 +token', 'RMSE', 'ViT-H/14') == (0.483, 'ViT-H/14')
+    assert at('dinov2', 'NYU-Depth v2 linear', 'RMSE', 'ViT-B/14') is None  # patch tokens only
+    assert at('ijepa', 'ADE20K linear', 'mIoU', 'ViT-B/16') is None  # not found
 
 
 def test_every_published_number_stands_in_a_row_the_configs_report():

@@ -219,7 +219,8 @@ def expected_input_size(cfg: Config):
     return (dataset.img_size,) * 2
 
 
-TRANSFER_CONFIGS = sorted(p for task in ('maskrcnn', 'upernet', 'clevr', 'linear', 'knn')
+TRANSFER_CONFIGS = sorted(p for task in ('maskrcnn', 'upernet', 'seglinear', 'depthlinear', 'clevr',
+                                        'linear', 'knn')
                           for p in glob.glob(osp.join(ROOT, 'configs', task, '*.py')))
 
 

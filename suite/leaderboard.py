@@ -217,18 +217,17 @@ def _verdict(value: float, base: float, result: Optional[Bootstrap], style: Metr
     name, digits = baseline().label, style.decimals
     better = base > value if style.lower_is_better else value > base
     numbers = f'{value:.{digits}f} vs {base:.{digits}f}, {value - base:+.{digits}f}'
-    if style.lower_is_better:
-        numbers += ', lower is better'
+    direction = ', lower is better' if style.lower_is_better else ''
     if result is None:
         return (f'beats {name}' if better else f'does NOT beat {name}') + \
-            f' ({numbers}, interval missing)'
+            f' ({numbers}, interval missing{direction})'
     verdict = (f'beats {name}' if improvement(result, style)[0] > 0 else
                f'does NOT beat {name} beyond noise' if better else f'does NOT beat {name}')
     # the share of resamples on which the method is not better than random init (where lower is
     # better, on which its difference is above 0: the bootstrap counts ties with <= 0)
     worse = 1 - result.p_le_0 if style.lower_is_better else result.p_le_0
     side = '> 0' if style.lower_is_better else '<= 0'
-    return (f'{verdict} ({numbers} {_interval(result, digits)}, '
+    return (f'{verdict} ({numbers} {_interval(result, digits)}{direction}, '
             f'{worse:.1%} of resamples {side})')
 
 

@@ -160,15 +160,18 @@ class Suite:
         return self.stage(f'pretrain_{name}', run, config=config)['checkpoint']
 
     def transfer(self, task: dict, method: str, config: str, checkpoint: Optional[str],
-                 row: Optional[str] = None, extra: Sequence[str] = (), suffix: str = '') -> str:
+                 row: Optional[str] = None, extra: Sequence[str] = (),
+                 seed: Optional[int] = None) -> str:
         """The stage of a transfer task on a checkpoint (None: a never pretrained encoder): trained,
         then, where the task says ``test=True``, its best checkpoint tested in the same process
         (``tools/train.py --test``); a task with ``train=False`` (kNN) is only tested, on the
         encoder its config loads. An ablation ``row`` names the stage and tags its
-        runs (``ablation=<row>``); ``extra`` options follow the task's; ``suffix`` ends the stage's
-        name (a seed's). Return the stage's work dir."""
+        runs (``ablation=<row>``); ``extra`` options follow the task's. A ``seed`` of the task's
+        ``seeds`` is given to the run (``randomness.seed``) and recorded with the stage, whose
+        name ends in ``_seed<seed>`` for every seed but the task's first. Return the stage's work
+        dir."""
         options = list(task.get('options', [])) + ([f'ablation={row}'] if row else []) + \
-            list(extra)
+            list(extra) + ([] if seed is None else [f'randomness.seed={seed}'])
         options += [f'model.backbone.init_cfg.checkpoint={checkpoint}'] if checkpoint else \
             ['model.backbone.init_cfg.checkpoint=None', f'pretrain_method={BASELINE}']
         gpus = task.get('gpus', self.preset['gpus'])
@@ -183,8 +186,9 @@ class Suite:
                 self.command(self.test_args(config, stage_dir, gpus) + ['--cfg-options', *options],
                              log)
             return {}
-        name = f"{task['name']}_{row or method}{suffix}"
-        self.stage(name, run, config=config, checkpoint=checkpoint)
+        name = f"{task['name']}_{row or method}{seed_suffix(task, seed)}"
+        self.stage(name, run, config=config, checkpoint=checkpoint,
+                   **({} if seed is None else dict(seed=seed)))
         return osp.join(self.work_dir, name)
 
     def export(self, method: str, checkpoint: str) -> str:
@@ -264,31 +268,28 @@ class Suite:
             return self.run_stages()
 
     def transfer_task(self, task: dict, encoders: Dict[str, str], baselines: Dict[str, str],
-                      rows: Dict[str, str], options: List[str],
-                      suffix: str) -> Tuple[List[str], List[str]]:
-        """The stages of one task for one seed (``options`` and the stage names' ``suffix``): each
-        method's config on its encoder, each baseline's, the random-init encoder's where the task
-        names one, and each ablation row's; return the work dirs of the leaderboard's runs and of
-        the ablation rows'."""
+                      rows: Dict[str, str], seed: Optional[int]) -> Tuple[List[str], List[str]]:
+        """The stages of one task for one ``seed`` (None: the configs' own): each method's config
+        on its encoder, each baseline's, the random-init encoder's where the task names one, and
+        each ablation row's (``rows``: row -> checkpoint); return the work dirs of the
+        leaderboard's runs and of the ablation rows'."""
         results, ablated = [], []
         for m, config in task['configs'].items():
-            results.append(self.transfer(task, m, config, encoders[m], extra=options,
-                                         suffix=suffix))
+            results.append(self.transfer(task, m, config, encoders[m], seed=seed))
         for name, path in baselines.items():
             spec = self.preset['baselines'][name]
             if task['name'] not in spec.get('tasks', [task['name']]):
                 continue
             results.append(self.transfer(
                 task, name, task['configs'][spec['like']], path,
-                extra=[f'pretrain_method={name}', *backbone_options(spec), *options],
-                suffix=suffix))
+                extra=[f'pretrain_method={name}', *backbone_options(spec)], seed=seed))
         if task.get('random'):
             results.append(self.transfer(task, BASELINE, task['configs'][task['random']], None,
-                                         extra=options, suffix=suffix))
-        for r, spec in self.preset.get('ablations', {}).items():
-            method = spec['method']
-            ablated.append(self.transfer(task, method, task['configs'][method], rows[r], r,
-                                         extra=options, suffix=suffix))
+                                         seed=seed))
+        for r, checkpoint in rows.items():
+            method = self.preset['ablations'][r]['method']
+            ablated.append(self.transfer(task, method, task['configs'][method], checkpoint, r,
+                                         seed=seed))
         return results, ablated
 
     def run_stages(self) -> str:
@@ -304,9 +305,9 @@ class Suite:
         encoders = {**{m: self.export(m, c) for m, c in checkpoints.items()}, **files['released']}
         results, ablated = [], []
         for task in self.preset['transfer']:
-            for suffix, options in seed_options(task):
+            for seed in task.get('seeds') or [None]:
                 done, done_ablated = self.transfer_task(task, encoders, files['baselines'], rows,
-                                                        options, suffix)
+                                                        seed)
                 results += done
                 ablated += done_ablated
         self.say('leaderboard')
@@ -324,16 +325,23 @@ class Suite:
         return text
 
 
-def seed_options(task: dict) -> List[Tuple[str, List[str]]]:
-    """(stage name suffix, options) of each seed a task runs: its ``seeds`` (a list of distinct
-    ints), each given to the runs as ``randomness.seed``, the first seed's stages named as a
-    task's without seeds, the others' ending in ``_seed<k>``; one run with the config's own seed
-    where the task lists none."""
+def seed_suffix(task: dict, seed: Optional[int]) -> str:
+    """The end of a stage's name for one of its task's ``seeds``: none for the config's own seed
+    (None) or the task's first, so that a task's first seed has the stages of a task without
+    seeds; ``_seed<seed>`` for the others."""
+    return '' if seed is None or seed == task['seeds'][0] else f'_seed{seed}'
+
+
+def check_seeds(task: dict, path: str) -> None:
+    """Refuse a task whose ``seeds`` is given but is not a list of distinct ints."""
     seeds = task.get('seeds')
     if seeds is None:
-        return [('', [])]
-    return [('' if i == 0 else f'_seed{seed}', [f'randomness.seed={seed}'])
-            for i, seed in enumerate(seeds)]
+        return
+    ints = isinstance(seeds, (list, tuple)) and all(
+        isinstance(s, int) and not isinstance(s, bool) for s in seeds)
+    if not (ints and seeds and len(set(seeds)) == len(seeds)):
+        raise ValueError(f"{path}: task {task.get('name')} has seeds={seeds!r}; seeds is a list "
+                         'of distinct ints, e.g. [0, 1, 2]')
 
 
 def load_preset(path: str) -> Dict:
@@ -344,12 +352,7 @@ def load_preset(path: str) -> Dict:
         if key not in preset:
             raise KeyError(f'{path} has no {key!r} (see configs/suite/tiny.py for the layout)')
     for task in preset['transfer']:
-        seeds = task.get('seeds')
-        if seeds is not None and not (isinstance(seeds, (list, tuple)) and seeds and all(
-                isinstance(s, int) and not isinstance(s, bool) for s in seeds) and
-                len(set(seeds)) == len(seeds)):
-            raise ValueError(f"{path}: task {task.get('name')} has seeds={seeds!r}; seeds is a "
-                             'list of distinct ints, e.g. [0, 1, 2]')
+        check_seeds(task, path)
     preset.setdefault('pretrain', {})
     check_sources(preset, path)
     for row, spec in preset.get('ablations', {}).items():

@@ -4,10 +4,11 @@
 # variable, when one is unset); MAE's and DeiT III's ViT-H/14 from timm's layout are added where
 # MAE_VITH14 / DEIT3_VITH14 name their files (a model.safetensors, or the folder holding it), and
 # left out otherwise. Then Mask R-CNN, UperNet, the CLEVR probes, the linear probes and kNN on
-# ImageNet-1k, iNat21, CUB and Cars (8 GPUs each; the CLEVR probes on one), a randomly initialised
-# ViT-H/14 on the probes and kNN, and the leaderboard with the published ViT-H numbers beside ours
-# and each encoder's file and sha256. Data from IMAGENET_ROOT, COCO_ROOT, ADE_ROOT, CLEVR_ROOT,
-# INAT_ROOT, CUB_ROOT and CARS_ROOT, as for the vitb16 preset.
+# ImageNet-1k, iNat21, CUB and Cars (8 GPUs each; the CLEVR probes on one), the frozen dense linear
+# probes on ADE20K and NYU-Depth v2 over 3 seeds, a randomly initialised ViT-H/14 on the probes and
+# kNN, and the leaderboard with the published ViT-H numbers beside ours and each encoder's file and
+# sha256. Data from IMAGENET_ROOT, COCO_ROOT, ADE_ROOT, CLEVR_ROOT, INAT_ROOT, CUB_ROOT, CARS_ROOT
+# and NYU_ROOT, as for the vitb16 preset.
 work_dir = 'work_dirs/suite_released_vith14'
 gpus = 8
 synthetic = dict()
@@ -46,6 +47,17 @@ transfer = [
          configs={m: f'configs/{protocol}/{protocol}_{m}-vith14_{schedule}{data}.py'
                   for m in _methods})
     for data in ('in1k', 'inat21', 'cub', 'cars')
-    for protocol, schedule in (('linear', '28e_'), ('knn', ''))]
+    for protocol, schedule in (('linear', '28e_'), ('knn', ''))] + [
+    # the frozen dense linear probes (SPEC section 4h) over 3 seeds, as in the vitb16 preset: the
+    # DINOv2 paper's MAE ViT-H/14 numbers stand in the ADE20K linear and the +token depth rows,
+    # beside MAE's runs where MAE_VITH14 is given
+    dict(name=name, seeds=[0, 1, 2], random=random,
+         configs={m: f'configs/{path.format(m=m)}.py' for m in _methods})
+    for name, path, random in (
+        ('ade20k_linear', 'seglinear/seglinear_{m}-vith14_40k_ade20k', 'dseq'),
+        ('nyu_linear', 'depthlinear/depthlinear_{m}-vith14_38k_nyu', 'dseq'),
+        ('nyu_linear4', 'depthlinear/depthlinear4_{m}-vith14_38k_nyu', None),
+        ('nyu_linear_token', 'depthlinear/depthlinear-token_{m}-vith14_38k_nyu', None),
+        ('nyu_linear4_token', 'depthlinear/depthlinear4-token_{m}-vith14_38k_nyu', None))]
 clusters = dict(images=[], k=5)
 regions = dict(method='dseq', images=[])

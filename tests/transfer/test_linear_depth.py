@@ -33,6 +33,8 @@ LEAVES = {
     'depthlinear4-token_{}-vitb16': ('NYU-Depth v2 linear 4 +token', (3, 6, 9, 12), 'token'),
     'depthlinear_{}-vith14': ('NYU-Depth v2 linear', (32,), None),
     'depthlinear4_{}-vith14': ('NYU-Depth v2 linear 4', (8, 16, 24, 32), None),
+    'depthlinear-token_{}-vith14': ('NYU-Depth v2 linear +token', (32,), 'token'),
+    'depthlinear4-token_{}-vith14': ('NYU-Depth v2 linear 4 +token', (8, 16, 24, 32), 'token'),
 }
 #: the token each method's "+token" head reads: I-JEPA has no CLS
 TOKEN = dict(ijepa='avg', dseq='cls')
@@ -289,9 +291,18 @@ def test_patch14_pads_crops_and_frames_and_cuts_the_padding():
     padded = batch['data_samples'][0].gt_depth_map.data
     assert padded.shape[-2:] == (420, 546) and (padded[..., 416:, :] == 0).all()
     assert (padded[..., 544:] == 0).all() and (padded[..., :416, :544] == 2).all()
+    frame = _frame()
     with torch.no_grad():
-        (pred,) = model.eval().test_step(_frame())
-    assert pred.pred_depth_map.data.shape == (1, 480, 640)
+        (pred,) = model.eval().test_step(frame)
+        # by hand: the frame normalised and padded bottom/right to 490x644, its depth and its
+        # mirror's mirrored back, averaged, the padding cut at the bottom and right
+        mean, std = (torch.tensor(v).view(3, 1, 1) for v in (cfg.data_preprocessor.mean,
+                                                             cfg.data_preprocessor.std))
+        x = F.pad((frame['inputs'][0].flip(0).float() - mean) / std, (0, 4, 0, 10))[None]
+        metas = [dict(img_shape=(490, 644), ori_shape=(480, 640))]
+        depth = (model.encode_decode(x, metas) +
+                 model.encode_decode(x.flip(3), metas).flip(3)) / 2
+    assert torch.allclose(pred.pred_depth_map.data, depth[0, :, :480, :640], atol=1e-5)
 
 
 def _frame() -> dict:

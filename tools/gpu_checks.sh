@@ -7,6 +7,8 @@
 #             against the dense bf16 peak, region selection's share of a DSeq step and its kernels
 #   runner    tools/train.py's Runner on real JPEGs against the bare step, syncs per iteration
 #   data      the input pipeline per CPU core, and the GPU's nvJPEG decoding rate
+#   dense_probes  a training iteration of the ADE20K and NYU linear probes against UperNet's at
+#             512x512, time and peak memory
 # Usage: bash tools/gpu_checks.sh [OUT_DIR]   (default work_dirs/gpu_checks; PYTHON=python3)
 # It runs the checks with the Python it is given, the suite's dependencies installed there; the
 # repository need not be installed (it is put on PYTHONPATH). A failing check does not stop the
@@ -41,4 +43,6 @@ check pretrain "$PY" tools/benchmark_pretrain.py --arch b --batch 256 \
   --variants gathered-compiled dseq-prefix-compiled
 check runner "$PY" tools/benchmark_pretrain.py --runner
 check data "$PY" tools/benchmark_data.py
+# the frozen dense probes against UperNet at the recipes' 512 crops, batch 2 per GPU, bf16
+check dense_probes "$PY" tools/benchmark_dense_probes.py --size 512 --batch 2 --iters 10
 exit "$failed"

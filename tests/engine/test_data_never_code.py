@@ -67,8 +67,10 @@ def test_mmengine_would_run_each_payload(tmp_path):
             Config.fromstring(payload + '\n', '.py')
         except Exception:  # mmengine's own checks after the code ran
             pass
-        # mmengine refuses a bare import (1); a function and its call (8) touch nothing
-        assert osp.exists(tmp_path / 'ran') == (index not in (1, 8)), payload
+        # a function and its call (8) touch nothing; a bare import (1) mmengine 0.10.7 refuses
+        # on some interpreters (pyenv's 3.11.7) and runs on others (Debian's 3.11.2): either way
+        if index != 1:
+            assert osp.exists(tmp_path / 'ran') == (index != 8), payload
         if osp.exists(tmp_path / 'ran'):
             os.remove(tmp_path / 'ran')
 

@@ -36,6 +36,10 @@ LEAVES = {
     'depthlinear-token_{}-vith14': ('NYU-Depth v2 linear +token', (32,), 'token'),
     'depthlinear4-token_{}-vith14': ('NYU-Depth v2 linear 4 +token', (8, 16, 24, 32), 'token'),
 }
+# the head builds its losses from mmseg's registry: in mmseg's scope, as in a run, whatever scope
+# an earlier test left current
+pytestmark = pytest.mark.usefixtures('mmseg_scope')
+
 #: the token each method's "+token" head reads: I-JEPA has no CLS
 TOKEN = dict(ijepa='avg', dseq='cls')
 

@@ -18,9 +18,22 @@ from mmseg.registry import TRANSFORMS as MMSEG_TRANSFORMS
 
 from engine.files import unreadable_image
 
-__all__ = ['LoadImageFromFileChecked', 'LoadSegAnnotationsChecked']
+__all__ = ['LoadImageFromFileChecked', 'LoadSegAnnotationsChecked', 'read_map']
 
 _SHOWN_VALUES = 10  # offending label values listed in an error
+
+
+def read_map(path: str, backend_args: Optional[dict], backend: str) -> np.ndarray:
+    """A label or depth map as stored (mmcv's ``'unchanged'`` decode: its own integer type and
+    channels); an ``OSError`` naming the file where it cannot be read or decoded."""
+    try:
+        data = mmcv.imfrombytes(fileio.get(path, backend_args=backend_args), flag='unchanged',
+                                backend=backend)
+        if data is None:  # OpenCV's way of saying it could not decode the bytes
+            raise ValueError('the decoder returned no image')
+    except Exception as err:  # the decoders' errors do not name the file
+        raise unreadable_image(path, err) from err
+    return data
 
 
 # mmcv's registry, the parent of mmdet's and mmseg's: both scopes find it, as they find mmcv's own
@@ -53,14 +66,7 @@ class LoadSegAnnotationsChecked(LoadAnnotations):
 
     def _read_labels(self, path: str) -> np.ndarray:
         """The label map at ``path`` as stored, decoded as mmseg's loader decodes it."""
-        try:
-            labels = mmcv.imfrombytes(fileio.get(path, backend_args=self.backend_args),
-                                      flag='unchanged', backend=self.imdecode_backend)
-            if labels is None:  # OpenCV's way of saying it could not decode the bytes
-                raise ValueError('the decoder returned no image')
-        except Exception as err:  # the decoders' errors do not name the file
-            raise unreadable_image(path, err) from err
-        return labels.squeeze()
+        return read_map(path, self.backend_args, self.imdecode_backend).squeeze()
 
     def _check_labels(self, labels: np.ndarray, path: str) -> None:
         if labels.ndim != 2:

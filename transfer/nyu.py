@@ -11,8 +11,6 @@ import os.path as osp
 import warnings
 from typing import Dict, List, Optional, Sequence, Tuple
 
-import mmcv
-import mmengine.fileio as fileio
 import numpy as np
 import torch
 from mmcv.transforms import BaseTransform
@@ -22,7 +20,9 @@ from mmseg.evaluation.metrics import DepthMetric
 from mmseg.registry import DATASETS, METRICS, TRANSFORMS
 
 from engine import records
-from engine.files import DataLayout, unreadable_image
+from engine.files import DataLayout
+
+from .loading import read_map
 
 __all__ = ['DepthMetricWithRecords', 'LoadDepthAnnotationChecked', 'NYU_LAYOUT', 'NYUCrop',
            'NYUDepthDataset', 'NYU_SHAPE']
@@ -125,13 +125,7 @@ class LoadDepthAnnotationChecked(LoadDepthAnnotation):
 
     def _read_depth(self, path: str) -> np.ndarray:
         """The depth map at ``path`` as stored."""
-        try:
-            depth = mmcv.imfrombytes(fileio.get(path, backend_args=self.backend_args),
-                                     flag='unchanged', backend='cv2')
-            if depth is None:  # OpenCV's way of saying it could not decode the bytes
-                raise ValueError('the decoder returned no image')
-        except Exception as err:  # the decoders' errors do not name the file
-            raise unreadable_image(path, err) from err
+        depth = read_map(path, self.backend_args, 'cv2')
         if depth.ndim != 2 or depth.dtype != np.uint16:
             raise ValueError(f'depth map {path} holds {depth.dtype} of shape {depth.shape}; '
                              'expected one channel of uint16 millimetres (0 = invalid)')

@@ -220,6 +220,20 @@ def correctness(values: Sequence) -> np.ndarray:
     return array
 
 
+def _per_image_arrays(kind: str, stem: str, per_image: Dict[str, np.ndarray],
+                      logged: Dict[str, float],
+                      pairing: Optional[str]) -> Tuple[Dict[str, np.ndarray], Dict[str, dict]]:
+    """The npz arrays and manifest entries of a kind that keeps one array of per-image values a
+    logged key (``top1``, ``mean``): array ``<stem><i>`` for the i-th key, named in its entry with
+    the logged value and, where the keys identify the images, their ``pairing``."""
+    arrays = {f'{stem}{i}': array for i, array in enumerate(per_image.values())}
+    entries = {key: dict(kind=kind, array=f'{stem}{i}', value=float(logged[key]))
+               for i, key in enumerate(per_image)}
+    if pairing is not None:
+        entries = {k: dict(e, pairing=pairing) for k, e in entries.items()}
+    return arrays, entries
+
+
 def write_top1(folder: str, prefix: Optional[str], labels: Sequence[int],
                correct: Dict[str, np.ndarray], values: Dict[str, float],
                images: Optional[Sequence[str]] = None) -> None:
@@ -228,16 +242,13 @@ def write_top1(folder: str, prefix: Optional[str], labels: Sequence[int],
     value. The pairing keys are ``images``, each image's ``'<path>#<label>'``
     (:func:`image_keys`); without them, the ground-truth ``labels``, and the records pair with no
     other run's."""
-    arrays = {f'correct{i}': correctness(c) for i, c in enumerate(correct.values())}
-    entries = {key: dict(kind='top1', array=f'correct{i}', value=float(values[key]))
-               for i, key in enumerate(correct)}
-    if images is None:
-        keys = np.asarray(labels, dtype=np.int64)
-    else:
-        if len(images) != len(labels):
-            raise ValueError(f'write_top1: {len(images)} images for {len(labels)} labels')
-        keys = np.asarray(images, dtype=str)
-        entries = {k: dict(e, pairing=_PAIRING['top1']) for k, e in entries.items()}
+    if images is not None and len(images) != len(labels):
+        raise ValueError(f'write_top1: {len(images)} images for {len(labels)} labels')
+    keys = (np.asarray(labels, dtype=np.int64) if images is None
+            else np.asarray(images, dtype=str))
+    arrays, entries = _per_image_arrays(
+        'top1', 'correct', {k: correctness(c) for k, c in correct.items()}, values,
+        None if images is None else _PAIRING['top1'])
     _save(folder, _file_name(prefix, 'top1'), dict(arrays, keys=keys), entries)
 
 
@@ -293,18 +304,14 @@ def write_means(folder: str, prefix: Optional[str], keys: Sequence[str],
     """Record metrics that are means over images of per-image values: per logged key, each image's
     value (NaN where it has none) and the logged value. ``keys`` name the images, one per value,
     as ``pairing`` says; without a ``pairing`` the records pair with no other run's."""
-    arrays = {}
-    for i, (key, array) in enumerate(values.items()):
-        arrays[f'values{i}'] = np.asarray(array, dtype=np.float64)
-        if arrays[f'values{i}'].shape != (len(keys),):
-            raise ValueError(f'write_means: {key} has values of shape '
-                             f'{arrays[f"values{i}"].shape} for {len(keys)} images')
-    entries = {key: dict(kind='mean', array=f'values{i}', value=float(logged[key]))
-               for i, key in enumerate(values)}
-    if pairing is not None:
-        entries = {k: dict(e, pairing=pairing) for k, e in entries.items()}
-    arrays['keys'] = np.asarray(keys, dtype=str)
-    _save(folder, _file_name(prefix, 'mean'), arrays, entries)
+    per_image = {key: np.asarray(array, dtype=np.float64) for key, array in values.items()}
+    for key, array in per_image.items():
+        if array.shape != (len(keys),):
+            raise ValueError(f'write_means: {key} has values of shape {array.shape} for '
+                             f'{len(keys)} images')
+    arrays, entries = _per_image_arrays('mean', 'values', per_image, logged, pairing)
+    _save(folder, _file_name(prefix, 'mean'), dict(arrays, keys=np.asarray(keys, dtype=str)),
+          entries)
 
 
 # ---------------------------------------------------------------- reading

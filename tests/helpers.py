@@ -2,6 +2,7 @@
 pretraining in subprocesses, and reading back what mmengine wrote."""
 import os.path as osp
 import sys
+from typing import Tuple
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -118,6 +119,31 @@ def mmseg_model(cfg):
     register_all_modules(init_default_scope=False)
     with DefaultScope.overwrite_default_scope('mmseg'):
         return revert_sync_batchnorm(MODELS.build(cfg.model))
+
+
+def train_from_written_encoder(config: str, tmp_path, env: dict) -> Tuple[str, dict]:
+    """``tools/train.py --test`` of a transfer config in ``<tmp_path>/work``, its encoder a random
+    one of the config's backbone written first (:func:`write_encoder`); return the work dir and
+    that encoder's state dict, which a frozen encoder keeps bit for bit
+    (:func:`assert_encoder_kept`)."""
+    import torch
+    from mmengine.config import Config
+    weights = write_encoder(Config.fromfile(config).model.backbone, str(tmp_path / 'encoder.pth'))
+    work = str(tmp_path / 'work')
+    run_tool('train.py', config, '--work-dir', work, '--test', '--cfg-options',
+             f'model.backbone.init_cfg.checkpoint={weights}', env=env)
+    return work, torch.load(weights)
+
+
+def assert_encoder_kept(checkpoint_path: str, encoder: dict) -> dict:
+    """Assert that an mmengine checkpoint's backbone holds ``encoder`` (a state dict) bit for bit;
+    return the checkpoint's tensors (:func:`checkpoint_tensors`)."""
+    import torch
+    saved = checkpoint_tensors(checkpoint_path)
+    trained = {k[len('backbone.'):]: v for k, v in saved.items() if k.startswith('backbone.')}
+    assert trained.keys() == encoder.keys()
+    assert all(torch.equal(trained[k], v) for k, v in encoder.items())
+    return saved
 
 
 def write_encoder(backbone: dict, path: str, seed: int = 1) -> str:

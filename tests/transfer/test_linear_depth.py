@@ -17,8 +17,8 @@ from mmseg.structures import SegDataSample
 import backbones
 import transfer.nyu  # noqa: F401  (registers the NYU dataset, transforms and metric)
 from synthetic.nyu import make_nyu
-from tests.helpers import (ROOT, checkpoint_tensors, logged_scalars, metrics_of_test_run,
-                           mmseg_model, run_tool, write_encoder)
+from tests.helpers import (ROOT, assert_encoder_kept, logged_scalars,
+                           metrics_of_test_run, mmseg_model, train_from_written_encoder)
 from transfer.linear_depth_head import (LinearDepthHead, LogDepthGradientLoss,
                                         ScaleInvariantLogLoss)
 
@@ -349,12 +349,8 @@ def test_training_fits_the_head_alone_and_logs_depth_metrics(synthetic_nyu, tmp_
     holds the encoder bit for bit as loaded (and the warm-up count)."""
     smoke = SMOKE.format('dseq')
     cfg = Config.fromfile(smoke)
-    weights = write_encoder(cfg.model.backbone, str(tmp_path / 'encoder.pth'))
-    encoder = torch.load(weights)
-    work = str(tmp_path / 'work')
-    run_tool('train.py', smoke, '--work-dir', work, '--test', '--cfg-options',
-             f'model.backbone.init_cfg.checkpoint={weights}',
-             env=dict(os.environ, SYNTH_NYU_ROOT=synthetic_nyu))
+    work, encoder = train_from_written_encoder(smoke, tmp_path,
+                                               dict(os.environ, SYNTH_NYU_ROOT=synthetic_nyu))
 
     rows = logged_scalars(work)
     warm = cfg.model.decode_head.loss_decode[0].warm_up_iters
@@ -372,8 +368,5 @@ def test_training_fits_the_head_alone_and_logs_depth_metrics(synthetic_nyu, tmp_
         assert all(records[k].value == val[k] for k in cfg.report.metrics)
         assert len(records['nyu/rmse'].keys) == 4
 
-    saved = checkpoint_tensors(osp.join(work, f'iter_{cfg.max_iters}.pth'))
-    trained = {k[len('backbone.'):]: v for k, v in saved.items() if k.startswith('backbone.')}
-    assert trained.keys() == encoder.keys()
-    assert all(torch.equal(trained[k], v) for k, v in encoder.items())
+    saved = assert_encoder_kept(osp.join(work, f'iter_{cfg.max_iters}.pth'), encoder)
     assert int(saved['decode_head.loss_decode.0.calls']) == cfg.max_iters

@@ -15,8 +15,8 @@ from mmengine.config import Config
 import backbones  # noqa: F401  (registers JEPAViT, as the configs' custom_imports do)
 import transfer.ade  # noqa: F401  (registers the ADE20K dataset and metric)
 import transfer.linear_seg_head  # noqa: F401  (registers LinearSegHead)
-from tests.helpers import (ROOT, checkpoint_tensors, config_differences, logged_scalars,
-                           metrics_of_test_run, mmseg_model, run_tool, write_encoder)
+from tests.helpers import (ROOT, assert_encoder_kept, config_differences, logged_scalars,
+                           metrics_of_test_run, mmseg_model, train_from_written_encoder)
 
 FOLDER = osp.join(ROOT, 'configs', 'seglinear')
 LEAVES = {(m, a): osp.join(FOLDER, f'seglinear_{m}-{a}_40k_ade20k.py')
@@ -198,13 +198,8 @@ def test_training_leaves_the_encoder_untouched_and_logs_miou(synthetic_ade, tmp_
     """tools/train.py --test on synthetic ADE20K from a written encoder checkpoint: the loss falls,
     mIoU is logged with its per-image records, only the head is optimised, and the trained
     checkpoint holds the encoder bit for bit as it was loaded."""
-    weights = write_encoder(Config.fromfile(TINY).model.backbone, str(tmp_path / 'encoder.pth'))
-    encoder = torch.load(weights)
-
-    work = str(tmp_path / 'work')
-    run_tool('train.py', TINY, '--work-dir', work, '--test', '--cfg-options',
-             f'model.backbone.init_cfg.checkpoint={weights}',
-             env=dict(os.environ, SYNTH_ADE_ROOT=synthetic_ade))
+    work, encoder = train_from_written_encoder(TINY, tmp_path,
+                                               dict(os.environ, SYNTH_ADE_ROOT=synthetic_ade))
     rows = logged_scalars(work)
     losses = [r['loss'] for r in rows if 'loss' in r]
     assert all(math.isfinite(v) for v in losses) and np.mean(losses[-2:]) < np.mean(losses[:2])
@@ -216,10 +211,7 @@ def test_training_leaves_the_encoder_untouched_and_logs_miou(synthetic_ade, tmp_
     assert all(run_records(run)['mIoU'].value == val['mIoU'] for run in runs)
 
     path = osp.join(work, f'iter_{Config.fromfile(TINY).max_iters}.pth')
-    saved = checkpoint_tensors(path)
-    trained = {k[len('backbone.'):]: v for k, v in saved.items() if k.startswith('backbone.')}
-    assert trained.keys() == encoder.keys()
-    assert all(torch.equal(trained[k], v) for k, v in encoder.items())
+    assert_encoder_kept(path, encoder)
     from backbones.safe_checkpoint import load_from_local_safely
     optimizer = load_from_local_safely(path, map_location='cpu')['optimizer']
     head = len(list(mmseg_model(Config.fromfile(TINY)).decode_head.parameters()))
